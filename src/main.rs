@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//! scx_foresight: a sched_ext scheduler whose decisions are made in Rust, in userspace.
+mod bpf_skel;
+pub use bpf_skel::*;
+pub mod bpf_intf;
+#[rustfmt::skip]
+#[allow(clippy::all)]
+mod bpf;
+mod scheduler;
+
+use std::mem::MaybeUninit;
+use std::path::Path;
+use std::process::{Command, ExitCode};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::mpsc::{sync_channel, SyncSender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use log::{error, info};
+
+use scheduler::{LoopConfig, Scheduler};
+use scx_foresight::policy::{SliceConfig, SLICE_NS_DEFAULT, SLICE_NS_MIN_DEFAULT};
+use scx_foresight::preflight::{self, SCHED_EXT_SYSFS};
+use scx_foresight::stats::{own_page_faults, Metrics};
+
+/// scx_foresight: a sched_ext CPU scheduler for machines running short serverless (FaaS)
+/// functions beside long jobs.
+///
+/// Every task is queued to this process; it decides each task's order (a deadline from its
+/// weighted virtual runtime, a bounded credit for recent sleep and a bounded penalty for
+/// running without sleeping), its time slice (shorter when many tasks wait) and its CPU (an
+/// idle one if any, else the shared queue), and dispatches the decisions back in batches.
+/// No task can starve.
+///
+/// Needs root and a kernel with sched_ext (Linux >= 6.12, CONFIG_SCHED_CLASS_EXT=y). Stop it
+/// with Ctrl-C or SIGTERM: the kernel's default scheduler takes over again.
+#[derive(Debug, Parser)]
+#[command(name = "scx_foresight", version, about, long_about)]
+struct Opts {
+    /// Maximum time slice in microseconds (what a task gets when nothing else waits).
+    #[arg(short = 's', long, default_value_t = SLICE_NS_DEFAULT / 1000)]
+    slice_us: u64,
+
+    /// Minimum time slice in microseconds (the floor however many tasks wait).
+    #[arg(short = 'S', long, default_value_t = SLICE_NS_MIN_DEFAULT / 1000)]
+    slice_us_min: u64,
+
+    /// Only schedule tasks that set SCHED_EXT with sched_setscheduler(2); others keep the
+    /// kernel's default scheduler.
+    #[arg(short = 'p', long)]
+    partial: bool,
+
+    /// Verbose output: debug logs, libbpf details, BPF events in the trace pipe.
+    #[arg(short = 'v', long)]
+    verbose: bool,
+
+    /// Length of the kernel's debug dump printed when the scheduler is evicted (0 = default).
+    #[arg(long, default_value_t = 0)]
+    exit_dump_len: u32,
+
+    /// Print a stats line every SECS seconds (queued, dispatches, congestion, page faults...).
+    #[arg(long, value_name = "SECS")]
+    stats: Option<f64>,
+}
+
+fn main() -> ExitCode {
+    let opts = Opts::parse();
+    init_logging(opts.verbose);
+    match run(&opts) {
+        Ok(code) => code,
+        Err(err) => {
+            error!("{err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(verbose: bool) {
+    let level = if verbose {
+        simplelog::LevelFilter::Debug
+    } else {
+        simplelog::LevelFilter::Info
+    };
+    let cfg = simplelog::ConfigBuilder::new()
+        .set_time_level(simplelog::LevelFilter::Error)
+        .set_target_level(simplelog::LevelFilter::Off)
+        .set_thread_level(simplelog::LevelFilter::Off)
+        .build();
+    // A logger already set is the only failure; nothing to do about it.
+    let _ = simplelog::TermLogger::init(
+        level,
+        cfg,
+        simplelog::TerminalMode::Stderr,
+        simplelog::ColorChoice::Never,
+    );
+}
+
+/// Validate flags, check the host, then schedule: as the supervisor, or as its worker.
+fn run(opts: &Opts) -> Result<ExitCode> {
+    let nr_cpus = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
+    let slices = SliceConfig::from_us(opts.slice_us, opts.slice_us_min, nr_cpus)
+        .map_err(anyhow::Error::msg)?;
+    let stats_interval = opts.stats.map(stats_interval).transpose()?;
+    let cfg = LoopConfig {
+        slices,
+        exit_dump_len: opts.exit_dump_len,
+        partial: opts.partial,
+        verbose: opts.verbose,
+        stats_interval,
+    };
+    if std::env::var_os(WORKER_ENV).is_some() {
+        return run_worker(&cfg, nr_cpus);
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    preflight::check(Path::new(SCHED_EXT_SYSFS), euid)?;
+    supervise()
+}
+
+/// Exit code of a worker whose scheduler the kernel asked to restart.
+const EXIT_RESTART: u8 = 75;
+/// Set in a worker's environment by the supervisor.
+const WORKER_ENV: &str = "SCX_FORESIGHT_WORKER";
+/// How long a detach may take before the next worker attaches.
+const DETACH_WAIT: Duration = Duration::from_secs(10);
+
+/// Run the attached scheduler in a child process and start a fresh one whenever the kernel
+/// asks for a restart. A child is needed because, once attached, the core forbids new memory
+/// mappings for the rest of the process (so it cannot load the BPF program a second time).
+/// SIGINT/SIGTERM are forwarded to the worker, whose exit code becomes ours.
+fn supervise() -> Result<ExitCode> {
+    let exe = std::env::current_exe().context("cannot find our own executable")?;
+    let worker_pid = Arc::new(AtomicI32::new(0));
+    let stopping = Arc::new(AtomicBool::new(false));
+    {
+        let (worker_pid, stopping) = (worker_pid.clone(), stopping.clone());
+        ctrlc::set_handler(move || {
+            stopping.store(true, Ordering::SeqCst);
+            let pid = worker_pid.load(Ordering::SeqCst);
+            if pid > 0 {
+                // SAFETY: plain kill(2) to our own child.
+                unsafe { libc::kill(pid, libc::SIGINT) };
+            }
+        })
+        .context("cannot install the SIGINT/SIGTERM handler")?;
+    }
+    loop {
+        let mut child = Command::new(&exe)
+            .args(std::env::args_os().skip(1))
+            .env(WORKER_ENV, "1")
+            .spawn()
+            .with_context(|| format!("cannot start the scheduler worker {}", exe.display()))?;
+        worker_pid.store(child.id() as i32, Ordering::SeqCst);
+        let status = child.wait().context("waiting for the scheduler worker")?;
+        worker_pid.store(0, Ordering::SeqCst);
+        match status.code() {
+            Some(code) if code == i32::from(EXIT_RESTART) && !stopping.load(Ordering::SeqCst) => {
+                info!("the kernel asked for a restart; attaching again");
+                wait_detached(DETACH_WAIT);
+            }
+            Some(code) => return Ok(ExitCode::from(u8::try_from(code).unwrap_or(1))),
+            None => bail!("the scheduler worker was killed by a signal ({status})"),
+        }
+    }
+}
+
+/// Wait until sched_ext reports `disabled` (the previous worker is fully detached).
+fn wait_detached(limit: Duration) {
+    let state = Path::new(SCHED_EXT_SYSFS).join("state");
+    let start = Instant::now();
+    while preflight::read_trimmed(&state) != "disabled" && start.elapsed() < limit {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The worker: attach once, schedule until stopped, exit EXIT_RESTART on a restart request.
+fn run_worker(cfg: &LoopConfig, nr_cpus: u64) -> Result<ExitCode> {
+    // Die with the supervisor (e.g. `kill -9`), so the kernel falls back at once.
+    // SAFETY: prctl with an integer argument.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+    if unsafe { libc::getppid() } == 1 {
+        bail!("the supervisor is gone; not attaching");
+    }
+    // Threads must exist before attaching: the core forbids new mappings (stacks) after.
+    let stats_tx = cfg
+        .stats_interval
+        .map(|_| spawn_stats_reporter())
+        .transpose()?;
+    let mut open_object = MaybeUninit::uninit();
+    let mut sched =
+        Scheduler::init(cfg, stats_tx, &mut open_object).context("cannot attach scx_foresight")?;
+    info!(
+        "scx_foresight {} attached (scx_rustland_core {}, {} CPUs, slice {}-{} us)",
+        env!("CARGO_PKG_VERSION"),
+        scx_rustland_core::VERSION,
+        nr_cpus,
+        cfg.slices.slice_ns_min / 1000,
+        cfg.slices.slice_ns / 1000
+    );
+    let exit = sched.run()?;
+    drop(sched);
+    if exit.should_restart() {
+        return Ok(ExitCode::from(EXIT_RESTART));
+    }
+    info!("scx_foresight detached");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--stats` seconds as a Duration, refusing what cannot be an interval.
+fn stats_interval(secs: f64) -> Result<Duration> {
+    if !(secs.is_finite() && (0.01..=3600.0).contains(&secs)) {
+        bail!("--stats {secs}: the interval must be between 0.01 and 3600 seconds");
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// A thread that prints each snapshot the loop sends, adding the process's page faults.
+fn spawn_stats_reporter() -> Result<SyncSender<Metrics>> {
+    let (tx, rx) = sync_channel::<Metrics>(1);
+    std::thread::Builder::new()
+        .name("stats".into())
+        .spawn(move || {
+            let mut baseline = None;
+            for mut m in rx {
+                let faults = own_page_faults().unwrap_or(0);
+                m.nr_page_faults = faults - *baseline.get_or_insert(faults);
+                println!("{m}");
+            }
+        })
+        .context("cannot start the stats thread")?;
+    Ok(tx)
+}

@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//! The binary's command line, run for real on this host (no kernel attach needed).
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_scx_foresight"))
+        .args(args)
+        .output()
+        .expect("run scx_foresight")
+}
+
+fn text(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
+}
+
+#[test]
+fn help_documents_every_scx_flag() {
+    let o = run(&["--help"]);
+    assert!(o.status.success());
+    let help = text(&o);
+    for flag in [
+        "--slice-us",
+        "--slice-us-min",
+        "--partial",
+        "--verbose",
+        "--exit-dump-len",
+        "--stats",
+        "--version",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from --help:\n{help}");
+    }
+}
+
+#[test]
+fn version_is_printed() {
+    for flag in ["-V", "--version"] {
+        let o = run(&[flag]);
+        assert!(o.status.success());
+        assert!(text(&o).contains(env!("CARGO_PKG_VERSION")));
+    }
+}
+
+#[test]
+fn bad_flag_exits_2_and_names_it() {
+    let o = run(&["--no-such-flag"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("--no-such-flag"));
+}
+
+#[test]
+fn absurd_values_are_refused_before_touching_the_kernel() {
+    let o = run(&["--slice-us", "100", "--slice-us-min", "500"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o).contains("--slice-us-min 500 is larger than --slice-us 100"),
+        "{}",
+        text(&o)
+    );
+    let o = run(&["--stats", "0"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("--stats 0"), "{}", text(&o));
+}
+
+/// On a kernel without sched_ext (like the build machines) the refusal says why and what to do;
+/// on one with sched_ext, a non-root user is told to use root.
+#[test]
+fn host_without_sched_ext_or_root_gets_a_clear_error() {
+    let o = run(&[]);
+    assert_eq!(o.status.code(), Some(1));
+    let msg = text(&o);
+    if !Path::new("/sys/kernel/sched_ext").exists() {
+        assert!(msg.contains("this kernel has no sched_ext"), "{msg}");
+        assert!(msg.contains("cargo xtask demo"), "{msg}");
+    } else if unsafe { libc::geteuid() } != 0 {
+        assert!(msg.contains("must run as root"), "{msg}");
+    }
+}

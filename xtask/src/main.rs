@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//! `cargo xtask`: the VM and benchmark harness of scx_foresight.
+//!
+//! The host side is Rust; what runs inside the guest is shell (`xtask/guest/`).
+
+mod cmd;
+mod host_deps;
+mod initramfs;
+mod kernel;
+mod tasks;
+mod vm;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Build, boot and test scx_foresight in a sched_ext virtual machine.
+///
+/// Everything it needs (QEMU, busybox, stress-ng, clang, libraries, the kernel) is installed
+/// or downloaded on first use; the kernel is cached under ~/.cache/scx_foresight.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", version)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Boot the VM, attach scx_foresight, run a short mixed workload, print its stats lines
+    /// and the kernel's enable/disable messages.
+    Demo(DemoArgs),
+    /// Every test: `cargo test` (no kernel needed) and then the VM cases.
+    Test(VmArgs),
+    /// The in-kernel integration cases only, each with a verdict.
+    VmTest(VmTestArgs),
+    /// Fetch (or reuse) a sched_ext kernel and print its path.
+    Kernel(KernelArgs),
+    /// Install the host packages the build and the VM need (apt), if missing.
+    Deps,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct KernelArgs {
+    /// Use this kernel image (bzImage/vmlinuz) instead of downloading Debian's.
+    #[arg(long, value_name = "PATH")]
+    pub kernel: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct VmArgs {
+    #[command(flatten)]
+    pub kernel: KernelArgs,
+    /// Keep the guest console log and results here (default: target/vm/results/<run>).
+    #[arg(long, value_name = "DIR")]
+    pub results: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct VmTestArgs {
+    #[command(flatten)]
+    pub vm: VmArgs,
+    /// Run only these cases (comma separated); default all.
+    #[arg(long, value_delimiter = ',', value_name = "CASES")]
+    pub case: Vec<String>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub vm: VmArgs,
+    /// Run on this host's own kernel (needs sched_ext and root) instead of the VM.
+    #[arg(long)]
+    pub native: bool,
+    /// Seconds of workload.
+    #[arg(long, default_value_t = 10)]
+    pub duration_s: u32,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.cmd {
+        Cmd::Demo(a) => tasks::demo(&a),
+        Cmd::Test(a) => tasks::test(&a),
+        Cmd::VmTest(a) => tasks::vm_test(&a).map(|_| ()),
+        Cmd::Kernel(a) => kernel::resolve(&a).map(|k| println!("{}", k.image.display())),
+        Cmd::Deps => host_deps::ensure(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,316 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//! The xtask commands: demo, vm-test, test.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context, Result};
+
+use crate::{cmd, host_deps, initramfs, kernel, vm, DemoArgs, VmArgs, VmTestArgs};
+
+/// Our binaries that go into the guest.
+const GUEST_BINARIES: &[&str] = &["scx_foresight", "foresight_payload"];
+/// Whole VM test run limit (all cases, one boot, TCG).
+const VM_TEST_TIMEOUT: Duration = Duration::from_secs(20 * 60);
+/// Demo run limit beyond its workload duration.
+const DEMO_SLACK: Duration = Duration::from_secs(180);
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| cmd::workspace_root().join("target"))
+}
+
+/// Install host packages when missing, then build our binaries (release).
+fn build_binaries() -> Result<Vec<PathBuf>> {
+    host_deps::ensure()?;
+    cmd::run(cargo().current_dir(cmd::workspace_root()).args([
+        "build",
+        "--release",
+        "--package",
+        "scx_foresight",
+        "--bins",
+    ]))?;
+    Ok(GUEST_BINARIES
+        .iter()
+        .map(|b| target_dir().join("release").join(b))
+        .collect())
+}
+
+/// Binaries, kernel and initramfs, plus a fresh results directory.
+fn prepare(args: &VmArgs, what: &str) -> Result<(kernel::Kernel, PathBuf, PathBuf)> {
+    let bins = build_binaries()?;
+    let kernel = kernel::resolve(&args.kernel)?;
+    let vm_dir = target_dir().join("vm");
+    fs::create_dir_all(&vm_dir)?;
+    let initrd = vm_dir.join("initramfs.cpio");
+    initramfs::build(&bins, &initrd)?;
+    let stamp = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
+    let results = args
+        .results
+        .clone()
+        .unwrap_or_else(|| vm_dir.join("results").join(format!("{what}-{stamp}")));
+    fs::create_dir_all(&results).with_context(|| format!("cannot create {}", results.display()))?;
+    eprintln!(
+        "xtask: kernel {} ({}), initramfs {} MiB, results in {}",
+        kernel.version,
+        kernel.image.display(),
+        fs::metadata(&initrd)?.len() >> 20,
+        results.display()
+    );
+    Ok((kernel, initrd, results))
+}
+
+/// Save the guest's kernel log (lines the guest prefixed with @@KMSG).
+fn save_kmsg(lines: &[String], results: &Path) -> Result<()> {
+    let kmsg: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("@@KMSG "))
+        .collect();
+    fs::write(results.join("dmesg.txt"), kmsg.join("\n") + "\n")?;
+    Ok(())
+}
+
+pub fn demo(args: &DemoArgs) -> Result<()> {
+    if args.native {
+        return demo_native(args);
+    }
+    let (kernel, initrd, results) = prepare(&args.vm, "demo")?;
+    let out = vm::boot(&vm::Spec {
+        kernel: &kernel,
+        initrd: &initrd,
+        script: "demo.sh",
+        params: vec![format!("fs_duration={}", args.duration_s)],
+        timeout: DEMO_SLACK + Duration::from_secs(args.duration_s.into()),
+        log: results.join("console.log"),
+        echo: |l| !l.starts_with("@@KMSG") && !l.starts_with("@@BOOTED"),
+    })?;
+    save_kmsg(&out.lines, &results)?;
+    eprintln!(
+        "xtask: demo done in {:.1} s ({:?}); console log {}",
+        out.wall.as_secs_f64(),
+        out.accel,
+        results.join("console.log").display()
+    );
+    if !out.lines.iter().any(|l| l.starts_with("@@DEMO-OK")) {
+        bail!("the demo did not complete (see {})", results.display());
+    }
+    Ok(())
+}
+
+/// The same demo script, on this host's own sched_ext kernel.
+fn demo_native(args: &DemoArgs) -> Result<()> {
+    if !Path::new("/sys/kernel/sched_ext").exists() {
+        bail!("this host's kernel has no sched_ext (/sys/kernel/sched_ext missing); drop --native to use the VM");
+    }
+    let bins = build_binaries()?;
+    let bin_dir = bins[0].parent().context("binary dir")?;
+    let guest = cmd::workspace_root().join("xtask/guest");
+    cmd::run(
+        cmd::as_root("sh")
+            .arg(guest.join("demo.sh"))
+            .env("FS_BIN", bin_dir)
+            .env("FS_GUEST", &guest)
+            .env("fs_duration", args.duration_s.to_string()),
+    )
+}
+
+/// One case's verdict as printed by the guest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseResult {
+    pub name: String,
+    pub passed: bool,
+    pub secs: f64,
+    pub detail: String,
+}
+
+/// `@@CASE <name> <PASS|FAIL> <secs> <detail...>`
+pub fn parse_case(line: &str) -> Option<CaseResult> {
+    let rest = line.strip_prefix("@@CASE ")?;
+    let mut words = rest.splitn(4, ' ');
+    let name = words.next()?.to_string();
+    let passed = match words.next()? {
+        "PASS" => true,
+        "FAIL" => false,
+        _ => return None,
+    };
+    let secs = words.next()?.parse().ok()?;
+    let detail = words.next().unwrap_or("").to_string();
+    Some(CaseResult {
+        name,
+        passed,
+        secs,
+        detail,
+    })
+}
+
+pub struct Tally {
+    pub passed: usize,
+    pub failed: usize,
+}
+
+/// Boot once, run the VM cases, print a table and `N passed, N failed`.
+pub fn vm_test(args: &VmTestArgs) -> Result<Tally> {
+    let (kernel, initrd, results) = prepare(&args.vm, "vm-test")?;
+    let mut params = Vec::new();
+    if !args.case.is_empty() {
+        params.push(format!("fs_cases={}", args.case.join(",")));
+    }
+    let out = vm::boot(&vm::Spec {
+        kernel: &kernel,
+        initrd: &initrd,
+        script: "vm-test.sh",
+        params,
+        timeout: VM_TEST_TIMEOUT,
+        log: results.join("console.log"),
+        echo: |l| l.starts_with("@@CASE") || l.starts_with("@@INFO"),
+    })?;
+    save_kmsg(&out.lines, &results)?;
+
+    let planned: Vec<String> = out
+        .lines
+        .iter()
+        .find_map(|l| l.strip_prefix("@@PLAN "))
+        .map(|p| p.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default();
+    let cases: Vec<CaseResult> = out.lines.iter().filter_map(|l| parse_case(l)).collect();
+    println!();
+    println!(
+        "VM: kernel {}, {:?}, boot to /init {}, whole run {:.1} s",
+        kernel.version,
+        out.accel,
+        out.boot_to_init
+            .map_or("never".into(), |d| format!("{:.1} s", d.as_secs_f64())),
+        out.wall.as_secs_f64()
+    );
+    println!("{:<12} {:<6} {:>8}  detail", "case", "result", "secs");
+    let mut tally = Tally {
+        passed: 0,
+        failed: 0,
+    };
+    for c in &cases {
+        println!(
+            "{:<12} {:<6} {:>8.2}  {}",
+            c.name,
+            if c.passed { "PASS" } else { "FAIL" },
+            c.secs,
+            c.detail
+        );
+        if c.passed {
+            tally.passed += 1;
+        } else {
+            tally.failed += 1;
+        }
+    }
+    for missing in planned
+        .iter()
+        .filter(|p| !cases.iter().any(|c| &c.name == *p))
+    {
+        println!("{missing:<12} FAIL   (no verdict: the guest stopped or timed out)");
+        tally.failed += 1;
+    }
+    if planned.is_empty() {
+        println!(
+            "(the guest never started its cases; see {})",
+            results.display()
+        );
+        tally.failed += 1;
+    }
+    if out.timed_out {
+        println!("(the VM timed out after {} s)", VM_TEST_TIMEOUT.as_secs());
+    }
+    println!("console log: {}", results.join("console.log").display());
+    println!("vm-test: {} passed, {} failed", tally.passed, tally.failed);
+    if tally.failed > 0 {
+        bail!("{} VM case(s) failed", tally.failed);
+    }
+    Ok(tally)
+}
+
+/// Sum of `test result: ... N passed; M failed` lines of cargo test's output.
+pub fn parse_cargo_test(output: &str) -> (usize, usize) {
+    let mut total = (0, 0);
+    for line in output.lines().filter(|l| l.starts_with("test result:")) {
+        let num_before = |word: &str| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            words
+                .windows(2)
+                .find(|w| w[1].trim_end_matches([';', ',']) == word)
+                .and_then(|w| w[0].parse::<usize>().ok())
+                .unwrap_or(0)
+        };
+        total.0 += num_before("passed");
+        total.1 += num_before("failed");
+    }
+    total
+}
+
+/// cargo test for everything that needs no kernel, then the VM cases; one final tally.
+pub fn test(args: &VmArgs) -> Result<()> {
+    host_deps::ensure()?;
+    let out = cargo()
+        .current_dir(cmd::workspace_root())
+        .args(["test", "--workspace", "--release"])
+        .stderr(Stdio::inherit())
+        .output()
+        .context("cannot run cargo test")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    print!("{text}");
+    let (unit_passed, unit_failed) = parse_cargo_test(&text);
+    let unit_failed = if out.status.success() {
+        unit_failed
+    } else {
+        unit_failed.max(1)
+    };
+    println!("cargo test: {unit_passed} passed, {unit_failed} failed");
+
+    let vm = vm_test(&VmTestArgs {
+        vm: args.clone(),
+        case: Vec::new(),
+    });
+    let (vm_passed, vm_failed) = match &vm {
+        Ok(t) => (t.passed, t.failed),
+        Err(e) => {
+            eprintln!("xtask: {e:#}");
+            (0, 1)
+        }
+    };
+    let failed = unit_failed + vm_failed;
+    println!(
+        "unit {unit_passed} + VM {vm_passed} passed; unit {unit_failed} + VM {vm_failed} failed"
+    );
+    println!("{} passed, {} failed", unit_passed + vm_passed, failed);
+    if failed > 0 {
+        bail!("{failed} test(s) failed");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn case_lines_are_parsed() {
+        let c = parse_case("@@CASE load PASS 23.40 short=120 stress_rc=0").unwrap();
+        assert_eq!(c.name, "load");
+        assert!(c.passed);
+        assert_eq!(c.secs, 23.4);
+        assert_eq!(c.detail, "short=120 stress_rc=0");
+        assert!(!parse_case("@@CASE x FAIL 1.0").unwrap().passed);
+        assert_eq!(parse_case("@@CASE x MAYBE 1"), None);
+        assert_eq!(parse_case("noise"), None);
+    }
+
+    #[test]
+    fn cargo_test_totals() {
+        let out = "test result: ok. 12 passed; 0 failed; 0 ignored\nfoo\ntest result: FAILED. 3 passed; 2 failed; 0 ignored";
+        assert_eq!(parse_cargo_test(out), (15, 2));
+    }
+}
