@@ -140,7 +140,7 @@ case_restart() {
 	_reattach=$(since "$_t0")
 	sleep 1
 	_restarts=$(grep -c 'asked for a restart' /tmp/restart.log)
-	_why=$(dmesg | grep -m1 -o 'disabled (.*going online.*)')
+	_why=$(grep -m1 -o 'EXIT: .*going online[^)]*' /tmp/restart.log)
 	_att=no
 	ours_attached && alive "$SCHED_PID" && _att=yes
 	stop_sched

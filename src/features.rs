@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//! Per-task features: the function identity and numeric arguments parsed from a command line,
+//! and the fixed-size feature vectors the models read.
+//!
+//! The same parsing serves the live scheduler (argv from /proc/<pid>/cmdline) and the
+//! simulator (a trace row's function and argument string), so a model learnt in one applies
+//! to the other.
+
+/// Numeric arguments kept as features (the rest are ignored).
+pub const MAX_NUMERIC_ARGS: usize = 4;
+/// Per-function model inputs: for each numeric argument x, x and ln(1+|x|).
+pub const FUNCTION_FEATURES: usize = 2 * MAX_NUMERIC_ARGS;
+/// General model inputs, see [`general_features`].
+pub const GENERAL_FEATURES: usize = 6;
+/// Names of the general features, in order (documented in model files).
+pub const GENERAL_FEATURE_NAMES: [&str; GENERAL_FEATURES] = [
+    "ln1p_max_numeric_arg",
+    "numeric_arg_count",
+    "ln_weight_ratio",
+    "kernel_thread",
+    "ln1p_burst_ewma_us",
+    "sleep_ratio",
+];
+
+/// What a command line says about a task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invocation {
+    /// Executable plus its non-numeric arguments: tasks with the same identity run the same
+    /// function and differ only by their numeric arguments.
+    pub identity: String,
+    /// The first MAX_NUMERIC_ARGS numeric arguments, 0 beyond `n_numeric`.
+    pub numeric: [f64; MAX_NUMERIC_ARGS],
+    pub n_numeric: usize,
+    /// No command line: a kernel thread.
+    pub kernel_thread: bool,
+}
+
+impl Invocation {
+    /// Identity from a program and its arguments; `key=NUM` counts as `key=` plus NUM.
+    pub fn from_args<'a>(program: &str, args: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut identity = program.to_string();
+        let mut numeric = [0.0; MAX_NUMERIC_ARGS];
+        let mut n_numeric = 0;
+        for arg in args {
+            let (prefix, value) = split_numeric(arg);
+            if let Some(v) = value {
+                if n_numeric < MAX_NUMERIC_ARGS {
+                    numeric[n_numeric] = v;
+                    n_numeric += 1;
+                }
+            }
+            if !prefix.is_empty() {
+                identity.push(' ');
+                identity.push_str(prefix);
+            }
+        }
+        Self {
+            identity,
+            numeric,
+            n_numeric,
+            kernel_thread: false,
+        }
+    }
+
+    /// From the raw bytes of /proc/<pid>/cmdline (NUL separated, maybe not UTF-8), the
+    /// executable path when known, and the task's comm for kernel threads.
+    pub fn from_cmdline(cmdline: &[u8], exe: Option<&str>, comm: &str) -> Self {
+        let mut argv = cmdline
+            .split(|b| *b == 0)
+            .map(String::from_utf8_lossy)
+            .collect::<Vec<_>>();
+        while argv.last().is_some_and(|a| a.is_empty()) {
+            argv.pop();
+        }
+        if argv.is_empty() {
+            return Self {
+                identity: format!("[{comm}]"),
+                numeric: [0.0; MAX_NUMERIC_ARGS],
+                n_numeric: 0,
+                kernel_thread: true,
+            };
+        }
+        let program = exe.map(str::to_string).unwrap_or_else(|| argv[0].to_string());
+        Self::from_args(&program, argv[1..].iter().map(|a| a.as_ref()))
+    }
+
+    /// Per-function model input.
+    pub fn function_features(&self) -> [f64; FUNCTION_FEATURES] {
+        let mut x = [0.0; FUNCTION_FEATURES];
+        for (i, v) in self.numeric.iter().enumerate() {
+            x[2 * i] = *v;
+            x[2 * i + 1] = v.abs().ln_1p();
+        }
+        x
+    }
+}
+
+/// `"24"` → ("", 24), `"--n=24"` → ("--n=", 24), `"fast"` → ("fast", None).
+fn split_numeric(arg: &str) -> (&str, Option<f64>) {
+    let parse = |s: &str| s.parse::<f64>().ok().filter(|v| v.is_finite());
+    if let Some(v) = parse(arg) {
+        return ("", Some(v));
+    }
+    if let Some(pos) = arg.find('=') {
+        if let Some(v) = parse(&arg[pos + 1..]) {
+            return (&arg[..=pos], Some(v));
+        }
+    }
+    (arg, None)
+}
+
+/// What the scheduler observes of a task's behaviour, for the general model.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Behaviour {
+    pub weight: u64,
+    pub burst_ewma_ns: u64,
+    /// Share of the task's enqueues that followed a sleep (0..=1).
+    pub sleep_ratio: f64,
+}
+
+/// General model input: what is known of any task, with or without a function model.
+pub fn general_features(inv: Option<&Invocation>, b: &Behaviour) -> [f64; GENERAL_FEATURES] {
+    let (max_arg, n, kthread) = inv.map_or((0.0, 0.0, 0.0), |i| {
+        let max = i.numeric[..i.n_numeric]
+            .iter()
+            .fold(0.0f64, |m, v| m.max(v.abs()));
+        (max, i.n_numeric as f64, f64::from(u8::from(i.kernel_thread)))
+    });
+    [
+        max_arg.ln_1p(),
+        n,
+        (b.weight.max(1) as f64 / 100.0).ln(),
+        kthread,
+        (b.burst_ewma_ns as f64 / 1000.0).ln_1p(),
+        b.sleep_ratio,
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_keeps_words_and_numbers_become_features() {
+        let i = Invocation::from_args("/usr/bin/thumb", ["--size=640", "fast", "3", "-2.5"]);
+        assert_eq!(i.identity, "/usr/bin/thumb --size= fast");
+        assert_eq!(i.n_numeric, 3);
+        assert_eq!(&i.numeric[..3], &[640.0, 3.0, -2.5]);
+        assert!(!i.kernel_thread);
+    }
+
+    #[test]
+    fn cmdline_bytes_with_exe_and_bad_utf8() {
+        let i = Invocation::from_cmdline(b"payload\x0030\x00\xff\xfe\x00", Some("/opt/payload"), "payload");
+        assert_eq!(i.identity, "/opt/payload \u{fffd}\u{fffd}");
+        assert_eq!(i.numeric[0], 30.0);
+        let k = Invocation::from_cmdline(b"", None, "kworker/0:1");
+        assert!(k.kernel_thread);
+        assert_eq!(k.identity, "[kworker/0:1]");
+        let no_exe = Invocation::from_cmdline(b"sh\0-c\0true\0", None, "sh");
+        assert_eq!(no_exe.identity, "sh -c true");
+    }
+
+    #[test]
+    fn extra_numbers_are_ignored_not_crashing() {
+        let i = Invocation::from_args("f", ["1", "2", "3", "4", "5", "6", "nan", "inf"]);
+        assert_eq!(i.n_numeric, 4);
+        assert_eq!(i.identity, "f nan inf");
+    }
+
+    #[test]
+    fn feature_vectors_have_documented_shape() {
+        let i = Invocation::from_args("f", ["9"]);
+        let fx = i.function_features();
+        assert_eq!(fx[0], 9.0);
+        assert!((fx[1] - 10f64.ln()).abs() < 1e-12);
+        let gx = general_features(Some(&i), &Behaviour { weight: 100, burst_ewma_ns: 0, sleep_ratio: 0.5 });
+        assert_eq!(gx.len(), GENERAL_FEATURE_NAMES.len());
+        assert_eq!(gx[2], 0.0);
+        assert_eq!(gx[5], 0.5);
+    }
+}

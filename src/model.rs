@@ -1,0 +1,389 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//! Prediction of a task's total CPU demand by linear regression on log CPU time.
+//!
+//! Fitting on ln(cpu_us) makes exponential relations (fib(n): ×1.618 per step of n) linear in
+//! the argument; ln(1+|x|) features make power-like relations near-linear too. One model per
+//! function identity (over its numeric arguments) and one general model (over behaviour
+//! features) for tasks without a trustworthy function model.
+//!
+//! The [`Trainer`] keeps bounded recent samples and refits with linfa-linear; a refit produces
+//! a new immutable [`ModelSet`] that the caller publishes by atomic swap. The hot path only
+//! calls [`ModelSet::predict_total_ns`]: a lookup and a dot product.
+
+use std::collections::{HashMap, VecDeque};
+
+use linfa::prelude::*;
+use linfa_linear::LinearRegression;
+use ndarray::{Array1, Array2};
+
+use crate::features::{FUNCTION_FEATURES, GENERAL_FEATURES};
+
+/// Function identities that get their own model; later ones use the general model.
+pub const MAX_FUNCTIONS: usize = 1024;
+/// Samples kept per function (the most recent), bounding memory.
+pub const SAMPLES_PER_FUNCTION: usize = 64;
+/// Samples kept for the general model.
+pub const SAMPLES_GENERAL: usize = 1024;
+/// A function model is trusted from this many samples...
+pub const MIN_TRUSTED_SAMPLES: usize = 8;
+/// ...and when its mean absolute error in ln space is below this (ln 1.5: within ~50%).
+pub const MAX_TRUSTED_LN_ERROR: f64 = 0.405;
+/// Refit a model after this many new samples.
+pub const REFIT_EVERY_SAMPLES: usize = 4;
+/// Predictions are clamped to [1 µs, 1 hour].
+const LN_PRED_MAX: f64 = 22.0;
+
+/// Interned function identity.
+pub type FunctionId = u32;
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ModelError {
+    #[error("need at least {need} samples to fit, have {have}")]
+    TooFewSamples { need: usize, have: usize },
+    #[error("least squares failed: {0}")]
+    Solve(String),
+    #[error("fitted coefficients are not finite")]
+    NotFinite,
+}
+
+/// ln(cpu_us) = intercept + coef · x
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinearModel {
+    pub coef: Vec<f64>,
+    pub intercept: f64,
+    pub n_samples: usize,
+    /// Mean |ln(pred) - ln(actual)| on the fitting samples.
+    pub mean_abs_ln_error: f64,
+}
+
+impl LinearModel {
+    pub fn predict_ln(&self, x: &[f64]) -> f64 {
+        let dot: f64 = self.coef.iter().zip(x).map(|(c, v)| c * v).sum();
+        (self.intercept + dot).clamp(0.0, LN_PRED_MAX)
+    }
+
+    /// Predicted CPU demand in ns.
+    pub fn predict_ns(&self, x: &[f64]) -> u64 {
+        (self.predict_ln(x).exp() * 1000.0) as u64
+    }
+
+    pub fn trusted(&self) -> bool {
+        self.n_samples >= MIN_TRUSTED_SAMPLES && self.mean_abs_ln_error <= MAX_TRUSTED_LN_ERROR
+    }
+
+    /// Least squares on `rows` (features) → `ln_y`. Constant columns are left out (their
+    /// coefficient is 0): they carry no information and make the system rank-deficient.
+    pub fn fit(rows: &[Vec<f64>], ln_y: &[f64]) -> Result<Self, ModelError> {
+        let n = rows.len();
+        if n < 2 || ln_y.len() != n {
+            return Err(ModelError::TooFewSamples { need: 2, have: n });
+        }
+        let width = rows[0].len();
+        let varying: Vec<usize> = (0..width)
+            .filter(|&j| rows.iter().any(|r| (r[j] - rows[0][j]).abs() > 1e-12))
+            .collect();
+        let mean_y = ln_y.iter().sum::<f64>() / n as f64;
+        let (intercept, coef) = if varying.is_empty() {
+            (mean_y, vec![0.0; width])
+        } else {
+            let x = Array2::from_shape_fn((n, varying.len()), |(i, k)| rows[i][varying[k]]);
+            let y = Array1::from_vec(ln_y.to_vec());
+            let fitted = LinearRegression::new()
+                .fit(&Dataset::new(x, y))
+                .map_err(|e| ModelError::Solve(e.to_string()))?;
+            let mut coef = vec![0.0; width];
+            for (k, &j) in varying.iter().enumerate() {
+                coef[j] = fitted.params()[k];
+            }
+            (fitted.intercept(), coef)
+        };
+        if !intercept.is_finite() || coef.iter().any(|c| !c.is_finite()) {
+            return Err(ModelError::NotFinite);
+        }
+        let mut model = Self {
+            coef,
+            intercept,
+            n_samples: n,
+            mean_abs_ln_error: 0.0,
+        };
+        model.mean_abs_ln_error = rows
+            .iter()
+            .zip(ln_y)
+            .map(|(r, y)| (model.predict_ln(r) - y).abs())
+            .sum::<f64>()
+            / n as f64;
+        Ok(model)
+    }
+}
+
+/// Where a prediction came from (for stats).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Function,
+    General,
+}
+
+/// Every model in use, immutable once built; replaced as a whole by atomic swap.
+#[derive(Debug, Clone, Default)]
+pub struct ModelSet {
+    /// Indexed by FunctionId.
+    pub functions: Vec<Option<LinearModel>>,
+    pub general: Option<LinearModel>,
+    /// Bumped on every publish: tasks re-predict when it changes.
+    pub generation: u64,
+}
+
+impl ModelSet {
+    /// Total CPU demand (ns) of a task: its function's model when trusted, else the general
+    /// model when trusted, else unknown.
+    pub fn predict_total_ns(
+        &self,
+        func: Option<FunctionId>,
+        fx: &[f64; FUNCTION_FEATURES],
+        gx: &[f64; GENERAL_FEATURES],
+    ) -> Option<(u64, Source)> {
+        let by_function = func
+            .and_then(|f| self.functions.get(f as usize))
+            .and_then(Option::as_ref)
+            .filter(|m| m.trusted())
+            .map(|m| (m.predict_ns(fx), Source::Function));
+        by_function.or_else(|| {
+            self.general
+                .as_ref()
+                .filter(|m| m.trusted())
+                .map(|m| (m.predict_ns(gx), Source::General))
+        })
+    }
+}
+
+/// One completed task: what was known of it and the CPU it really used.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample {
+    pub func: Option<FunctionId>,
+    pub fx: [f64; FUNCTION_FEATURES],
+    pub gx: [f64; GENERAL_FEATURES],
+    pub cpu_ns: u64,
+}
+
+/// Bounded sample memory and the refit logic, shared by the live trainer thread and the
+/// simulator (which calls it inline, so its results stay deterministic).
+#[derive(Debug, Default)]
+pub struct Trainer {
+    per_function: Vec<VecDeque<Sample>>,
+    general: VecDeque<Sample>,
+    dirty: Vec<usize>,
+    new_general: usize,
+    current: ModelSet,
+    pub samples_seen: u64,
+    pub refits: u64,
+}
+
+impl Trainer {
+    /// Start from `prior` (e.g. a loaded model file); learning continues from it.
+    pub fn new(prior: ModelSet) -> Self {
+        Self {
+            current: prior,
+            ..Self::default()
+        }
+    }
+
+    pub fn models(&self) -> &ModelSet {
+        &self.current
+    }
+
+    /// Remember a sample; true when a refit is due.
+    pub fn add(&mut self, s: Sample) -> bool {
+        if s.cpu_ns == 0 {
+            return false;
+        }
+        self.samples_seen += 1;
+        if let Some(f) = s.func.map(|f| f as usize).filter(|&f| f < MAX_FUNCTIONS) {
+            if self.per_function.len() <= f {
+                self.per_function.resize_with(f + 1, VecDeque::new);
+                self.dirty.resize(f + 1, 0);
+            }
+            push_bounded(&mut self.per_function[f], s, SAMPLES_PER_FUNCTION);
+            self.dirty[f] += 1;
+        }
+        push_bounded(&mut self.general, s, SAMPLES_GENERAL);
+        self.new_general += 1;
+        self.refit_due()
+    }
+
+    pub fn refit_due(&self) -> bool {
+        self.dirty.iter().any(|&d| d >= REFIT_EVERY_SAMPLES)
+            || self.new_general >= REFIT_EVERY_SAMPLES * 8
+    }
+
+    /// Refit what has enough new samples; returns the new set (generation bumped).
+    pub fn refit(&mut self) -> &ModelSet {
+        let mut next = self.current.clone();
+        if next.functions.len() < self.per_function.len() {
+            next.functions.resize(self.per_function.len(), None);
+        }
+        for f in 0..self.per_function.len() {
+            if self.dirty[f] < REFIT_EVERY_SAMPLES && next.functions[f].is_some() {
+                continue;
+            }
+            let samples = &self.per_function[f];
+            if samples.len() < 2 {
+                continue;
+            }
+            let rows: Vec<Vec<f64>> = samples.iter().map(|s| s.fx.to_vec()).collect();
+            let ln_y: Vec<f64> = samples.iter().map(|s| ln_us(s.cpu_ns)).collect();
+            if let Ok(m) = LinearModel::fit(&rows, &ln_y) {
+                next.functions[f] = Some(m);
+                self.dirty[f] = 0;
+            }
+        }
+        if self.new_general >= REFIT_EVERY_SAMPLES * 8 || next.general.is_none() {
+            let rows: Vec<Vec<f64>> = self.general.iter().map(|s| s.gx.to_vec()).collect();
+            let ln_y: Vec<f64> = self.general.iter().map(|s| ln_us(s.cpu_ns)).collect();
+            if let Ok(m) = LinearModel::fit(&rows, &ln_y) {
+                next.general = Some(m);
+                self.new_general = 0;
+            }
+        }
+        next.generation += 1;
+        self.refits += 1;
+        self.current = next;
+        &self.current
+    }
+}
+
+fn push_bounded(q: &mut VecDeque<Sample>, s: Sample, cap: usize) {
+    if q.len() == cap {
+        q.pop_front();
+    }
+    q.push_back(s);
+}
+
+/// ln of a CPU time given in ns, in µs.
+pub fn ln_us(ns: u64) -> f64 {
+    (ns as f64 / 1000.0).max(1.0).ln()
+}
+
+/// Function identity → FunctionId, bounded by MAX_FUNCTIONS.
+#[derive(Debug, Default)]
+pub struct Interner {
+    ids: HashMap<String, FunctionId>,
+    names: Vec<String>,
+}
+
+impl Interner {
+    /// The id of `identity`, a new one if unseen, None when the table is full.
+    pub fn intern(&mut self, identity: &str) -> Option<FunctionId> {
+        if let Some(&id) = self.ids.get(identity) {
+            return Some(id);
+        }
+        if self.names.len() >= MAX_FUNCTIONS {
+            return None;
+        }
+        let id = self.names.len() as FunctionId;
+        self.ids.insert(identity.to_string(), id);
+        self.names.push(identity.to_string());
+        Some(id)
+    }
+
+    pub fn name(&self, id: FunctionId) -> Option<&str> {
+        self.names.get(id as usize).map(String::as_str)
+    }
+
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::Invocation;
+    use crate::rng::Rng;
+
+    fn sample(func: FunctionId, arg: f64, cpu_us: f64) -> Sample {
+        Sample {
+            func: Some(func),
+            fx: Invocation::from_args("f", [arg.to_string().as_str()]).function_features(),
+            gx: [0.0; GENERAL_FEATURES],
+            cpu_ns: (cpu_us * 1000.0) as u64,
+        }
+    }
+
+    #[test]
+    fn recovers_known_log_linear_coefficients() {
+        // ln(cpu) = 2 + 0.48 x exactly (fib-like growth).
+        let rows: Vec<Vec<f64>> = (10..30).map(|x| vec![x as f64]).collect();
+        let y: Vec<f64> = (10..30).map(|x| 2.0 + 0.48 * x as f64).collect();
+        let m = LinearModel::fit(&rows, &y).unwrap();
+        assert!((m.intercept - 2.0).abs() < 1e-6, "{m:?}");
+        assert!((m.coef[0] - 0.48).abs() < 1e-6, "{m:?}");
+        assert!(m.mean_abs_ln_error < 1e-6);
+    }
+
+    #[test]
+    fn constant_columns_do_not_break_the_fit() {
+        let rows: Vec<Vec<f64>> = (0..10).map(|x| vec![5.0, x as f64, 0.0]).collect();
+        let y: Vec<f64> = (0..10).map(|x| 1.0 + 0.1 * x as f64).collect();
+        let m = LinearModel::fit(&rows, &y).unwrap();
+        assert_eq!(m.coef[0], 0.0);
+        assert!((m.coef[1] - 0.1).abs() < 1e-9);
+        let flat = LinearModel::fit(&[vec![1.0], vec![1.0]], &[3.0, 5.0]).unwrap();
+        assert_eq!(flat.intercept, 4.0);
+        assert!(LinearModel::fit(&[vec![1.0]], &[1.0]).is_err());
+    }
+
+    #[test]
+    fn trainer_learns_fib_and_is_trusted_then() {
+        let mut t = Trainer::new(ModelSet::default());
+        let mut rng = Rng::new(3);
+        for _ in 0..40 {
+            let n = rng.range(20, 32) as f64;
+            let cpu = 5.0 * 1.618f64.powf(n - 20.0) * 1000.0 * (1.0 + 0.05 * rng.normal());
+            if t.add(sample(0, n, cpu)) {
+                t.refit();
+            }
+        }
+        let models = t.models();
+        let fx = Invocation::from_args("f", ["30"]).function_features();
+        let (pred, src) = models.predict_total_ns(Some(0), &fx, &[0.0; GENERAL_FEATURES]).unwrap();
+        assert_eq!(src, Source::Function);
+        let truth = 5.0 * 1.618f64.powi(10) * 1e6;
+        assert!((pred as f64 / truth - 1.0).abs() < 0.15, "pred {pred} truth {truth}");
+        assert!(models.generation > 0);
+    }
+
+    #[test]
+    fn untrusted_models_predict_nothing() {
+        let mut set = ModelSet::default();
+        set.functions.push(Some(LinearModel {
+            coef: vec![0.0; FUNCTION_FEATURES],
+            intercept: 5.0,
+            n_samples: 3,
+            mean_abs_ln_error: 0.0,
+        }));
+        assert_eq!(
+            set.predict_total_ns(Some(0), &[0.0; FUNCTION_FEATURES], &[0.0; GENERAL_FEATURES]),
+            None
+        );
+    }
+
+    #[test]
+    fn memory_is_bounded() {
+        let mut t = Trainer::new(ModelSet::default());
+        for i in 0..10_000u32 {
+            t.add(sample(i % 3, 1.0, 100.0));
+        }
+        assert!(t.per_function.iter().all(|q| q.len() <= SAMPLES_PER_FUNCTION));
+        assert!(t.general.len() <= SAMPLES_GENERAL);
+        let mut names = Interner::default();
+        for i in 0..(MAX_FUNCTIONS + 10) {
+            let id = names.intern(&format!("f{i}"));
+            assert_eq!(id.is_some(), i < MAX_FUNCTIONS);
+        }
+        assert_eq!(names.intern("f0"), Some(0));
+    }
+}
