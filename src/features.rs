@@ -80,7 +80,9 @@ impl Invocation {
                 kernel_thread: true,
             };
         }
-        let program = exe.map(str::to_string).unwrap_or_else(|| argv[0].to_string());
+        let program = exe
+            .map(str::to_string)
+            .unwrap_or_else(|| argv[0].to_string());
         Self::from_args(&program, argv[1..].iter().map(|a| a.as_ref()))
     }
 
@@ -124,7 +126,11 @@ pub fn general_features(inv: Option<&Invocation>, b: &Behaviour) -> [f64; GENERA
         let max = i.numeric[..i.n_numeric]
             .iter()
             .fold(0.0f64, |m, v| m.max(v.abs()));
-        (max, i.n_numeric as f64, f64::from(u8::from(i.kernel_thread)))
+        (
+            max,
+            i.n_numeric as f64,
+            f64::from(u8::from(i.kernel_thread)),
+        )
     });
     [
         max_arg.ln_1p(),
@@ -151,7 +157,11 @@ mod tests {
 
     #[test]
     fn cmdline_bytes_with_exe_and_bad_utf8() {
-        let i = Invocation::from_cmdline(b"payload\x0030\x00\xff\xfe\x00", Some("/opt/payload"), "payload");
+        let i = Invocation::from_cmdline(
+            b"payload\x0030\x00\xff\xfe\x00",
+            Some("/opt/payload"),
+            "payload",
+        );
         assert_eq!(i.identity, "/opt/payload \u{fffd}\u{fffd}");
         assert_eq!(i.numeric[0], 30.0);
         let k = Invocation::from_cmdline(b"", None, "kworker/0:1");
@@ -174,7 +184,14 @@ mod tests {
         let fx = i.function_features();
         assert_eq!(fx[0], 9.0);
         assert!((fx[1] - 10f64.ln()).abs() < 1e-12);
-        let gx = general_features(Some(&i), &Behaviour { weight: 100, burst_ewma_ns: 0, sleep_ratio: 0.5 });
+        let gx = general_features(
+            Some(&i),
+            &Behaviour {
+                weight: 100,
+                burst_ewma_ns: 0,
+                sleep_ratio: 0.5,
+            },
+        );
         assert_eq!(gx.len(), GENERAL_FEATURE_NAMES.len());
         assert_eq!(gx[2], 0.0);
         assert_eq!(gx[5], 0.5);

@@ -2,14 +2,24 @@
 //! scx_foresight: the BPF-free part of the scheduler.
 //!
 //! Everything here runs without a sched_ext kernel, so it is unit-tested on any host:
-//! - [`policy`] decides each task's order (deadline) and slice;
+//! - [`features`] turns a command line into a function identity and numeric features;
+//! - [`model`] predicts a task's CPU demand (linear regression on log CPU time);
+//! - [`policy`] decides each task's order (deadline) and slice from that prediction;
+//! - [`sim`] runs traces ([`trace`]) through the same policy and model code;
 //! - [`preflight`] checks that the host can attach a sched_ext scheduler at all;
 //! - [`stats`] holds the counters the loop publishes and formats them, away from the loop.
 
+pub mod features;
+pub mod learner;
+pub mod model;
 pub mod policy;
 pub mod preflight;
+pub mod procinfo;
+pub mod rng;
+pub mod sim;
 pub mod stats;
 pub mod tasks;
+pub mod trace;
 
 /// Name passed to the kernel; `root/ops` reads `scx_foresight_<version>_<target>`.
 pub const SCHEDULER_NAME: &str = "scx_foresight";

@@ -6,6 +6,8 @@ pub mod bpf_intf;
 #[rustfmt::skip]
 #[allow(clippy::all)]
 mod bpf;
+mod commands;
+mod exits;
 mod scheduler;
 
 use std::mem::MaybeUninit;
@@ -20,9 +22,12 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use log::{error, info};
 
-use scheduler::{LoopConfig, Scheduler};
+use scheduler::{Helpers, LoopConfig, Scheduler};
+use scx_foresight::learner;
+use scx_foresight::model::ModelSet;
 use scx_foresight::policy::{SliceConfig, SLICE_NS_DEFAULT, SLICE_NS_MIN_DEFAULT};
 use scx_foresight::preflight::{self, SCHED_EXT_SYSFS};
+use scx_foresight::procinfo::ProcWorker;
 use scx_foresight::stats::{own_page_faults, Metrics};
 
 /// scx_foresight: a sched_ext CPU scheduler for machines running short serverless (FaaS)
@@ -63,6 +68,19 @@ struct Opts {
     /// Print a stats line every SECS seconds (queued, dispatches, congestion, page faults...).
     #[arg(long, value_name = "SECS")]
     stats: Option<f64>,
+
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+/// Offline tools (no kernel, no root needed). Without a subcommand, scx_foresight schedules.
+#[derive(Debug, clap::Subcommand)]
+enum Cmd {
+    /// Run a trace through a simulated machine under fifo, fair, foresight or oracle.
+    Simulate(commands::SimulateArgs),
+    /// Work with invocation traces.
+    #[command(subcommand)]
+    Trace(commands::TraceCmd),
 }
 
 fn main() -> ExitCode {
@@ -99,6 +117,11 @@ fn init_logging(verbose: bool) {
 
 /// Validate flags, check the host, then schedule: as the supervisor, or as its worker.
 fn run(opts: &Opts) -> Result<ExitCode> {
+    match &opts.command {
+        Some(Cmd::Simulate(a)) => return commands::simulate(a).map(|()| ExitCode::SUCCESS),
+        Some(Cmd::Trace(t)) => return commands::trace(t).map(|()| ExitCode::SUCCESS),
+        None => {}
+    }
     let nr_cpus = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
     let slices = SliceConfig::from_us(opts.slice_us, opts.slice_us_min, nr_cpus)
         .map_err(anyhow::Error::msg)?;
@@ -184,13 +207,23 @@ fn run_worker(cfg: &LoopConfig, nr_cpus: u64) -> Result<ExitCode> {
         bail!("the supervisor is gone; not attaching");
     }
     // Threads must exist before attaching: the core forbids new mappings (stacks) after.
-    let stats_tx = cfg
+    let stats = cfg
         .stats_interval
         .map(|_| spawn_stats_reporter())
         .transpose()?;
+    let procs = ProcWorker::spawn().context("cannot start the /proc worker")?;
+    let (learner, samples) =
+        learner::spawn(ModelSet::default()).context("cannot start the learner")?;
+    let helpers = Helpers {
+        procs,
+        learner,
+        samples,
+        stats,
+    };
+    let mut exits_object = MaybeUninit::uninit();
     let mut open_object = MaybeUninit::uninit();
-    let mut sched =
-        Scheduler::init(cfg, stats_tx, &mut open_object).context("cannot attach scx_foresight")?;
+    let mut sched = Scheduler::init(cfg, helpers, &mut exits_object, &mut open_object)
+        .context("cannot attach scx_foresight")?;
     info!(
         "scx_foresight {} attached (scx_rustland_core {}, {} CPUs, slice {}-{} us)",
         env!("CARGO_PKG_VERSION"),

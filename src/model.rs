@@ -24,14 +24,19 @@ pub const MAX_FUNCTIONS: usize = 1024;
 pub const SAMPLES_PER_FUNCTION: usize = 64;
 /// Samples kept for the general model.
 pub const SAMPLES_GENERAL: usize = 1024;
-/// A function model is trusted from this many samples...
-pub const MIN_TRUSTED_SAMPLES: usize = 8;
+/// A function model is trusted from this many samples (its predictions are kept within the
+/// range it has seen, and it loses trust when it errs on samples it had not seen)...
+pub const MIN_TRUSTED_SAMPLES: usize = 2;
 /// ...and when its mean absolute error in ln space is below this (ln 1.5: within ~50%).
 pub const MAX_TRUSTED_LN_ERROR: f64 = 0.405;
 /// Refit a model after this many new samples.
 pub const REFIT_EVERY_SAMPLES: usize = 4;
-/// Predictions are clamped to [1 µs, 1 hour].
+/// Predictions are clamped to [1 µs, 1 hour]...
 const LN_PRED_MAX: f64 = 22.0;
+/// ...and to the range seen in training, widened by ln 2 either way.
+const LN_RANGE_SLACK: f64 = std::f64::consts::LN_2;
+/// Weight of the newest sample in the out-of-sample error average.
+const ONLINE_ERROR_ALPHA: f64 = 0.2;
 
 /// Interned function identity.
 pub type FunctionId = u32;
@@ -52,14 +57,21 @@ pub struct LinearModel {
     pub coef: Vec<f64>,
     pub intercept: f64,
     pub n_samples: usize,
-    /// Mean |ln(pred) - ln(actual)| on the fitting samples.
+    /// Mean |ln(pred) - ln(actual)|: on the fitting samples, or the error on samples seen
+    /// after the previous fit when that is worse (an out-of-sample check).
     pub mean_abs_ln_error: f64,
+    /// Range of ln(cpu_us) seen when fitting: predictions stay within it (± ln 2), so a
+    /// model never extrapolates wildly from a few samples.
+    pub ln_min: f64,
+    pub ln_max: f64,
 }
 
 impl LinearModel {
     pub fn predict_ln(&self, x: &[f64]) -> f64 {
         let dot: f64 = self.coef.iter().zip(x).map(|(c, v)| c * v).sum();
-        (self.intercept + dot).clamp(0.0, LN_PRED_MAX)
+        let lo = (self.ln_min - LN_RANGE_SLACK).max(0.0);
+        let hi = (self.ln_max + LN_RANGE_SLACK).clamp(lo, LN_PRED_MAX);
+        (self.intercept + dot).clamp(lo, hi)
     }
 
     /// Predicted CPU demand in ns.
@@ -105,6 +117,8 @@ impl LinearModel {
             intercept,
             n_samples: n,
             mean_abs_ln_error: 0.0,
+            ln_min: ln_y.iter().copied().fold(f64::INFINITY, f64::min),
+            ln_max: ln_y.iter().copied().fold(f64::NEG_INFINITY, f64::max),
         };
         model.mean_abs_ln_error = rows
             .iter()
@@ -172,6 +186,8 @@ pub struct Trainer {
     per_function: Vec<VecDeque<Sample>>,
     general: VecDeque<Sample>,
     dirty: Vec<usize>,
+    /// Per function: average error of the published model on samples it had not seen.
+    online_error: Vec<Option<f64>>,
     new_general: usize,
     current: ModelSet,
     pub samples_seen: u64,
@@ -201,6 +217,15 @@ impl Trainer {
             if self.per_function.len() <= f {
                 self.per_function.resize_with(f + 1, VecDeque::new);
                 self.dirty.resize(f + 1, 0);
+                self.online_error.resize(f + 1, None);
+            }
+            // Score the published model on this unseen sample before learning from it.
+            if let Some(Some(m)) = self.current.functions.get(f) {
+                let err = (m.predict_ln(&s.fx) - ln_us(s.cpu_ns)).abs();
+                let avg = self.online_error[f].map_or(err, |e| {
+                    e * (1.0 - ONLINE_ERROR_ALPHA) + err * ONLINE_ERROR_ALPHA
+                });
+                self.online_error[f] = Some(avg);
             }
             push_bounded(&mut self.per_function[f], s, SAMPLES_PER_FUNCTION);
             self.dirty[f] += 1;
@@ -217,12 +242,21 @@ impl Trainer {
 
     /// Refit what has enough new samples; returns the new set (generation bumped).
     pub fn refit(&mut self) -> &ModelSet {
+        self.refit_with(REFIT_EVERY_SAMPLES)
+    }
+
+    /// Refit every model with at least one new sample (the learner's periodic refit).
+    pub fn refit_all(&mut self) -> &ModelSet {
+        self.refit_with(1)
+    }
+
+    fn refit_with(&mut self, min_new: usize) -> &ModelSet {
         let mut next = self.current.clone();
         if next.functions.len() < self.per_function.len() {
             next.functions.resize(self.per_function.len(), None);
         }
         for f in 0..self.per_function.len() {
-            if self.dirty[f] < REFIT_EVERY_SAMPLES && next.functions[f].is_some() {
+            if self.dirty[f] < min_new && next.functions[f].is_some() {
                 continue;
             }
             let samples = &self.per_function[f];
@@ -231,12 +265,17 @@ impl Trainer {
             }
             let rows: Vec<Vec<f64>> = samples.iter().map(|s| s.fx.to_vec()).collect();
             let ln_y: Vec<f64> = samples.iter().map(|s| ln_us(s.cpu_ns)).collect();
-            if let Ok(m) = LinearModel::fit(&rows, &ln_y) {
+            if let Ok(mut m) = LinearModel::fit(&rows, &ln_y) {
+                if let Some(e) = self.online_error[f] {
+                    m.mean_abs_ln_error = m.mean_abs_ln_error.max(e);
+                }
                 next.functions[f] = Some(m);
                 self.dirty[f] = 0;
             }
         }
-        if self.new_general >= REFIT_EVERY_SAMPLES * 8 || next.general.is_none() {
+        // The general model sees every sample: refit it 8x less often, unless forced.
+        let general_min = if min_new <= 1 { 1 } else { min_new * 8 };
+        if self.new_general >= general_min || next.general.is_none() {
             let rows: Vec<Vec<f64>> = self.general.iter().map(|s| s.gx.to_vec()).collect();
             let ln_y: Vec<f64> = self.general.iter().map(|s| ln_us(s.cpu_ns)).collect();
             if let Ok(m) = LinearModel::fit(&rows, &ln_y) {
@@ -349,10 +388,15 @@ mod tests {
         }
         let models = t.models();
         let fx = Invocation::from_args("f", ["30"]).function_features();
-        let (pred, src) = models.predict_total_ns(Some(0), &fx, &[0.0; GENERAL_FEATURES]).unwrap();
+        let (pred, src) = models
+            .predict_total_ns(Some(0), &fx, &[0.0; GENERAL_FEATURES])
+            .unwrap();
         assert_eq!(src, Source::Function);
         let truth = 5.0 * 1.618f64.powi(10) * 1e6;
-        assert!((pred as f64 / truth - 1.0).abs() < 0.15, "pred {pred} truth {truth}");
+        assert!(
+            (pred as f64 / truth - 1.0).abs() < 0.15,
+            "pred {pred} truth {truth}"
+        );
         assert!(models.generation > 0);
     }
 
@@ -362,13 +406,52 @@ mod tests {
         set.functions.push(Some(LinearModel {
             coef: vec![0.0; FUNCTION_FEATURES],
             intercept: 5.0,
-            n_samples: 3,
+            n_samples: 1,
             mean_abs_ln_error: 0.0,
+            ln_min: 0.0,
+            ln_max: 10.0,
         }));
         assert_eq!(
             set.predict_total_ns(Some(0), &[0.0; FUNCTION_FEATURES], &[0.0; GENERAL_FEATURES]),
             None
         );
+        set.functions[0] = Some(LinearModel {
+            n_samples: 50,
+            mean_abs_ln_error: 1.0,
+            ..set.functions[0].clone().unwrap()
+        });
+        assert_eq!(
+            set.predict_total_ns(Some(0), &[0.0; FUNCTION_FEATURES], &[0.0; GENERAL_FEATURES]),
+            None
+        );
+    }
+
+    #[test]
+    fn predictions_stay_near_the_range_seen() {
+        let rows: Vec<Vec<f64>> = (0..5).map(|x| vec![x as f64]).collect();
+        let y: Vec<f64> = (0..5).map(|x| 3.0 + x as f64).collect();
+        let m = LinearModel::fit(&rows, &y).unwrap();
+        assert!((m.predict_ln(&[2.0]) - 5.0).abs() < 1e-9);
+        assert!((m.predict_ln(&[1000.0]) - (7.0 + LN_RANGE_SLACK)).abs() < 1e-9);
+        assert!((m.predict_ln(&[-1000.0]) - (3.0 - LN_RANGE_SLACK)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_model_that_fails_on_new_samples_loses_trust() {
+        let mut t = Trainer::new(ModelSet::default());
+        for i in 0..12 {
+            if t.add(sample(0, 10.0 + f64::from(i % 3), 1000.0)) {
+                t.refit();
+            }
+        }
+        assert!(t.models().functions[0].as_ref().unwrap().trusted());
+        // The same arguments now cost 20x more: out-of-sample error shoots up.
+        for i in 0..8 {
+            if t.add(sample(0, 10.0 + f64::from(i % 3), 20_000.0)) {
+                t.refit();
+            }
+        }
+        assert!(!t.models().functions[0].as_ref().unwrap().trusted());
     }
 
     #[test]
@@ -377,7 +460,10 @@ mod tests {
         for i in 0..10_000u32 {
             t.add(sample(i % 3, 1.0, 100.0));
         }
-        assert!(t.per_function.iter().all(|q| q.len() <= SAMPLES_PER_FUNCTION));
+        assert!(t
+            .per_function
+            .iter()
+            .all(|q| q.len() <= SAMPLES_PER_FUNCTION));
         assert!(t.general.len() <= SAMPLES_GENERAL);
         let mut names = Interner::default();
         for i in 0..(MAX_FUNCTIONS + 10) {

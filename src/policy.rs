@@ -1,52 +1,71 @@
 // SPDX-License-Identifier: GPL-2.0-only
-//! The scheduling policy: for each queued task, its deadline (the dispatch order) and its slice.
+//! The scheduling policy: for each queued task, its deadline (dispatch order) and its slice,
+//! from a prediction of the CPU it still needs.
 //!
-//! Free of BPF types: the live loop converts the kernel's queued task into a [`TaskSample`],
-//! so the same code can be driven by tests and, later, by the simulator.
+//! Free of BPF types: the live loop and the simulator both build a [`TaskView`] and call
+//! [`Policy::decide`], so the simulator's numbers describe the live scheduler.
 //!
-//! Rule: `deadline = vruntime + min(run since last sleep, cap)`, where vruntime advances by the
-//! time actually run scaled by `WEIGHT_DEFAULT / weight`, and a task that slept may lag the
-//! global vruntime by at most `SLEEP_CREDIT_NS` (a bounded credit for sleeping). Every task's
-//! deadline therefore lies within `[vruntime_now - credit, vruntime_now + cap]`; since
-//! `vruntime_now` only grows as tasks run, any waiting task is eventually the earliest: no
-//! task starves.
+//! - Order: shortest predicted remaining CPU first. deadline = now + min(stretch × remaining
+//!   × 100/weight, `AGING_CAP_NS`): a task enqueued at t has a deadline ≤ t + cap, every later
+//!   arrival a deadline ≥ its own arrival, so no task waits behind newcomers for more than the
+//!   cap (aging) — nothing starves.
+//! - Remaining: predicted total − CPU used so far; a task that outran its prediction (or has
+//!   none) is expected to need as much again as it already used (attained-service rule), and
+//!   an unknown new task gets `UNKNOWN_NEW_NS`, so fresh short invocations go first.
+//! - Interactive tasks (mostly sleeping, short bursts) are judged by their burst: low latency.
+//! - Slice: a task predicted short gets prediction + margin (capped), to finish in one go;
+//!   long tasks share by weight with the base slice, shorter when many wait.
 
 /// Nanoseconds in a microsecond (CLI values are in µs).
 pub const NSEC_PER_USEC: u64 = 1_000;
 /// The kernel's weight for nice 0.
 pub const WEIGHT_DEFAULT: u64 = 100;
-/// Default maximum slice: what a task gets when nothing else waits.
-pub const SLICE_NS_DEFAULT: u64 = 20_000_000;
-/// Default minimum slice: the floor however many tasks wait.
-pub const SLICE_NS_MIN_DEFAULT: u64 = 1_000_000;
-/// Largest weight factor applied to a slice, so a high-priority task cannot hold a CPU forever.
+/// Default base slice for tasks that are not predicted short.
+pub const SLICE_NS_DEFAULT: u64 = 5_000_000;
+/// Default minimum slice.
+pub const SLICE_NS_MIN_DEFAULT: u64 = 500_000;
+/// Largest weight factor applied to a slice.
 pub const SLICE_WEIGHT_CAP: u64 = 4;
-/// How many maximum slices of run-since-sleep may push a deadline back (bounds CPU hogs' delay).
-pub const EXEC_PENALTY_SLICES: u64 = 8;
+/// How much one ns of predicted remaining CPU counts against one ns of waiting in the
+/// deadline: large, so the order is by size (like SRPT), with waiting time as the tie-breaker.
+pub const REMAINING_STRETCH: u64 = 16;
+/// The most a task's deadline can lie in the future: the aging bound on how long newcomers
+/// can go ahead of it.
+pub const AGING_CAP_NS: u64 = 10_000_000_000;
+/// A task predicted to need at most this much more gets a run-to-completion slice.
+pub const SHORT_TASK_NS: u64 = 100_000_000;
+/// Margin on a short task's slice over its prediction (percent) plus a fixed slack.
+pub const SHORT_SLICE_MARGIN_PCT: u64 = 25;
+pub const SHORT_SLICE_SLACK_NS: u64 = 2_000_000;
+/// Remaining CPU assumed for a new task nothing is known about.
+pub const UNKNOWN_NEW_NS: u64 = 1_000_000;
+/// Share of enqueues after a sleep above which a task counts as interactive.
+pub const INTERACTIVE_SLEEP_RATIO: f64 = 0.5;
 
 /// What the policy needs to know about one queued task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TaskSample {
-    pub pid: i32,
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct TaskView {
     /// Scheduling weight, 1..=10000, 100 for nice 0.
     pub weight: u64,
-    /// The task's vruntime as last decided by us; 0 for a task we have never seen.
-    pub vruntime: u64,
-    /// Nanoseconds the task ran in its last stint on a CPU.
-    pub last_run_ns: u64,
-    /// Nanoseconds run since the task last slept.
-    pub run_since_sleep_ns: u64,
+    /// CPU used so far by this task.
+    pub cpu_so_far_ns: u64,
+    /// Its total CPU demand as predicted by a trusted model, if any.
+    pub predicted_total_ns: Option<u64>,
+    /// Average run between two sleeps.
+    pub burst_ewma_ns: u64,
+    /// Share of enqueues that followed a sleep (0..=1).
+    pub sleep_ratio: f64,
 }
 
 /// The policy's verdict for one task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Decision {
-    /// The task's new vruntime (handed back to the kernel and returned next time).
-    pub vruntime: u64,
-    /// Dispatch order: lower runs first.
+    /// Dispatch order: lower runs first (ns on the caller's clock).
     pub deadline: u64,
     /// Time slice in nanoseconds.
     pub slice_ns: u64,
+    /// What the policy expects the task still needs.
+    pub remaining_ns: u64,
 }
 
 /// Slice bounds, from the command line.
@@ -79,70 +98,68 @@ impl SliceConfig {
             nr_cpus: nr_cpus.max(1),
         })
     }
-}
 
-/// Weighted-vruntime policy with a bounded sleep credit; keeps the global clock.
-#[derive(Debug, Clone)]
-pub struct VruntimePolicy {
-    cfg: SliceConfig,
-    /// Grows by every charged (weighted) run: the clock new and waking tasks are aligned to.
-    vruntime_now: u64,
-}
-
-impl VruntimePolicy {
-    pub fn new(cfg: SliceConfig) -> Self {
+    pub fn defaults(nr_cpus: u64) -> Self {
         Self {
-            cfg,
-            vruntime_now: 0,
+            slice_ns: SLICE_NS_DEFAULT,
+            slice_ns_min: SLICE_NS_MIN_DEFAULT,
+            nr_cpus: nr_cpus.max(1),
         }
     }
+}
 
-    pub fn vruntime_now(&self) -> u64 {
-        self.vruntime_now
+/// Shortest-predicted-remaining-first with aging, run-to-completion slices for short tasks.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    cfg: SliceConfig,
+}
+
+impl Policy {
+    pub fn new(cfg: SliceConfig) -> Self {
+        Self { cfg }
     }
 
-    /// Most a sleeper may lag the clock: one maximum slice.
-    pub fn sleep_credit_ns(&self) -> u64 {
-        self.cfg.slice_ns
-    }
-
-    /// Charge the task's last run and return its deadline and slice; `nr_waiting` is how many
-    /// tasks are queued in this round (the slice shrinks when many wait).
-    pub fn decide(&mut self, task: &TaskSample, nr_waiting: usize) -> Decision {
-        let vruntime = self.charge(task);
-        let penalty = task
-            .run_since_sleep_ns
-            .min(self.cfg.slice_ns.saturating_mul(EXEC_PENALTY_SLICES));
+    /// Decide one task enqueued at `now_ns` while `nr_waiting` tasks wait in total.
+    pub fn decide(&self, t: &TaskView, now_ns: u64, nr_waiting: usize) -> Decision {
+        let remaining = remaining_ns(t);
+        let key = scale_inverse_by_weight(remaining.saturating_mul(REMAINING_STRETCH), t.weight)
+            .min(AGING_CAP_NS);
         Decision {
-            vruntime,
-            deadline: vruntime.saturating_add(penalty),
-            slice_ns: self.slice_for(task.weight, nr_waiting),
+            deadline: now_ns.saturating_add(key),
+            slice_ns: self.slice_for(t, remaining, nr_waiting),
+            remaining_ns: remaining,
         }
     }
 
-    /// Align the task to the clock (bounded sleep credit) and add its weighted run.
-    fn charge(&mut self, task: &TaskSample) -> u64 {
-        let floor = self.vruntime_now.saturating_sub(self.sleep_credit_ns());
-        let start = if task.vruntime == 0 {
-            self.vruntime_now
-        } else {
-            task.vruntime.max(floor)
-        };
-        let weighted = scale_inverse_by_weight(task.last_run_ns, task.weight);
-        self.vruntime_now = self.vruntime_now.saturating_add(weighted);
-        start.saturating_add(weighted)
-    }
-
-    /// Slice shrinks with the number of waiting tasks per CPU, grows with weight (capped).
-    pub fn slice_for(&self, weight: u64, nr_waiting: usize) -> u64 {
+    /// Run-to-completion for trusted short predictions, else a weighted share.
+    fn slice_for(&self, t: &TaskView, remaining: u64, nr_waiting: usize) -> u64 {
+        let predicted_short = t.predicted_total_ns.is_some() && remaining <= SHORT_TASK_NS;
+        if predicted_short {
+            return (remaining + remaining * SHORT_SLICE_MARGIN_PCT / 100 + SHORT_SLICE_SLACK_NS)
+                .clamp(self.cfg.slice_ns_min, SHORT_TASK_NS * 2);
+        }
         let per_cpu_waiting = (nr_waiting as u64).div_ceil(self.cfg.nr_cpus);
         let base = (self.cfg.slice_ns / per_cpu_waiting.max(1)).max(self.cfg.slice_ns_min);
-        let factor_pct = (weight.max(1) * 100 / WEIGHT_DEFAULT).min(SLICE_WEIGHT_CAP * 100);
+        let factor_pct = (t.weight.max(1) * 100 / WEIGHT_DEFAULT).min(SLICE_WEIGHT_CAP * 100);
         (base * factor_pct / 100).clamp(self.cfg.slice_ns_min, self.cfg.slice_ns * SLICE_WEIGHT_CAP)
     }
 }
 
-/// Time scaled by `WEIGHT_DEFAULT / weight`: heavier tasks age slower.
+/// The CPU a task is expected to still need.
+pub fn remaining_ns(t: &TaskView) -> u64 {
+    let by_demand = match t.predicted_total_ns {
+        Some(total) if total > t.cpu_so_far_ns => total - t.cpu_so_far_ns,
+        // Outran its prediction, or never predicted: as much again as it already used.
+        _ => t.cpu_so_far_ns.max(UNKNOWN_NEW_NS),
+    };
+    if t.sleep_ratio >= INTERACTIVE_SLEEP_RATIO && t.burst_ewma_ns > 0 {
+        by_demand.min(t.burst_ewma_ns)
+    } else {
+        by_demand
+    }
+}
+
+/// Time scaled by `WEIGHT_DEFAULT / weight`: heavier tasks look shorter.
 pub fn scale_inverse_by_weight(ns: u64, weight: u64) -> u64 {
     ns.saturating_mul(WEIGHT_DEFAULT) / weight.max(1)
 }
@@ -151,103 +168,101 @@ pub fn scale_inverse_by_weight(ns: u64, weight: u64) -> u64 {
 mod tests {
     use super::*;
 
-    fn cfg() -> SliceConfig {
-        SliceConfig::from_us(20_000, 1_000, 2).unwrap()
+    fn policy() -> Policy {
+        Policy::new(SliceConfig::from_us(5_000, 500, 2).unwrap())
     }
 
-    fn sample(pid: i32, vruntime: u64, last_run_ns: u64, run_since_sleep_ns: u64) -> TaskSample {
-        TaskSample {
-            pid,
+    fn view(cpu_so_far_ms: u64, predicted_ms: Option<u64>) -> TaskView {
+        TaskView {
             weight: WEIGHT_DEFAULT,
-            vruntime,
-            last_run_ns,
-            run_since_sleep_ns,
+            cpu_so_far_ns: cpu_so_far_ms * 1_000_000,
+            predicted_total_ns: predicted_ms.map(|p| p * 1_000_000),
+            ..TaskView::default()
         }
     }
 
     #[test]
-    fn heavier_weight_ages_slower() {
-        let mut p = VruntimePolicy::new(cfg());
-        let light = p.decide(
-            &TaskSample {
-                weight: 50,
-                ..sample(1, 1, 1_000_000, 0)
-            },
-            1,
+    fn predicted_short_goes_first_and_gets_a_completion_slice() {
+        let p = policy();
+        let short = p.decide(&view(0, Some(20)), 1000, 4);
+        let long = p.decide(&view(0, Some(5_000)), 1000, 4);
+        assert!(short.deadline < long.deadline);
+        assert!(
+            short.slice_ns >= 20_000_000 && short.slice_ns <= 30_000_000,
+            "{short:?}"
         );
+        assert!(long.slice_ns <= 5_000_000);
+    }
+
+    #[test]
+    fn overrun_and_unknown_use_attained_service() {
+        assert_eq!(remaining_ns(&view(50, Some(10))), 50_000_000);
+        assert_eq!(remaining_ns(&view(0, None)), UNKNOWN_NEW_NS);
+        assert_eq!(remaining_ns(&view(300, None)), 300_000_000);
+    }
+
+    #[test]
+    fn interactive_tasks_are_judged_by_their_burst() {
+        let t = TaskView {
+            sleep_ratio: 0.9,
+            burst_ewma_ns: 200_000,
+            ..view(60_000, None)
+        };
+        assert_eq!(remaining_ns(&t), 200_000);
+    }
+
+    #[test]
+    fn heavier_weight_goes_earlier_and_gets_longer_slices() {
+        let p = policy();
+        let light = p.decide(&view(100, None), 0, 1);
         let heavy = p.decide(
-            &TaskSample {
-                weight: 200,
-                ..sample(2, 1, 1_000_000, 0)
+            &TaskView {
+                weight: 400,
+                ..view(100, None)
             },
+            0,
             1,
         );
-        assert!(heavy.vruntime < light.vruntime, "{heavy:?} vs {light:?}");
+        assert!(heavy.deadline < light.deadline);
+        assert!(heavy.slice_ns > light.slice_ns);
+    }
+
+    /// Aging: a long task enqueued at t0 is ahead of every task enqueued after t0 + cap,
+    /// however short those are.
+    #[test]
+    fn no_starvation_beyond_the_aging_cap() {
+        let p = policy();
+        let hog = p.decide(&view(3_600_000, None), 0, 1);
+        let newcomer = p.decide(&view(0, Some(1)), AGING_CAP_NS + 1, 1);
+        assert!(hog.deadline < newcomer.deadline, "{hog:?} {newcomer:?}");
+        let nice19 = p.decide(
+            &TaskView {
+                weight: 1,
+                ..view(3_600_000, None)
+            },
+            0,
+            1,
+        );
+        assert!(nice19.deadline <= AGING_CAP_NS);
     }
 
     #[test]
-    fn sleep_credit_is_bounded() {
-        let mut p = VruntimePolicy::new(cfg());
-        // Advance the clock far beyond one slice.
-        let mut v = 1;
-        for _ in 0..100 {
-            v = p.decide(&sample(1, v, 10_000_000, 10_000_000), 1).vruntime;
-        }
-        // A task that slept for ages comes back at most one slice behind the clock.
-        let sleeper = p.decide(&sample(2, 1, 0, 0), 1);
-        assert_eq!(sleeper.vruntime, p.vruntime_now() - p.sleep_credit_ns());
-    }
-
-    #[test]
-    fn sleeper_goes_before_hog() {
-        let mut p = VruntimePolicy::new(cfg());
-        let mut hog = 1;
-        for _ in 0..10 {
-            hog = p
-                .decide(&sample(1, hog, 20_000_000, 200_000_000), 1)
-                .vruntime;
-        }
-        let hog_d = p.decide(&sample(1, hog, 20_000_000, 220_000_000), 2);
-        let sleeper_d = p.decide(&sample(2, hog, 100_000, 100_000), 2);
-        assert!(sleeper_d.deadline < hog_d.deadline);
-    }
-
-    #[test]
-    fn slice_shrinks_with_waiting_tasks_and_respects_bounds() {
-        let p = VruntimePolicy::new(cfg());
-        assert_eq!(p.slice_for(WEIGHT_DEFAULT, 0), 20_000_000);
-        assert_eq!(p.slice_for(WEIGHT_DEFAULT, 4), 10_000_000);
-        assert_eq!(p.slice_for(WEIGHT_DEFAULT, 10_000), 1_000_000);
-        assert_eq!(p.slice_for(10_000, 0), 80_000_000);
-        assert_eq!(p.slice_for(1, 10_000), 1_000_000);
-    }
-
-    /// A CPU hog competing with a stream of fresh short tasks on one CPU is served within a
-    /// bounded number of rounds: no starvation.
-    #[test]
-    fn hog_is_not_starved_by_a_stream_of_newcomers() {
-        let mut p = VruntimePolicy::new(SliceConfig::from_us(20_000, 1_000, 1).unwrap());
-        let mut hog = p.decide(&sample(1, 0, 0, 0), 1);
-        let mut hog_waited = 0;
-        let mut max_wait = 0;
-        for round in 0..10_000 {
-            // One newcomer per round, running 1 ms each.
-            let newcomer = p.decide(&sample(1000 + round, 0, 0, 0), 2);
-            if newcomer.deadline < hog.deadline {
-                // The newcomer runs; charge it.
-                p.decide(
-                    &sample(1000 + round, newcomer.vruntime, 1_000_000, 1_000_000),
-                    1,
-                );
-                hog_waited += 1;
-                max_wait = max_wait.max(hog_waited);
-            } else {
-                hog = p.decide(&sample(1, hog.vruntime, hog.slice_ns, 1_000_000_000), 2);
-                hog_waited = 0;
-            }
-        }
-        assert!(max_wait > 0, "newcomers should sometimes go first");
-        assert!(max_wait < 400, "hog waited {max_wait} rounds");
+    fn slices_respect_bounds() {
+        let p = policy();
+        assert_eq!(p.decide(&view(500, None), 0, 0).slice_ns, 5_000_000);
+        assert_eq!(p.decide(&view(500, None), 0, 1000).slice_ns, 500_000);
+        assert_eq!(
+            p.decide(
+                &TaskView {
+                    weight: 10_000,
+                    ..view(500, None)
+                },
+                0,
+                0
+            )
+            .slice_ns,
+            20_000_000
+        );
     }
 
     #[test]

@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-only
-//! The live scheduling loop: drain every queued task, decide the batch, dispatch the batch,
-//! tell the kernel how many are still pending. Decisions come from [`scx_foresight::policy`];
-//! this file only converts between the kernel's task records and the policy's.
+//! The live scheduling loop: each round applies what the helper threads sent (parsed /proc
+//! features, exit records), drains every queued task, decides the batch with the shared
+//! policy, dispatches it in deadline order, and tells the kernel how many are still pending.
 //!
-//! The loop never blocks: no /proc, no file I/O, no allocation after start (buffers are
-//! preallocated), statistics leave through a non-blocking channel.
+//! The loop never blocks: /proc is read by the procinfo thread, models are fitted by the
+//! learner thread and read through an atomic swap, statistics leave through a non-blocking
+//! channel, and every buffer is preallocated.
 
 use std::mem::MaybeUninit;
-use std::sync::mpsc::SyncSender;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{SyncSender, TrySendError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -16,12 +19,18 @@ use log::warn;
 use scx_utils::UserExitInfo;
 
 use crate::bpf::{BpfScheduler, DispatchedTask, QueuedTask, RL_CPU_ANY};
-use scx_foresight::policy::{Decision, SliceConfig, TaskSample, VruntimePolicy};
+use crate::exits::{ExitRecord, ExitTracker, MAX_PENDING_EXITS};
+use scx_foresight::learner::Shared;
+use scx_foresight::model::{Sample, Source};
+use scx_foresight::policy::{Decision, Policy, SliceConfig, TaskView};
+use scx_foresight::procinfo::ProcWorker;
 use scx_foresight::stats::Metrics;
 use scx_foresight::tasks::{TaskTable, MAX_TASKS};
 
 /// Tasks decided in one round at most; the rest wait for the next round (keeps rounds short).
 pub const MAX_BATCH: usize = 4096;
+/// The kernel's enqueue flag for a task that woke up (it slept before this run).
+const SCX_ENQ_WAKEUP: u64 = 1;
 
 /// How the loop was configured from the command line.
 pub struct LoopConfig {
@@ -32,6 +41,14 @@ pub struct LoopConfig {
     pub stats_interval: Option<Duration>,
 }
 
+/// Threads and channels started before attaching (no new threads after).
+pub struct Helpers {
+    pub procs: ProcWorker,
+    pub learner: Arc<Shared>,
+    pub samples: SyncSender<Sample>,
+    pub stats: Option<SyncSender<Metrics>>,
+}
+
 /// A queued task and, once decided, its verdict.
 struct Pending {
     task: QueuedTask,
@@ -40,25 +57,26 @@ struct Pending {
 
 pub struct Scheduler<'a> {
     bpf: BpfScheduler<'a>,
-    policy: VruntimePolicy,
+    exits: ExitTracker<'a>,
+    policy: Policy,
     tasks: TaskTable,
     batch: Vec<Pending>,
-    round: u64,
-    max_batch: u64,
-    nr_dispatched: u64,
-    nr_idle_cpu_dispatched: u64,
-    stats_tx: Option<SyncSender<Metrics>>,
+    exit_buf: Vec<ExitRecord>,
+    helpers: Helpers,
     stats_interval: Option<Duration>,
     next_stats: Instant,
+    m: Metrics,
 }
 
 impl<'a> Scheduler<'a> {
-    /// Attach to the kernel and preallocate everything the loop needs.
+    /// Load the exit tracker, attach to the kernel, preallocate what the loop needs.
     pub fn init(
         cfg: &LoopConfig,
-        stats_tx: Option<SyncSender<Metrics>>,
+        helpers: Helpers,
+        exits_object: &'a mut MaybeUninit<OpenObject>,
         open_object: &'a mut MaybeUninit<OpenObject>,
     ) -> Result<Self> {
+        let exits = ExitTracker::load(exits_object)?;
         let bpf = BpfScheduler::init(
             open_object,
             None,
@@ -72,16 +90,15 @@ impl<'a> Scheduler<'a> {
         )?;
         Ok(Self {
             bpf,
-            policy: VruntimePolicy::new(cfg.slices),
+            exits,
+            policy: Policy::new(cfg.slices),
             tasks: TaskTable::with_capacity(MAX_TASKS),
             batch: Vec::with_capacity(MAX_BATCH),
-            round: 0,
-            max_batch: 0,
-            nr_dispatched: 0,
-            nr_idle_cpu_dispatched: 0,
-            stats_tx,
+            exit_buf: Vec::with_capacity(MAX_PENDING_EXITS),
+            helpers,
             stats_interval: cfg.stats_interval,
             next_stats: Instant::now(),
+            m: Metrics::default(),
         })
     }
 
@@ -94,13 +111,53 @@ impl<'a> Scheduler<'a> {
         self.bpf.shutdown_and_report()
     }
 
-    /// One round: drain, decide, dispatch, notify.
+    /// One round: learn what arrived, drain, decide, dispatch, notify.
     fn schedule(&mut self) {
-        self.round += 1;
+        self.m.nr_rounds += 1;
+        let now = monotonic_ns();
+        self.apply_proc_replies();
+        self.retire_exited();
         self.drain_queued();
-        self.decide_batch();
+        self.decide_batch(now);
         self.dispatch_batch();
         self.bpf.notify_complete(self.batch.len() as u64);
+    }
+
+    /// Attach parsed /proc features to their tasks (if still the same task).
+    fn apply_proc_replies(&mut self) {
+        while let Ok(reply) = self.helpers.procs.replies.try_recv() {
+            self.m.nr_proc_replies += 1;
+            if let Some(e) = self.tasks.get_same(reply.pid, reply.start_ns) {
+                e.proc = reply.features;
+                e.predicted_ns = None;
+            }
+        }
+    }
+
+    /// Evict exited tasks; a parsed one becomes a training sample with its exact CPU time.
+    fn retire_exited(&mut self) {
+        self.exits.drain(&mut self.exit_buf);
+        for rec in self.exit_buf.drain(..) {
+            self.m.nr_exits += 1;
+            let Some(e) = self.tasks.remove_same(rec.pid, rec.start_ns) else {
+                continue;
+            };
+            let Some(p) = e.proc.filter(|p| !p.kernel_thread) else {
+                continue;
+            };
+            let sample = Sample {
+                func: p.func,
+                fx: p.fx,
+                gx: e.general_features(),
+                cpu_ns: rec.cpu_ns,
+            };
+            match self.helpers.samples.try_send(sample) {
+                Ok(()) => self.m.nr_samples += 1,
+                Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                    self.m.nr_samples_dropped += 1
+                }
+            }
+        }
     }
 
     /// Move every queued task (up to MAX_BATCH) from the ring buffer into the batch.
@@ -118,19 +175,40 @@ impl<'a> Scheduler<'a> {
                 }
             }
         }
-        self.max_batch = self.max_batch.max(self.batch.len() as u64);
+        self.m.max_batch = self.m.max_batch.max(self.batch.len() as u64);
     }
 
-    /// Decide every new task knowing the batch size, then order the batch by deadline.
-    fn decide_batch(&mut self) {
+    /// Update each new task's entry, predict, decide; then order the batch by deadline.
+    fn decide_batch(&mut self, now: u64) {
         let nr_waiting = self.batch.len();
+        let models = self.helpers.learner.models.load();
+        let round = self.m.nr_rounds;
         for p in self.batch.iter_mut().filter(|p| p.decision.is_none()) {
-            let entry = self.tasks.touch(p.task.pid, p.task.vtime == 0, self.round);
-            let decision = self
-                .policy
-                .decide(&to_sample(&p.task, entry.vruntime), nr_waiting);
-            entry.vruntime = decision.vruntime;
-            p.decision = Some(decision);
+            let t = &p.task;
+            let e = self.tasks.touch(t.pid, t.vtime == 0, now, round);
+            e.observe(
+                t.stop_ts.saturating_sub(t.start_ts),
+                t.flags & SCX_ENQ_WAKEUP != 0,
+                t.weight,
+            );
+            if !e.proc_requested {
+                // Ask once; a full queue leaves the task on the defaults.
+                e.proc_requested = self.helpers.procs.request(t.pid);
+            }
+            e.refresh_prediction(&models);
+            match e.predicted_ns.map(|(_, s)| s) {
+                Some(Source::Function) => self.m.nr_pred_function += 1,
+                Some(Source::General) => self.m.nr_pred_general += 1,
+                None => self.m.nr_pred_none += 1,
+            }
+            let view = TaskView {
+                weight: t.weight,
+                cpu_so_far_ns: e.cpu_ns,
+                predicted_total_ns: e.predicted_ns.map(|(ns, _)| ns),
+                burst_ewma_ns: e.burst_ewma_ns,
+                sleep_ratio: e.behaviour().sleep_ratio,
+            };
+            p.decision = Some(self.policy.decide(&view, now, nr_waiting));
         }
         self.batch
             .sort_unstable_by_key(|p| p.decision.map_or(0, |d| d.deadline));
@@ -149,10 +227,10 @@ impl<'a> Scheduler<'a> {
                 break;
             }
             sent += 1;
-            self.nr_idle_cpu_dispatched += u64::from(d.cpu != RL_CPU_ANY);
+            self.m.nr_idle_cpu_dispatches += u64::from(d.cpu != RL_CPU_ANY);
         }
         self.batch.drain(..sent);
-        self.nr_dispatched += sent as u64;
+        self.m.nr_user_dispatches += sent as u64;
     }
 
     /// Hand a counter snapshot to the reporter thread when an interval has passed.
@@ -166,28 +244,35 @@ impl<'a> Scheduler<'a> {
         }
         self.next_stats = now + interval;
         let snapshot = self.metrics();
-        if let Some(tx) = &self.stats_tx {
+        if let Some(tx) = &self.helpers.stats {
             // Full channel: the reporter is behind; skip this one rather than wait.
             let _ = tx.try_send(snapshot);
         }
     }
 
     fn metrics(&mut self) -> Metrics {
+        let models = self.helpers.learner.models.load();
         Metrics {
             nr_cpus: *self.bpf.nr_online_cpus_mut(),
             nr_running: *self.bpf.nr_running_mut(),
             nr_queued: *self.bpf.nr_queued_mut(),
             nr_scheduled: *self.bpf.nr_scheduled_mut(),
-            nr_user_dispatches: self.nr_dispatched,
-            nr_idle_cpu_dispatches: self.nr_idle_cpu_dispatched,
             nr_kernel_dispatches: *self.bpf.nr_kernel_dispatches_mut(),
             nr_cancel_dispatches: *self.bpf.nr_cancel_dispatches_mut(),
             nr_bounce_dispatches: *self.bpf.nr_bounce_dispatches_mut(),
             nr_failed_dispatches: *self.bpf.nr_failed_dispatches_mut(),
             nr_sched_congested: *self.bpf.nr_sched_congested_mut(),
-            nr_rounds: self.round,
-            max_batch: self.max_batch,
-            nr_page_faults: 0,
+            nr_tasks: self.tasks.len() as u64,
+            nr_exits_dropped: self.exits.dropped(),
+            nr_proc_dropped: self.helpers.procs.dropped,
+            model_generation: models.generation,
+            nr_function_models: models
+                .functions
+                .iter()
+                .filter(|m| m.as_ref().is_some_and(|m| m.trusted()))
+                .count() as u64,
+            nr_trained: self.helpers.learner.samples_seen.load(Ordering::Relaxed),
+            ..self.m
         }
     }
 }
@@ -200,13 +285,13 @@ fn pick_cpu(bpf: &mut BpfScheduler, task: &QueuedTask) -> i32 {
     }
 }
 
-/// The policy's view of a queued task, with the vruntime we keep for it.
-fn to_sample(task: &QueuedTask, vruntime: u64) -> TaskSample {
-    TaskSample {
-        pid: task.pid,
-        weight: task.weight,
-        vruntime,
-        last_run_ns: task.stop_ts.saturating_sub(task.start_ts),
-        run_since_sleep_ns: task.exec_runtime,
-    }
+/// CLOCK_MONOTONIC in ns (the BPF side's clock; a vDSO read, no syscall).
+fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes the timespec we pass.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }

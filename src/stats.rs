@@ -36,6 +36,26 @@ pub struct Metrics {
     pub max_batch: u64,
     /// Page faults of the scheduler process since attach; must stay 0. Filled by the reporter.
     pub nr_page_faults: u64,
+    /// Tasks in the task table.
+    pub nr_tasks: u64,
+    /// Exit records received, and lost.
+    pub nr_exits: u64,
+    pub nr_exits_dropped: u64,
+    /// /proc replies applied, and requests dropped because the worker was behind.
+    pub nr_proc_replies: u64,
+    pub nr_proc_dropped: u64,
+    /// Training samples sent to the learner, and dropped because it was behind.
+    pub nr_samples: u64,
+    pub nr_samples_dropped: u64,
+    /// Samples the learner has taken in.
+    pub nr_trained: u64,
+    /// Decisions made with a function model, the general model, or no prediction.
+    pub nr_pred_function: u64,
+    pub nr_pred_general: u64,
+    pub nr_pred_none: u64,
+    /// Generation of the models in use, and how many function models are trusted.
+    pub model_generation: u64,
+    pub nr_function_models: u64,
 }
 
 impl fmt::Display for Metrics {
@@ -44,7 +64,9 @@ impl fmt::Display for Metrics {
         write!(
             f,
             "stats: running={}/{} queued={} pending={} user_dispatches={} idle_cpu={} kernel_dispatches={} \
-             congested={} cancels={} bounces={} failed={} rounds={} max_batch={} page_faults={}",
+             congested={} cancels={} bounces={} failed={} rounds={} max_batch={} tasks={} exits={} \
+             exits_lost={} proc={} proc_lost={} samples={} samples_lost={} trained={} \
+             pred_fn={} pred_general={} pred_none={} model_gen={} fn_models={} page_faults={}",
             self.nr_running,
             self.nr_cpus,
             self.nr_queued,
@@ -58,6 +80,19 @@ impl fmt::Display for Metrics {
             self.nr_failed_dispatches,
             self.nr_rounds,
             self.max_batch,
+            self.nr_tasks,
+            self.nr_exits,
+            self.nr_exits_dropped,
+            self.nr_proc_replies,
+            self.nr_proc_dropped,
+            self.nr_samples,
+            self.nr_samples_dropped,
+            self.nr_trained,
+            self.nr_pred_function,
+            self.nr_pred_general,
+            self.nr_pred_none,
+            self.model_generation,
+            self.nr_function_models,
             self.nr_page_faults,
         )
     }

@@ -3,7 +3,7 @@
 # 0 (pass) or 1 (fail); every case prints `@@CASE NAME PASS|FAIL SECS DETAIL`.
 . "${FS_GUEST:-/guest}/lib.sh"
 
-ALL_CASES="attach stats load sigint sigkill errors restart"
+ALL_CASES="attach stats load sigint sigkill errors restart faas-priority"
 # Watchdog timeout the BPF side sets (ms in main.bpf.c): the bound for the kernel's fallback.
 WATCHDOG_S=5
 
@@ -148,13 +148,40 @@ case_restart() {
 	[ "$_restarts" -ge 1 ] && [ "$_att" = yes ] && [ "$SCHED_RC" -eq 0 ]
 }
 
+# Short FaaS invocations beside CPU hogs on every vCPU: the same series under the kernel's
+# default scheduler and under scx_foresight, in this boot; foresight must be clearly faster.
+FAAS_ARG=${fs_faas_arg:-24}
+FAAS_COUNT=${fs_faas_count:-30}
+FAAS_MAX_RATIO=0.75
+case_faas_priority() {
+	timeout 600 stress-ng --cpu 4 --timeout 400s >/tmp/hogs.log 2>&1 &
+	_hogs=$!
+	sleep 2
+	"$FS_BIN/foresight_loadgen" series --arg "$FAAS_ARG" --count "$FAAS_COUNT" --gap-ms 50 >/tmp/faas-default.log 2>&1
+	start_sched /tmp/faas-sched.log --stats 1
+	wait_state enabled 30 || { kill "$_hogs"; DETAIL="never enabled"; return 1; }
+	"$FS_BIN/foresight_loadgen" series --arg "$FAAS_ARG" --count "$FAAS_COUNT" --gap-ms 50 >/tmp/faas-foresight.log 2>&1
+	_att=no
+	ours_attached && _att=yes
+	stop_sched
+	kill "$_hogs" 2>/dev/null
+	wait "$_hogs" 2>/dev/null
+	_base=$(grep '^series' /tmp/faas-default.log | sed 's/.*mean_ms=\([0-9.]*\).*/\1/')
+	_fs=$(grep '^series' /tmp/faas-foresight.log | sed 's/.*mean_ms=\([0-9.]*\).*/\1/')
+	[ -n "$_base" ] && [ -n "$_fs" ] || { DETAIL="a series failed"; return 1; }
+	_ratio=$(awk -v a="$_fs" -v b="$_base" 'BEGIN { printf "%.3f", a / b }')
+	_last=$(grep '^stats:' /tmp/faas-sched.log | tail -n 1 | grep -o 'samples=[0-9]* .*fn_models=[0-9]*')
+	DETAIL="default_mean_ms=$_base foresight_mean_ms=$_fs ratio=$_ratio max_ratio=$FAAS_MAX_RATIO attached=$_att $_last"
+	[ "$_att" = yes ] && gt "$FAAS_MAX_RATIO" "$_ratio"
+}
+
 CASES=$(echo "${fs_cases:-$ALL_CASES}" | tr ',' ' ')
 echo "@@PLAN $CASES"
 for c in $CASES; do
 	DETAIL=""
 	_start=$(now)
 	echo "@@INFO case $c starting"
-	if "case_$c"; then _r=PASS; else _r=FAIL; fi
+	if "case_$(echo "$c" | tr '-' '_')"; then _r=PASS; else _r=FAIL; fi
 	echo "@@CASE $c $_r $(since "$_start") $DETAIL"
 	# Leave a clean slate for the next case; its logs go to the host's console log.
 	if [ -n "$SCHED_PID" ] && alive "$SCHED_PID"; then stop_sched; fi

@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use crate::{cmd, host_deps, initramfs, kernel, vm, DemoArgs, VmArgs, VmTestArgs};
 
 /// Our binaries that go into the guest.
-const GUEST_BINARIES: &[&str] = &["scx_foresight", "foresight_payload"];
+const GUEST_BINARIES: &[&str] = &["scx_foresight", "foresight_payload", "foresight_loadgen"];
 /// Whole VM test run limit (all cases, one boot, TCG).
 const VM_TEST_TIMEOUT: Duration = Duration::from_secs(20 * 60);
 /// Demo run limit beyond its workload duration.

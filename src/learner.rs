@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//! The live learning thread: completed tasks arrive as samples through a bounded channel, the
+//! [`Trainer`] refits, and each new [`ModelSet`] is published by atomic swap. The dispatch loop
+//! never waits: it `try_send`s samples (dropping and counting when full) and `load`s models.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, RecvTimeoutError, SyncSender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+
+use crate::model::{ModelSet, Sample, Trainer};
+
+/// Samples that may wait for the learner.
+pub const SAMPLE_QUEUE: usize = 4096;
+/// Refit at least this often when new samples arrived, even below the sample threshold.
+pub const REFIT_PERIOD: Duration = Duration::from_secs(2);
+
+/// Shared between the loop (readers) and the learner (the only writer).
+pub struct Shared {
+    pub models: ArcSwap<ModelSet>,
+    pub samples_seen: AtomicU64,
+    pub refits: AtomicU64,
+}
+
+/// Start the learner from `prior`; returns the published models and the sample sender.
+pub fn spawn(prior: ModelSet) -> std::io::Result<(Arc<Shared>, SyncSender<Sample>)> {
+    let shared = Arc::new(Shared {
+        models: ArcSwap::from_pointee(prior.clone()),
+        samples_seen: AtomicU64::new(0),
+        refits: AtomicU64::new(0),
+    });
+    let (tx, rx) = sync_channel::<Sample>(SAMPLE_QUEUE);
+    let out = shared.clone();
+    std::thread::Builder::new()
+        .name("learner".into())
+        .spawn(move || {
+            let mut trainer = Trainer::new(prior);
+            let mut pending = 0usize;
+            let mut last_fit = Instant::now();
+            loop {
+                match rx.recv_timeout(REFIT_PERIOD) {
+                    Ok(s) => {
+                        trainer.add(s);
+                        pending += 1;
+                        out.samples_seen.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Disconnected) => break,
+                }
+                let periodic = pending > 0 && last_fit.elapsed() >= REFIT_PERIOD;
+                if trainer.refit_due() || periodic {
+                    let next = if periodic {
+                        trainer.refit_all()
+                    } else {
+                        trainer.refit()
+                    };
+                    out.models.store(Arc::new(next.clone()));
+                    out.refits.fetch_add(1, Ordering::Relaxed);
+                    pending = 0;
+                    last_fit = Instant::now();
+                }
+            }
+        })?;
+    Ok((shared, tx))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::{Invocation, GENERAL_FEATURES};
+
+    #[test]
+    fn samples_become_a_published_model() {
+        let (shared, tx) = spawn(ModelSet::default()).unwrap();
+        let before = shared.models.load().generation;
+        let mut rng = crate::rng::Rng::new(9);
+        for _ in 0..30 {
+            let n = rng.range(10, 30) as u32;
+            let fx = Invocation::from_args("f", [n.to_string().as_str()]).function_features();
+            let cpu_ns = (1000.0 * 1.618f64.powi(n as i32 - 10) * 1000.0) as u64;
+            tx.send(Sample {
+                func: Some(0),
+                fx,
+                gx: [0.0; GENERAL_FEATURES],
+                cpu_ns,
+            })
+            .unwrap();
+        }
+        let start = Instant::now();
+        while shared
+            .models
+            .load()
+            .functions
+            .first()
+            .and_then(|m| m.as_ref())
+            .is_none_or(|m| m.n_samples < 30)
+        {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "no model published"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let m = shared.models.load();
+        assert!(m.generation > before);
+        assert!(m.functions[0].as_ref().unwrap().trusted());
+    }
+}

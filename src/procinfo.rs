@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//! The /proc worker: reads a new task's command line, executable and cgroup off the hot path
+//! and sends the parsed features back. The dispatch loop only ever does a non-blocking send of
+//! a request and a non-blocking receive of replies; a task without a reply yet is scheduled
+//! with the defaults.
+
+use std::collections::HashMap;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+
+use procfs::process::Process;
+
+use crate::features::Invocation;
+use crate::model::Interner;
+use crate::tasks::ProcFeatures;
+
+/// Requests that may wait for the worker; more are dropped (the task keeps the defaults).
+pub const REQUEST_QUEUE: usize = 1024;
+/// Distinct cgroups given an id.
+pub const MAX_CGROUPS: usize = 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Request {
+    pub pid: i32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub pid: i32,
+    /// Start of the task that answered (ns since boot), to detect a reused pid.
+    pub start_ns: u64,
+    /// None when the task vanished before it could be read.
+    pub features: Option<ProcFeatures>,
+}
+
+/// What /proc says about `pid`; None when it is gone (or unreadable).
+pub fn read_invocation(pid: i32) -> Option<(Invocation, String, u64)> {
+    let p = Process::new(pid).ok()?;
+    let stat = p.stat().ok()?;
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let exe = p.exe().ok().map(|e| e.display().to_string());
+    let cgroup = p
+        .cgroups()
+        .ok()
+        .and_then(|c| c.0.into_iter().next().map(|g| g.pathname))
+        .unwrap_or_default();
+    let ticks = procfs::ticks_per_second().max(1);
+    let start_ns = stat.starttime.saturating_mul(1_000_000_000 / ticks);
+    Some((
+        Invocation::from_cmdline(&cmdline, exe.as_deref(), &stat.comm),
+        cgroup,
+        start_ns,
+    ))
+}
+
+/// Resolves invocations into features, interning function identities and cgroups.
+#[derive(Debug, Default)]
+pub struct Resolver {
+    pub functions: Interner,
+    cgroups: HashMap<String, u32>,
+}
+
+impl Resolver {
+    pub fn features(&mut self, inv: &Invocation, cgroup: &str) -> ProcFeatures {
+        let next = self.cgroups.len() as u32;
+        let cgroup = match self.cgroups.get(cgroup) {
+            Some(id) => Some(*id),
+            None if self.cgroups.len() < MAX_CGROUPS => {
+                self.cgroups.insert(cgroup.to_string(), next);
+                Some(next)
+            }
+            None => None,
+        };
+        let max = inv.numeric[..inv.n_numeric]
+            .iter()
+            .fold(0.0f64, |m, v| m.max(v.abs()));
+        ProcFeatures {
+            func: if inv.kernel_thread {
+                None
+            } else {
+                self.functions.intern(&inv.identity)
+            },
+            cgroup,
+            fx: inv.function_features(),
+            max_numeric_ln1p: max.ln_1p(),
+            n_numeric: inv.n_numeric as f64,
+            kernel_thread: inv.kernel_thread,
+        }
+    }
+}
+
+/// The loop's side of the worker.
+pub struct ProcWorker {
+    requests: SyncSender<Request>,
+    pub replies: Receiver<Reply>,
+    pub dropped: u64,
+}
+
+impl ProcWorker {
+    /// Start the worker thread (before attaching: no new threads after).
+    pub fn spawn() -> std::io::Result<Self> {
+        let (req_tx, req_rx) = sync_channel::<Request>(REQUEST_QUEUE);
+        let (rep_tx, rep_rx) = sync_channel::<Reply>(REQUEST_QUEUE);
+        std::thread::Builder::new()
+            .name("procinfo".into())
+            .spawn(move || {
+                let mut resolver = Resolver::default();
+                for req in req_rx {
+                    let reply = match read_invocation(req.pid) {
+                        Some((inv, cgroup, start_ns)) => Reply {
+                            pid: req.pid,
+                            start_ns,
+                            features: Some(resolver.features(&inv, &cgroup)),
+                        },
+                        None => Reply {
+                            pid: req.pid,
+                            start_ns: 0,
+                            features: None,
+                        },
+                    };
+                    if rep_tx.send(reply).is_err() {
+                        break;
+                    }
+                }
+            })?;
+        Ok(Self {
+            requests: req_tx,
+            replies: rep_rx,
+            dropped: 0,
+        })
+    }
+
+    /// Ask for `pid` without waiting; false (and counted) when the worker is behind.
+    pub fn request(&mut self, pid: i32) -> bool {
+        match self.requests.try_send(Request { pid }) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+                self.dropped += 1;
+                false
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+    use std::time::Duration;
+
+    #[test]
+    fn reads_a_real_process_and_survives_a_vanished_one() {
+        let mut child = Command::new("sleep").arg("30").spawn().unwrap();
+        let pid = child.id() as i32;
+        let (inv, _cgroup, start_ns) = read_invocation(pid).expect("child readable");
+        assert!(inv.identity.ends_with("sleep"), "{}", inv.identity);
+        assert_eq!(inv.n_numeric, 1);
+        assert_eq!(inv.numeric[0], 30.0);
+        assert!(start_ns > 0);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(read_invocation(pid).is_none());
+
+        let mut w = ProcWorker::spawn().unwrap();
+        assert!(w.request(pid));
+        let reply = w.replies.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert_eq!(reply.pid, pid);
+        assert!(reply.features.is_none());
+    }
+
+    #[test]
+    fn identities_are_interned_once() {
+        let mut r = Resolver::default();
+        let a = r.features(&Invocation::from_args("/bin/f", ["3"]), "/a");
+        let b = r.features(&Invocation::from_args("/bin/f", ["9"]), "/b");
+        let k = r.features(&Invocation::from_cmdline(b"", None, "kworker"), "/");
+        assert_eq!(a.func, b.func);
+        assert_ne!(a.cgroup, b.cgroup);
+        assert_eq!(k.func, None);
+        assert!(k.kernel_thread);
+    }
+}
