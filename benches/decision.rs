@@ -24,7 +24,12 @@ fn trained_models(rng: &mut Rng) -> ModelSet {
         let n = rng.range(20, 30);
         let fx = Invocation::from_args("f", [n.to_string().as_str()]).function_features();
         let cpu_ns = (1e6 * 1.618f64.powi(n as i32 - 20) * (1.0 + 0.05 * rng.normal())) as u64;
-        if t.add(Sample { func: Some(f), fx, gx: [0.0; 6], cpu_ns }) {
+        if t.add(Sample {
+            func: Some(f),
+            fx,
+            gx: [0.0; 6],
+            cpu_ns,
+        }) {
             t.refit();
         }
     }
@@ -57,7 +62,12 @@ fn entries(rng: &mut Rng) -> Vec<TaskEntry> {
 }
 
 /// One round as the live loop runs it: predict (models changed), decide, sort by deadline.
-fn decide_batch(policy: &Policy, models: Option<&ModelSet>, batch: &mut [TaskEntry], out: &mut Vec<(u64, u64)>) {
+fn decide_batch(
+    policy: &Policy,
+    models: Option<&ModelSet>,
+    batch: &mut [TaskEntry],
+    out: &mut Vec<(u64, u64)>,
+) {
     out.clear();
     let n = batch.len();
     for (i, e) in batch.iter_mut().enumerate() {
@@ -99,7 +109,9 @@ fn bench(c: &mut Criterion) {
     let gx = e.general_features();
     let (func, fx) = e.proc.map(|p| (p.func, p.fx)).unwrap_or_default();
     c.bench_function("one_prediction", |b| {
-        b.iter(|| black_box(&models).predict_total_ns(black_box(func), black_box(&fx), black_box(&gx)))
+        b.iter(|| {
+            black_box(&models).predict_total_ns(black_box(func), black_box(&fx), black_box(&gx))
+        })
     });
 }
 

@@ -7,10 +7,14 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 
-use scx_foresight::model::ModelSet;
+use scx_foresight::features::Invocation;
+use scx_foresight::model::{ModelSet, Sample};
+use scx_foresight::modelfile::{self, ModelFile, Params};
 use scx_foresight::policy::SliceConfig;
+use scx_foresight::samples::{self, Recorded};
 use scx_foresight::sim::{self, PolicyKind, SimConfig, SHORT_US_DEFAULT};
 use scx_foresight::trace::{self, GenConfig};
+use scx_foresight::training::{self, FOLDS_DEFAULT, MIN_SAMPLES_DEFAULT};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PolicyArg {
@@ -43,6 +47,44 @@ pub struct SimulateArgs {
     /// Print JSON (one object; an array with `--policy all`).
     #[arg(long)]
     pub json: bool,
+    /// Start foresight from this model file (the prior); online learning continues from it.
+    #[arg(long, value_name = "FILE")]
+    pub models: Option<PathBuf>,
+    /// Write every completed invocation as a training sample (the `--record` format).
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Sample files written by `--record` (live or `simulate --record`).
+    #[arg(long, value_name = "FILE", num_args = 1.., required = true)]
+    pub samples: Vec<PathBuf>,
+    /// Model file to write (only when every input is valid).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Functions with fewer samples get no model of their own (they use the general model).
+    #[arg(long, default_value_t = MIN_SAMPLES_DEFAULT)]
+    pub min_samples: usize,
+    /// Folds of the cross-validation that measures each model.
+    #[arg(long, default_value_t = FOLDS_DEFAULT as u64, value_parser = clap::value_parser!(u64).range(2..=100))]
+    pub folds: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelCmd {
+    /// Print a model file readably.
+    Show { file: PathBuf },
+    /// Predict a function's CPU demand (µs) from its arguments.
+    Predict {
+        file: PathBuf,
+        /// The executable or function name, as in the samples' identity.
+        #[arg(long)]
+        function: String,
+        /// Its arguments as on a command line, e.g. "--size 40" or "30".
+        #[arg(long, default_value = "", allow_hyphen_values = true)]
+        args: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -72,7 +114,14 @@ pub struct GenArgs {
 
 pub fn simulate(a: &SimulateArgs) -> Result<()> {
     let rows = trace::read(&a.trace)?;
-    let (jobs, _) = sim::jobs_from_trace(&rows);
+    let (jobs, mut names) = sim::jobs_from_trace(&rows);
+    let prior = match &a.models {
+        Some(path) => {
+            let (file, _) = ModelFile::load(path)?;
+            file.to_model_set(|id| names.intern(id), 1)
+        }
+        None => ModelSet::default(),
+    };
     let policies: Vec<PolicyKind> = match a.policy {
         PolicyArg::Fifo => vec![PolicyKind::Fifo],
         PolicyArg::Fair => vec![PolicyKind::Fair],
@@ -87,12 +136,33 @@ pub fn simulate(a: &SimulateArgs) -> Result<()> {
                 cpus: a.cpus,
                 policy,
                 slices: SliceConfig::defaults(u64::from(a.cpus)),
-                prior: ModelSet::default(),
+                prior: prior.clone(),
             };
             let (times, _) = sim::simulate(&jobs, &cfg);
             sim::report(&jobs, &times, &cfg, a.short_us)
         })
         .collect();
+    if let Some(path) = &a.record {
+        // Every invocation completes in every policy: record them once, in arrival order.
+        let mut text = samples::header() + "\n";
+        for j in &jobs {
+            let identity = j
+                .func
+                .and_then(|f| names.name(f))
+                .unwrap_or("[unknown]")
+                .to_string();
+            let s = Sample {
+                func: j.func,
+                fx: j.fx,
+                gx: j.gx,
+                cpu_ns: j.cpu_ns,
+            };
+            text.push_str(&Recorded::from_sample(identity, &s).to_line());
+            text.push('\n');
+        }
+        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!("recorded {} samples to {}", jobs.len(), path.display());
+    }
     let mut out = std::io::stdout().lock();
     if a.json {
         if let [one] = reports.as_slice() {
@@ -134,6 +204,16 @@ pub fn simulate(a: &SimulateArgs) -> Result<()> {
             r.all.mean_response_us / 1000.0
         )?;
     }
+    for r in &reports {
+        writeln!(
+            out,
+            "{}: first {} invocations, short mean slowdown {:.2} ({} short)",
+            r.policy,
+            sim::FIRST_N,
+            r.first_100_short.mean_slowdown,
+            r.first_100_short.count
+        )?;
+    }
     Ok(())
 }
 
@@ -161,4 +241,171 @@ pub fn trace(cmd: &TraceCmd) -> Result<()> {
             Ok(())
         }
     }
+}
+
+pub fn train(a: &TrainArgs) -> Result<()> {
+    let mut all = Vec::new();
+    for path in &a.samples {
+        all.extend(samples::read(path)?);
+    }
+    let out = training::train(&all, a.min_samples, a.folds as usize);
+    let mut stdout = std::io::stdout().lock();
+    writeln!(
+        stdout,
+        "{} samples from {} file(s)",
+        all.len(),
+        a.samples.len()
+    )?;
+    writeln!(
+        stdout,
+        "| model | samples | R² (held out) | MAE µs | MAPE |"
+    )?;
+    writeln!(stdout, "|---|---|---|---|---|")?;
+    let row = |name: &str, p: &Params| -> String {
+        match p.quality {
+            Some(q) => format!(
+                "| {name} | {} | {} | {:.0} | {:.1} % |",
+                p.n_samples,
+                q.r2.map_or("n/a".into(), |r| format!("{r:.3}")),
+                q.mae_us,
+                q.mape * 100.0
+            ),
+            None => format!("| {name} | {} | n/a | n/a | n/a |", p.n_samples),
+        }
+    };
+    for f in &out.functions {
+        writeln!(stdout, "{}", row(&f.identity, &f.model))?;
+    }
+    if let Some(g) = &out.general {
+        writeln!(stdout, "{}", row("(general)", g))?;
+    }
+    for (name, n) in &out.skipped {
+        writeln!(
+            stdout,
+            "skipped {name}: {n} samples < --min-samples {}",
+            a.min_samples
+        )?;
+    }
+    let file = ModelFile {
+        format: modelfile::FORMAT.into(),
+        schema_version: modelfile::SCHEMA_VERSION,
+        target: modelfile::TARGET.into(),
+        function_features: modelfile::function_feature_names(),
+        general_features: scx_foresight::features::GENERAL_FEATURE_NAMES
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        functions: out.functions,
+        general: out.general,
+        training: modelfile::Training {
+            created_unix: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            tool: format!("scx_foresight {} train", env!("CARGO_PKG_VERSION")),
+            sources: a.samples.iter().map(|p| p.display().to_string()).collect(),
+            n_samples: all.len(),
+            min_samples: a.min_samples,
+            folds: a.folds as usize,
+        },
+    };
+    file.save(&a.out)
+        .with_context(|| format!("cannot write {}", a.out.display()))?;
+    writeln!(stdout, "wrote {}", a.out.display())?;
+    Ok(())
+}
+
+pub fn model(cmd: &ModelCmd) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match cmd {
+        ModelCmd::Show { file } => {
+            let (m, hash) = ModelFile::load(file)?;
+            writeln!(
+                out,
+                "{}: {} v{} (hash {hash:016x})",
+                file.display(),
+                m.format,
+                m.schema_version
+            )?;
+            writeln!(out, "target: {}", m.target)?;
+            writeln!(
+                out,
+                "trained: unix {} by {} from {} samples ({}), min {} samples/function, {}-fold CV",
+                m.training.created_unix,
+                m.training.tool,
+                m.training.n_samples,
+                m.training.sources.join(", "),
+                m.training.min_samples,
+                m.training.folds
+            )?;
+            writeln!(out, "function features: {}", m.function_features.join(", "))?;
+            writeln!(out, "general features: {}", m.general_features.join(", "))?;
+            let show = |out: &mut dyn Write,
+                        name: &str,
+                        p: &Params,
+                        names: &[String]|
+             -> std::io::Result<()> {
+                writeln!(
+                    out,
+                    "\n{name}: {} samples, mean |ln error| {:.3}, ln(cpu_us) in [{:.2}, {:.2}]",
+                    p.n_samples, p.mean_abs_ln_error, p.ln_min, p.ln_max
+                )?;
+                if let Some(q) = p.quality {
+                    writeln!(
+                        out,
+                        "  held out ({} folds): R² {}, MAE {:.0} us, MAPE {:.1} %",
+                        q.folds,
+                        q.r2.map_or("n/a".into(), |r| format!("{r:.3}")),
+                        q.mae_us,
+                        q.mape * 100.0
+                    )?;
+                }
+                let terms: Vec<String> = p
+                    .coef
+                    .iter()
+                    .zip(names)
+                    .filter(|(c, _)| **c != 0.0)
+                    .map(|(c, n)| format!("{c:+.4}·{n}"))
+                    .collect();
+                writeln!(out, "  ln(cpu_us) = {:.4} {}", p.intercept, terms.join(" "))
+            };
+            for f in &m.functions {
+                show(
+                    &mut out,
+                    &format!("function `{}`", f.identity),
+                    &f.model,
+                    &m.function_features,
+                )?;
+            }
+            if let Some(g) = &m.general {
+                show(&mut out, "general model", g, &m.general_features)?;
+            }
+        }
+        ModelCmd::Predict {
+            file,
+            function,
+            args,
+        } => {
+            let (m, _) = ModelFile::load(file)?;
+            let inv = Invocation::from_args(function, args.split_whitespace());
+            let Some(f) = m.functions.iter().find(|f| f.identity == inv.identity) else {
+                bail!(
+                    "{}: no model for `{}` (functions: {})",
+                    file.display(),
+                    inv.identity,
+                    m.functions
+                        .iter()
+                        .map(|f| f.identity.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            };
+            let us = f
+                .model
+                .to_model()
+                .predict_ln(&inv.function_features())
+                .exp();
+            writeln!(out, "{us:.0}")?;
+        }
+    }
+    Ok(())
 }

@@ -17,21 +17,36 @@ pub const SAMPLE_QUEUE: usize = 4096;
 /// Refit at least this often when new samples arrived, even below the sample threshold.
 pub const REFIT_PERIOD: Duration = Duration::from_secs(2);
 
-/// Shared between the loop (readers) and the learner (the only writer).
+/// Shared between the loop (readers) and the learner (the only writer of models).
 pub struct Shared {
     pub models: ArcSwap<ModelSet>,
     pub samples_seen: AtomicU64,
     pub refits: AtomicU64,
+    /// Hash of the model file in use (0: none), accepted and rejected reloads.
+    pub model_file_hash: AtomicU64,
+    pub reloads: AtomicU64,
+    pub rejected_reloads: AtomicU64,
+}
+
+/// What the learner receives.
+pub enum Msg {
+    /// A completed task.
+    Sample(Sample),
+    /// A model file was (re)loaded: it becomes the prior, learning continues from it.
+    Prior(ModelSet),
 }
 
 /// Start the learner from `prior`; returns the published models and the sample sender.
-pub fn spawn(prior: ModelSet) -> std::io::Result<(Arc<Shared>, SyncSender<Sample>)> {
+pub fn spawn(prior: ModelSet) -> std::io::Result<(Arc<Shared>, SyncSender<Msg>)> {
     let shared = Arc::new(Shared {
         models: ArcSwap::from_pointee(prior.clone()),
         samples_seen: AtomicU64::new(0),
         refits: AtomicU64::new(0),
+        model_file_hash: AtomicU64::new(0),
+        reloads: AtomicU64::new(0),
+        rejected_reloads: AtomicU64::new(0),
     });
-    let (tx, rx) = sync_channel::<Sample>(SAMPLE_QUEUE);
+    let (tx, rx) = sync_channel::<Msg>(SAMPLE_QUEUE);
     let out = shared.clone();
     std::thread::Builder::new()
         .name("learner".into())
@@ -41,10 +56,15 @@ pub fn spawn(prior: ModelSet) -> std::io::Result<(Arc<Shared>, SyncSender<Sample
             let mut last_fit = Instant::now();
             loop {
                 match rx.recv_timeout(REFIT_PERIOD) {
-                    Ok(s) => {
+                    Ok(Msg::Sample(s)) => {
                         trainer.add(s);
                         pending += 1;
                         out.samples_seen.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Ok(Msg::Prior(models)) => {
+                        out.models
+                            .store(Arc::new(trainer.set_prior(models).clone()));
+                        continue;
                     }
                     Err(RecvTimeoutError::Timeout) => {}
                     Err(RecvTimeoutError::Disconnected) => break,
@@ -80,12 +100,12 @@ mod tests {
             let n = rng.range(10, 30) as u32;
             let fx = Invocation::from_args("f", [n.to_string().as_str()]).function_features();
             let cpu_ns = (1000.0 * 1.618f64.powi(n as i32 - 10) * 1000.0) as u64;
-            tx.send(Sample {
+            tx.send(Msg::Sample(Sample {
                 func: Some(0),
                 fx,
                 gx: [0.0; GENERAL_FEATURES],
                 cpu_ns,
-            })
+            }))
             .unwrap();
         }
         let start = Instant::now();

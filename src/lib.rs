@@ -12,14 +12,19 @@
 pub mod features;
 pub mod learner;
 pub mod model;
+pub mod modelfile;
 pub mod policy;
 pub mod preflight;
 pub mod procinfo;
+pub mod recorder;
+pub mod reload;
 pub mod rng;
+pub mod samples;
 pub mod sim;
 pub mod stats;
 pub mod tasks;
 pub mod trace;
+pub mod training;
 
 /// Name passed to the kernel; `root/ops` reads `scx_foresight_<version>_<target>`.
 pub const SCHEDULER_NAME: &str = "scx_foresight";

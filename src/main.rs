@@ -11,7 +11,7 @@ mod exits;
 mod scheduler;
 
 use std::mem::MaybeUninit;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender};
@@ -27,7 +27,9 @@ use scx_foresight::learner;
 use scx_foresight::model::ModelSet;
 use scx_foresight::policy::{SliceConfig, SLICE_NS_DEFAULT, SLICE_NS_MIN_DEFAULT};
 use scx_foresight::preflight::{self, SCHED_EXT_SYSFS};
-use scx_foresight::procinfo::ProcWorker;
+use scx_foresight::procinfo::{ProcWorker, SharedNames};
+use scx_foresight::recorder::Recorder;
+use scx_foresight::reload;
 use scx_foresight::stats::{own_page_faults, Metrics};
 
 /// scx_foresight: a sched_ext CPU scheduler for machines running short serverless (FaaS)
@@ -65,9 +67,20 @@ struct Opts {
     #[arg(long, default_value_t = 0)]
     exit_dump_len: u32,
 
-    /// Print a stats line every SECS seconds (queued, dispatches, congestion, page faults...).
+    /// Print a stats line every SECS seconds (queued, dispatches, congestion, page faults,
+    /// predictions, model file hash and reloads...).
     #[arg(long, value_name = "SECS")]
     stats: Option<f64>,
+
+    /// Load models from this file, or every *.json in this directory, as the prior; reloaded
+    /// when it changes or on SIGHUP (an invalid file is reported and the models in use stay).
+    #[arg(long, value_name = "PATH")]
+    models: Option<PathBuf>,
+
+    /// Append one CSV row per completed task (function, numeric args, features, CPU demand)
+    /// to FILE, for `scx_foresight train`.
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
 
     #[command(subcommand)]
     command: Option<Cmd>,
@@ -81,6 +94,11 @@ enum Cmd {
     /// Work with invocation traces.
     #[command(subcommand)]
     Trace(commands::TraceCmd),
+    /// Fit models offline from recorded samples (k-fold cross-validated) into a model file.
+    Train(commands::TrainArgs),
+    /// Inspect a model file or predict with it.
+    #[command(subcommand)]
+    Model(commands::ModelCmd),
 }
 
 fn main() -> ExitCode {
@@ -120,6 +138,8 @@ fn run(opts: &Opts) -> Result<ExitCode> {
     match &opts.command {
         Some(Cmd::Simulate(a)) => return commands::simulate(a).map(|()| ExitCode::SUCCESS),
         Some(Cmd::Trace(t)) => return commands::trace(t).map(|()| ExitCode::SUCCESS),
+        Some(Cmd::Train(t)) => return commands::train(t).map(|()| ExitCode::SUCCESS),
+        Some(Cmd::Model(m)) => return commands::model(m).map(|()| ExitCode::SUCCESS),
         None => {}
     }
     let nr_cpus = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
@@ -134,7 +154,7 @@ fn run(opts: &Opts) -> Result<ExitCode> {
         stats_interval,
     };
     if std::env::var_os(WORKER_ENV).is_some() {
-        return run_worker(&cfg, nr_cpus);
+        return run_worker(&cfg, opts, nr_cpus);
     }
     // SAFETY: geteuid has no preconditions and cannot fail.
     let euid = unsafe { libc::geteuid() };
@@ -169,6 +189,7 @@ fn supervise() -> Result<ExitCode> {
         })
         .context("cannot install the SIGINT/SIGTERM handler")?;
     }
+    install_sighup(forward_sighup);
     loop {
         let mut child = Command::new(&exe)
             .args(std::env::args_os().skip(1))
@@ -176,6 +197,7 @@ fn supervise() -> Result<ExitCode> {
             .spawn()
             .with_context(|| format!("cannot start the scheduler worker {}", exe.display()))?;
         worker_pid.store(child.id() as i32, Ordering::SeqCst);
+        WORKER_PID.store(child.id() as i32, Ordering::SeqCst);
         let status = child.wait().context("waiting for the scheduler worker")?;
         worker_pid.store(0, Ordering::SeqCst);
         match status.code() {
@@ -189,6 +211,28 @@ fn supervise() -> Result<ExitCode> {
     }
 }
 
+/// The worker's pid, for the SIGHUP forwarder (a signal handler can only read atomics).
+static WORKER_PID: AtomicI32 = AtomicI32::new(0);
+
+/// Supervisor: pass SIGHUP (reload models) on to the worker.
+extern "C" fn forward_sighup(_: libc::c_int) {
+    let pid = WORKER_PID.load(Ordering::SeqCst);
+    if pid > 0 {
+        // SAFETY: kill(2) is async-signal-safe.
+        unsafe { libc::kill(pid, libc::SIGHUP) };
+    }
+}
+
+/// Worker: SIGHUP asks the model watcher to reload.
+extern "C" fn on_sighup_reload(_: libc::c_int) {
+    reload::RELOAD_REQUESTED.store(true, Ordering::SeqCst);
+}
+
+fn install_sighup(handler: extern "C" fn(libc::c_int)) {
+    // SAFETY: installing a handler that only touches atomics (and kill, async-signal-safe).
+    unsafe { libc::signal(libc::SIGHUP, handler as libc::sighandler_t) };
+}
+
 /// Wait until sched_ext reports `disabled` (the previous worker is fully detached).
 fn wait_detached(limit: Duration) {
     let state = Path::new(SCHED_EXT_SYSFS).join("state");
@@ -199,7 +243,7 @@ fn wait_detached(limit: Duration) {
 }
 
 /// The worker: attach once, schedule until stopped, exit EXIT_RESTART on a restart request.
-fn run_worker(cfg: &LoopConfig, nr_cpus: u64) -> Result<ExitCode> {
+fn run_worker(cfg: &LoopConfig, opts: &Opts, nr_cpus: u64) -> Result<ExitCode> {
     // Die with the supervisor (e.g. `kill -9`), so the kernel falls back at once.
     // SAFETY: prctl with an integer argument.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
@@ -211,13 +255,29 @@ fn run_worker(cfg: &LoopConfig, nr_cpus: u64) -> Result<ExitCode> {
         .stats_interval
         .map(|_| spawn_stats_reporter())
         .transpose()?;
-    let procs = ProcWorker::spawn().context("cannot start the /proc worker")?;
+    let names = SharedNames::default();
+    let procs = ProcWorker::spawn(names.clone()).context("cannot start the /proc worker")?;
     let (learner, samples) =
         learner::spawn(ModelSet::default()).context("cannot start the learner")?;
+    if let Some(path) = &opts.models {
+        reload::start(
+            path.clone(),
+            names.clone(),
+            samples.clone(),
+            learner.clone(),
+        )?;
+        install_sighup(on_sighup_reload);
+    }
+    let recorder = opts
+        .record
+        .as_deref()
+        .map(|p| Recorder::start(p, names.clone()))
+        .transpose()?;
     let helpers = Helpers {
         procs,
         learner,
         samples,
+        record: recorder.as_ref().map(|r| r.tx.clone()),
         stats,
     };
     let mut exits_object = MaybeUninit::uninit();
@@ -234,6 +294,10 @@ fn run_worker(cfg: &LoopConfig, nr_cpus: u64) -> Result<ExitCode> {
     );
     let exit = sched.run()?;
     drop(sched);
+    if let Some(r) = recorder {
+        let rows = r.finish()?;
+        info!("recorded {rows} completed tasks");
+    }
     if exit.should_restart() {
         return Ok(ExitCode::from(EXIT_RESTART));
     }

@@ -29,6 +29,8 @@ pub const SAMPLES_GENERAL: usize = 1024;
 pub const MIN_TRUSTED_SAMPLES: usize = 2;
 /// ...and when its mean absolute error in ln space is below this (ln 1.5: within ~50%).
 pub const MAX_TRUSTED_LN_ERROR: f64 = 0.405;
+/// Own samples needed before a loaded (prior) function model is refitted from them.
+pub const REPLACE_PRIOR_SAMPLES: usize = 16;
 /// Refit a model after this many new samples.
 pub const REFIT_EVERY_SAMPLES: usize = 4;
 /// Predictions are clamped to [1 µs, 1 hour]...
@@ -186,6 +188,8 @@ pub struct Trainer {
     per_function: Vec<VecDeque<Sample>>,
     general: VecDeque<Sample>,
     dirty: Vec<usize>,
+    /// Per function: its model came from a loaded file (replaced only by enough own samples).
+    from_prior: Vec<bool>,
     /// Per function: average error of the published model on samples it had not seen.
     online_error: Vec<Option<f64>>,
     new_general: usize,
@@ -204,6 +208,19 @@ impl Trainer {
     }
 
     pub fn models(&self) -> &ModelSet {
+        &self.current
+    }
+
+    /// Install loaded models as the prior (samples are kept; learning continues from them):
+    /// a function's loaded model is replaced only once REPLACE_PRIOR_SAMPLES of its own
+    /// samples have arrived.
+    pub fn set_prior(&mut self, prior: ModelSet) -> &ModelSet {
+        let generation = self.current.generation.max(prior.generation) + 1;
+        self.from_prior = prior.functions.iter().map(Option::is_some).collect();
+        self.current = ModelSet {
+            generation,
+            ..prior
+        };
         &self.current
     }
 
@@ -260,7 +277,8 @@ impl Trainer {
                 continue;
             }
             let samples = &self.per_function[f];
-            if samples.len() < 2 {
+            let prior = self.from_prior.get(f).copied().unwrap_or(false);
+            if samples.len() < if prior { REPLACE_PRIOR_SAMPLES } else { 2 } {
                 continue;
             }
             let rows: Vec<Vec<f64>> = samples.iter().map(|s| s.fx.to_vec()).collect();
@@ -271,6 +289,9 @@ impl Trainer {
                 }
                 next.functions[f] = Some(m);
                 self.dirty[f] = 0;
+                if let Some(p) = self.from_prior.get_mut(f) {
+                    *p = false;
+                }
             }
         }
         // The general model sees every sample: refit it 8x less often, unless forced.

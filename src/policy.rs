@@ -30,8 +30,9 @@ pub const SLICE_WEIGHT_CAP: u64 = 4;
 /// deadline: large, so the order is by size (like SRPT), with waiting time as the tie-breaker.
 pub const REMAINING_STRETCH: u64 = 16;
 /// The most a task's deadline can lie in the future: the aging bound on how long newcomers
-/// can go ahead of it.
-pub const AGING_CAP_NS: u64 = 10_000_000_000;
+/// can go ahead of it. Well under the kernel's 5 s watchdog (a task runnable that long gets
+/// the scheduler evicted), leaving room for the queue ahead of it.
+pub const AGING_CAP_NS: u64 = 1_000_000_000;
 /// A task predicted to need at most this much more gets a run-to-completion slice.
 pub const SHORT_TASK_NS: u64 = 100_000_000;
 /// Margin on a short task's slice over its prediction (percent) plus a fixed slack.

@@ -53,6 +53,25 @@ pub fn read_trimmed(path: &Path) -> String {
         .unwrap_or_default()
 }
 
+/// CPUs listed in a sysfs cpu list such as `0-3,5` (e.g. /sys/devices/system/cpu/online).
+pub fn parse_cpu_list(text: &str) -> Vec<usize> {
+    let mut cpus = Vec::new();
+    for part in text.trim().split(',').filter(|p| !p.is_empty()) {
+        let mut ends = part.splitn(2, '-').map(|n| n.trim().parse::<usize>());
+        match (ends.next(), ends.next()) {
+            (Some(Ok(a)), None) => cpus.push(a),
+            (Some(Ok(a)), Some(Ok(b))) if a <= b => cpus.extend(a..=b),
+            _ => {}
+        }
+    }
+    cpus
+}
+
+/// The CPUs online now (read once at attach; a hotplug event restarts the scheduler).
+pub fn online_cpus() -> Vec<usize> {
+    parse_cpu_list(&read_trimmed(Path::new("/sys/devices/system/cpu/online")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,6 +118,14 @@ mod tests {
             err.to_string().contains("scx_bpfland_1.0.0_x86_64"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn cpu_lists() {
+        assert_eq!(parse_cpu_list("0-3,5\n"), vec![0, 1, 2, 3, 5]);
+        assert_eq!(parse_cpu_list("0"), vec![0]);
+        assert_eq!(parse_cpu_list(""), Vec::<usize>::new());
+        assert_eq!(parse_cpu_list("x,3-1,7"), vec![7]);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
 
 use procfs::process::Process;
 
@@ -52,14 +53,24 @@ pub fn read_invocation(pid: i32) -> Option<(Invocation, String, u64)> {
     ))
 }
 
+/// Function identities, shared by the /proc worker, the model loader and the recorder.
+pub type SharedNames = Arc<Mutex<Interner>>;
+
 /// Resolves invocations into features, interning function identities and cgroups.
 #[derive(Debug, Default)]
 pub struct Resolver {
-    pub functions: Interner,
+    pub functions: SharedNames,
     cgroups: HashMap<String, u32>,
 }
 
 impl Resolver {
+    pub fn new(functions: SharedNames) -> Self {
+        Self {
+            functions,
+            cgroups: HashMap::new(),
+        }
+    }
+
     pub fn features(&mut self, inv: &Invocation, cgroup: &str) -> ProcFeatures {
         let next = self.cgroups.len() as u32;
         let cgroup = match self.cgroups.get(cgroup) {
@@ -77,7 +88,10 @@ impl Resolver {
             func: if inv.kernel_thread {
                 None
             } else {
-                self.functions.intern(&inv.identity)
+                self.functions
+                    .lock()
+                    .ok()
+                    .and_then(|mut names| names.intern(&inv.identity))
             },
             cgroup,
             fx: inv.function_features(),
@@ -97,13 +111,13 @@ pub struct ProcWorker {
 
 impl ProcWorker {
     /// Start the worker thread (before attaching: no new threads after).
-    pub fn spawn() -> std::io::Result<Self> {
+    pub fn spawn(names: SharedNames) -> std::io::Result<Self> {
         let (req_tx, req_rx) = sync_channel::<Request>(REQUEST_QUEUE);
         let (rep_tx, rep_rx) = sync_channel::<Reply>(REQUEST_QUEUE);
         std::thread::Builder::new()
             .name("procinfo".into())
             .spawn(move || {
-                let mut resolver = Resolver::default();
+                let mut resolver = Resolver::new(names);
                 for req in req_rx {
                     let reply = match read_invocation(req.pid) {
                         Some((inv, cgroup, start_ns)) => Reply {
@@ -160,7 +174,7 @@ mod tests {
         child.wait().unwrap();
         assert!(read_invocation(pid).is_none());
 
-        let mut w = ProcWorker::spawn().unwrap();
+        let mut w = ProcWorker::spawn(SharedNames::default()).unwrap();
         assert!(w.request(pid));
         let reply = w.replies.recv_timeout(Duration::from_secs(5)).unwrap();
         assert_eq!(reply.pid, pid);

@@ -20,7 +20,7 @@ use scx_utils::UserExitInfo;
 
 use crate::bpf::{BpfScheduler, DispatchedTask, QueuedTask, RL_CPU_ANY};
 use crate::exits::{ExitRecord, ExitTracker, MAX_PENDING_EXITS};
-use scx_foresight::learner::Shared;
+use scx_foresight::learner::{Msg, Shared};
 use scx_foresight::model::{Sample, Source};
 use scx_foresight::policy::{Decision, Policy, SliceConfig, TaskView};
 use scx_foresight::procinfo::ProcWorker;
@@ -45,7 +45,9 @@ pub struct LoopConfig {
 pub struct Helpers {
     pub procs: ProcWorker,
     pub learner: Arc<Shared>,
-    pub samples: SyncSender<Sample>,
+    pub samples: SyncSender<Msg>,
+    /// `--record`: completed tasks also go to the recorder.
+    pub record: Option<SyncSender<Sample>>,
     pub stats: Option<SyncSender<Metrics>>,
 }
 
@@ -62,6 +64,8 @@ pub struct Scheduler<'a> {
     tasks: TaskTable,
     batch: Vec<Pending>,
     exit_buf: Vec<ExitRecord>,
+    /// online[cpu]: the CPU was online at attach.
+    online: Vec<bool>,
     helpers: Helpers,
     stats_interval: Option<Duration>,
     next_stats: Instant,
@@ -95,6 +99,7 @@ impl<'a> Scheduler<'a> {
             tasks: TaskTable::with_capacity(MAX_TASKS),
             batch: Vec::with_capacity(MAX_BATCH),
             exit_buf: Vec::with_capacity(MAX_PENDING_EXITS),
+            online: online_mask(),
             helpers,
             stats_interval: cfg.stats_interval,
             next_stats: Instant::now(),
@@ -151,10 +156,15 @@ impl<'a> Scheduler<'a> {
                 gx: e.general_features(),
                 cpu_ns: rec.cpu_ns,
             };
-            match self.helpers.samples.try_send(sample) {
+            match self.helpers.samples.try_send(Msg::Sample(sample)) {
                 Ok(()) => self.m.nr_samples += 1,
                 Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
                     self.m.nr_samples_dropped += 1
+                }
+            }
+            if let Some(rec) = &self.helpers.record {
+                if rec.try_send(sample).is_err() {
+                    self.m.nr_record_dropped += 1;
                 }
             }
         }
@@ -191,6 +201,8 @@ impl<'a> Scheduler<'a> {
                 t.flags & SCX_ENQ_WAKEUP != 0,
                 t.weight,
             );
+            // SAFETY: c_char and u8 have the same size and alignment.
+            e.note_comm(unsafe { &*(t.comm.as_ptr() as *const [u8; 16]) });
             if !e.proc_requested {
                 // Ask once; a full queue leaves the task on the defaults.
                 e.proc_requested = self.helpers.procs.request(t.pid);
@@ -222,7 +234,7 @@ impl<'a> Scheduler<'a> {
             let mut d = DispatchedTask::new(&p.task);
             d.slice_ns = decision.slice_ns;
             d.vtime = decision.deadline;
-            d.cpu = pick_cpu(&mut self.bpf, &p.task);
+            d.cpu = pick_cpu(&mut self.bpf, &self.online, &p.task);
             if self.bpf.dispatch_task(&d).is_err() {
                 break;
             }
@@ -272,17 +284,45 @@ impl<'a> Scheduler<'a> {
                 .filter(|m| m.as_ref().is_some_and(|m| m.trusted()))
                 .count() as u64,
             nr_trained: self.helpers.learner.samples_seen.load(Ordering::Relaxed),
+            model_file_hash: self.helpers.learner.model_file_hash.load(Ordering::Relaxed),
+            nr_reloads: self.helpers.learner.reloads.load(Ordering::Relaxed),
+            nr_rejected_reloads: self
+                .helpers
+                .learner
+                .rejected_reloads
+                .load(Ordering::Relaxed),
             ..self.m
         }
     }
 }
 
-/// An idle CPU through the core's select_cpu, else the shared queue.
-fn pick_cpu(bpf: &mut BpfScheduler, task: &QueuedTask) -> i32 {
+/// An idle CPU through the core's select_cpu, else the shared queue. A task last seen on a CPU
+/// that is offline goes to an online one instead: the core wakes the task's previous CPU for
+/// shared-queue dispatches, which would leave it waiting while the online CPUs idle.
+fn pick_cpu(bpf: &mut BpfScheduler, online: &[bool], task: &QueuedTask) -> i32 {
     match bpf.select_cpu(task.pid, task.cpu, task.flags) {
         cpu if cpu >= 0 => cpu,
-        _ => RL_CPU_ANY,
+        _ => {
+            let prev_online = usize::try_from(task.cpu)
+                .ok()
+                .and_then(|c| online.get(c).copied())
+                .unwrap_or(true);
+            match online.iter().position(|&o| o) {
+                Some(cpu) if !prev_online && task.nr_cpus_allowed > 1 => cpu as i32,
+                _ => RL_CPU_ANY,
+            }
+        }
     }
+}
+
+/// online[cpu] for every CPU id up to the highest online one.
+fn online_mask() -> Vec<bool> {
+    let cpus = scx_foresight::preflight::online_cpus();
+    let mut mask = vec![false; cpus.iter().max().map_or(0, |m| m + 1)];
+    for c in cpus {
+        mask[c] = true;
+    }
+    mask
 }
 
 /// CLOCK_MONOTONIC in ns (the BPF side's clock; a vDSO read, no syscall).

@@ -329,7 +329,12 @@ pub struct Report {
     pub short: Summary,
     pub long: Summary,
     pub all: Summary,
+    /// Short invocations among the first FIRST_N: how fast a policy is good (cold start).
+    pub first_100_short: Summary,
 }
+
+/// Invocations counted as the start of a run in `first_100_short`.
+pub const FIRST_N: usize = 100;
 
 /// Nearest-rank percentile of sorted values.
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -375,6 +380,7 @@ pub fn report(jobs: &[Job], times: &[JobTimes], cfg: &SimConfig, short_us: u64) 
         short: summarize(both().filter(|(j, _)| j.cpu_ns <= short_ns)),
         long: summarize(both().filter(|(j, _)| j.cpu_ns > short_ns)),
         all: summarize(both()),
+        first_100_short: summarize(both().take(FIRST_N).filter(|(j, _)| j.cpu_ns <= short_ns)),
     }
 }
 

@@ -56,6 +56,12 @@ pub struct Metrics {
     /// Generation of the models in use, and how many function models are trusted.
     pub model_generation: u64,
     pub nr_function_models: u64,
+    /// Model file in use (content hash, 0: none), reloads applied and rejected.
+    pub model_file_hash: u64,
+    pub nr_reloads: u64,
+    pub nr_rejected_reloads: u64,
+    /// `--record` rows dropped because the writer was behind.
+    pub nr_record_dropped: u64,
 }
 
 impl fmt::Display for Metrics {
@@ -66,7 +72,8 @@ impl fmt::Display for Metrics {
             "stats: running={}/{} queued={} pending={} user_dispatches={} idle_cpu={} kernel_dispatches={} \
              congested={} cancels={} bounces={} failed={} rounds={} max_batch={} tasks={} exits={} \
              exits_lost={} proc={} proc_lost={} samples={} samples_lost={} trained={} \
-             pred_fn={} pred_general={} pred_none={} model_gen={} fn_models={} page_faults={}",
+             pred_fn={} pred_general={} pred_none={} model_gen={} fn_models={} model_file={:016x} \
+             reloads={} rejected_reloads={} record_lost={} page_faults={}",
             self.nr_running,
             self.nr_cpus,
             self.nr_queued,
@@ -93,6 +100,10 @@ impl fmt::Display for Metrics {
             self.nr_pred_none,
             self.model_generation,
             self.nr_function_models,
+            self.model_file_hash,
+            self.nr_reloads,
+            self.nr_rejected_reloads,
+            self.nr_record_dropped,
             self.nr_page_faults,
         )
     }

@@ -50,6 +50,8 @@ pub struct TaskEntry {
     pub proc: Option<ProcFeatures>,
     /// /proc already asked for.
     pub proc_requested: bool,
+    /// The task's comm when /proc was asked: a change means it exec'd another program.
+    pub comm: [u8; 16],
     /// Predicted total CPU demand and the model generation it came from.
     pub predicted_ns: Option<(u64, Source)>,
     pub predicted_gen: u64,
@@ -71,6 +73,17 @@ impl TaskEntry {
             };
             self.cur_burst_ns = 0;
         }
+    }
+
+    /// Forget the parsed command line when the task exec'd (its comm changed): a fork is
+    /// queued, and its /proc read, before it execs the function it will run.
+    pub fn note_comm(&mut self, comm: &[u8; 16]) {
+        if self.proc_requested && &self.comm != comm {
+            self.proc = None;
+            self.proc_requested = false;
+            self.predicted_ns = None;
+        }
+        self.comm = *comm;
     }
 
     pub fn behaviour(&self) -> Behaviour {
@@ -231,6 +244,17 @@ mod tests {
         assert!(t.entries.contains_key(&99_999));
         assert!(!t.entries.contains_key(&0));
         assert!(t.evictions() >= 99_900);
+    }
+
+    #[test]
+    fn exec_forgets_the_parent_command_line() {
+        let mut e = TaskEntry::default();
+        e.note_comm(b"loadgen\0\0\0\0\0\0\0\0\0");
+        e.proc_requested = true;
+        e.note_comm(b"loadgen\0\0\0\0\0\0\0\0\0");
+        assert!(e.proc_requested);
+        e.note_comm(b"payload\0\0\0\0\0\0\0\0\0");
+        assert!(!e.proc_requested && e.proc.is_none());
     }
 
     #[test]

@@ -107,7 +107,7 @@ pub fn parse(text: &str, file: &str) -> Result<Vec<Row>, TraceError> {
 }
 
 /// Split one CSV line; fields may be double-quoted (with "" for a quote).
-fn split_csv(line: &str) -> Result<Vec<String>, String> {
+pub fn split_csv(line: &str) -> Result<Vec<String>, String> {
     let mut fields = Vec::new();
     let mut cur = String::new();
     let mut chars = line.chars().peekable();
@@ -134,15 +134,17 @@ fn split_csv(line: &str) -> Result<Vec<String>, String> {
     Ok(fields)
 }
 
+/// A CSV field, quoted when it contains a comma or a quote.
+pub fn quote_csv(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
 /// Render rows as CSV (quoting fields that need it).
 pub fn to_csv(rows: &[Row]) -> String {
-    let quote = |s: &str| {
-        if s.contains([',', '"']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        } else {
-            s.to_string()
-        }
-    };
     let mut out = String::with_capacity(rows.len() * 40);
     out.push_str(HEADER);
     out.push('\n');
@@ -151,8 +153,8 @@ pub fn to_csv(rows: &[Row]) -> String {
             out,
             "{},{},{},{}",
             r.arrival_us,
-            quote(&r.function),
-            quote(&r.args),
+            quote_csv(&r.function),
+            quote_csv(&r.args),
             r.cpu_us
         );
     }
@@ -179,6 +181,8 @@ pub struct GenConfig {
     pub seed: u64,
 }
 
+/// Seed of the function catalogue (fixed: see `generate`).
+const CATALOGUE_SEED: u64 = 2019;
 /// Functions in a generated trace.
 const GEN_FUNCTIONS: usize = 40;
 /// Zipf exponent of function popularity (invocation counts highly skewed).
@@ -202,7 +206,9 @@ const GOLDEN: f64 = 1.618_033_988_75;
 /// popularity (popular ones tend to be short, as in the Azure trace); each function's demand is
 /// a function of its numeric argument plus noise.
 pub fn generate(cfg: &GenConfig) -> Vec<Row> {
-    let mut rng = Rng::new(cfg.seed);
+    // The deployed functions are the same for every seed (a platform's catalogue), so models
+    // trained on one trace apply to another; the seed drives arrivals, arguments and noise.
+    let mut rng = Rng::new(CATALOGUE_SEED);
     // Function mean demands, sorted so popular (low rank) functions are the shorter ones,
     // with some shuffling so the relation is not strict.
     let mut means: Vec<f64> = (0..GEN_FUNCTIONS)
@@ -245,6 +251,7 @@ pub fn generate(cfg: &GenConfig) -> Vec<Row> {
         .sum::<f64>()
         / total_pop;
     let rate_per_us = cfg.load * f64::from(cfg.cpus) / mean_demand_us;
+    let mut rng = Rng::new(cfg.seed);
 
     // Arrival instants: Poisson traffic plus per-minute bursts, then sorted.
     let end = cfg.duration_s * 1e6;

@@ -21,10 +21,41 @@ fn tmp(name: &str) -> PathBuf {
 fn generated_trace_simulates_deterministically_with_the_documented_json() {
     let trace = tmp("t.csv");
     let t = trace.to_str().unwrap();
-    let o = run(&["trace", "gen", "--cpus", "2", "--load", "0.8", "--duration-s", "300", "--seed", "4", "-o", t]);
+    let o = run(&[
+        "trace",
+        "gen",
+        "--cpus",
+        "2",
+        "--load",
+        "0.8",
+        "--duration-s",
+        "300",
+        "--seed",
+        "4",
+        "-o",
+        t,
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let a = run(&["simulate", "--trace", t, "--cpus", "2", "--policy", "foresight", "--json"]);
-    let b = run(&["simulate", "--trace", t, "--cpus", "2", "--policy", "foresight", "--json"]);
+    let a = run(&[
+        "simulate",
+        "--trace",
+        t,
+        "--cpus",
+        "2",
+        "--policy",
+        "foresight",
+        "--json",
+    ]);
+    let b = run(&[
+        "simulate",
+        "--trace",
+        t,
+        "--cpus",
+        "2",
+        "--policy",
+        "foresight",
+        "--json",
+    ]);
     assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
     assert_eq!(a.stdout, b.stdout, "same input, same output");
     let v: serde_json::Value = serde_json::from_slice(&a.stdout).unwrap();
@@ -32,7 +63,14 @@ fn generated_trace_simulates_deterministically_with_the_documented_json() {
     assert_eq!(v["cpus"], 2);
     assert!(v["invocations"].as_u64().unwrap() > 100);
     for class in ["short", "long", "all"] {
-        for key in ["count", "mean_slowdown", "p50_slowdown", "p99_slowdown", "max_slowdown", "mean_response_us"] {
+        for key in [
+            "count",
+            "mean_slowdown",
+            "p50_slowdown",
+            "p99_slowdown",
+            "max_slowdown",
+            "mean_response_us",
+        ] {
             assert!(v[class][key].is_number(), "{class}.{key} missing: {v}");
         }
         assert!(v[class]["mean_slowdown"].as_f64().unwrap() >= 1.0 || v[class]["count"] == 0);
@@ -45,11 +83,32 @@ fn generated_trace_simulates_deterministically_with_the_documented_json() {
 fn foresight_serves_short_invocations_better_than_fair() {
     let trace = tmp("burst.csv");
     let t = trace.to_str().unwrap();
-    assert!(run(&["trace", "gen", "--cpus", "2", "--load", "0.8", "--duration-s", "300", "--seed", "7", "-o", t]).status.success());
-    let o = run(&["simulate", "--trace", t, "--cpus", "2", "--policy", "all", "--json"]);
+    assert!(run(&[
+        "trace",
+        "gen",
+        "--cpus",
+        "2",
+        "--load",
+        "0.8",
+        "--duration-s",
+        "300",
+        "--seed",
+        "7",
+        "-o",
+        t
+    ])
+    .status
+    .success());
+    let o = run(&[
+        "simulate", "--trace", t, "--cpus", "2", "--policy", "all", "--json",
+    ]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let short = |p: &str| {
-        v.as_array().unwrap().iter().find(|r| r["policy"] == p).unwrap()["short"]["mean_slowdown"]
+        v.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["policy"] == p)
+            .unwrap()["short"]["mean_slowdown"]
             .as_f64()
             .unwrap()
     };
@@ -60,7 +119,11 @@ fn foresight_serves_short_invocations_better_than_fair() {
 #[test]
 fn malformed_trace_is_rejected_with_file_and_line() {
     let trace = tmp("bad.csv");
-    std::fs::write(&trace, "arrival_us,function,args,cpu_us\n10,f,1,100\n20,f,2,abc\n").unwrap();
+    std::fs::write(
+        &trace,
+        "arrival_us,function,args,cpu_us\n10,f,1,100\n20,f,2,abc\n",
+    )
+    .unwrap();
     let o = run(&["simulate", "--trace", trace.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);

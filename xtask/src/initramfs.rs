@@ -56,6 +56,15 @@ pub fn build(binaries: &[PathBuf], out: &Path) -> Result<()> {
         fs::write(&dest, text)?;
         fs::set_permissions(&dest, fs::Permissions::from_mode(0o755))?;
     }
+    // Model files shipped in models/, for the model cases.
+    fs::create_dir_all(stage.join("models"))?;
+    for entry in fs::read_dir(cmd::workspace_root().join("models"))? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "json") {
+            let name = path.file_name().context("model file name")?;
+            fs::copy(&path, stage.join("models").join(name))?;
+        }
+    }
     fs::write(
         stage.join("etc/passwd"),
         "root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n",

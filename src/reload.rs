@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//! Model files: load at start, reload on change (polled) or on SIGHUP, off the hot path.
+//!
+//! A new file is parsed and validated fully; only then is it handed to the learner, which
+//! installs it as the prior and publishes by atomic swap. An invalid file is reported (file,
+//! reason), counted, and the models in use stay.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::SyncSender;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use log::{error, info};
+
+use crate::learner::{Msg, Shared};
+use crate::model::ModelSet;
+use crate::modelfile::{ModelFile, ModelFileError};
+use crate::procinfo::SharedNames;
+
+/// How often the model path is checked for changes (a reload lands within ~this).
+pub const POLL_PERIOD: Duration = Duration::from_millis(200);
+
+/// Set by the SIGHUP handler; the watcher reloads when it finds it set.
+pub static RELOAD_REQUESTED: AtomicBool = AtomicBool::new(false);
+
+/// The model files under `path`: the file itself, or every `*.json` in a directory (sorted).
+pub fn model_files(path: &Path) -> Vec<PathBuf> {
+    if path.is_dir() {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+            .map(|d| {
+                d.filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|e| e == "json"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        files
+    } else {
+        vec![path.to_path_buf()]
+    }
+}
+
+/// Load and validate every file under `path`, merged (later files win for an identity);
+/// returns the models and a combined hash. Nothing is returned unless all files are valid.
+pub fn load_all(
+    path: &Path,
+    names: &SharedNames,
+    generation: u64,
+) -> Result<(ModelSet, u64), ModelFileError> {
+    let files = model_files(path);
+    if files.is_empty() {
+        return Err(ModelFileError {
+            file: path.display().to_string(),
+            reason: "no *.json model files here".into(),
+        });
+    }
+    let mut loaded = Vec::new();
+    for f in &files {
+        loaded.push(ModelFile::load(f)?);
+    }
+    let mut set = ModelSet {
+        generation,
+        ..ModelSet::default()
+    };
+    let mut hash = 0u64;
+    let mut names = names.lock().map_err(|_| ModelFileError {
+        file: path.display().to_string(),
+        reason: "function table poisoned".into(),
+    })?;
+    for (file, h) in loaded {
+        hash = hash.rotate_left(5) ^ h;
+        let part = file.to_model_set(|id| names.intern(id), generation);
+        if part.functions.len() > set.functions.len() {
+            set.functions.resize(part.functions.len(), None);
+        }
+        for (i, m) in part.functions.into_iter().enumerate() {
+            if m.is_some() {
+                set.functions[i] = m;
+            }
+        }
+        if part.general.is_some() {
+            set.general = part.general;
+        }
+    }
+    Ok((set, hash))
+}
+
+/// Fingerprint of the files under `path` (names, sizes, mtimes): a change means reload.
+fn fingerprint(path: &Path) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
+    model_files(path)
+        .into_iter()
+        .map(|f| {
+            let meta = std::fs::metadata(&f).ok();
+            let len = meta.as_ref().map_or(0, |m| m.len());
+            let mtime = meta.and_then(|m| m.modified().ok());
+            (f, len, mtime)
+        })
+        .collect()
+}
+
+/// Load once now (so a bad file at start is an error for the caller) and start the watcher.
+pub fn start(
+    path: PathBuf,
+    names: SharedNames,
+    learner: SyncSender<Msg>,
+    shared: Arc<Shared>,
+) -> Result<(), ModelFileError> {
+    let (set, hash) = load_all(&path, &names, 1)?;
+    info!(
+        "models loaded from {} (hash {hash:016x}, {} function models)",
+        path.display(),
+        set.functions.iter().flatten().count()
+    );
+    shared.model_file_hash.store(hash, Ordering::Relaxed);
+    let _ = learner.send(Msg::Prior(set));
+    std::thread::Builder::new()
+        .name("model-reload".into())
+        .spawn(move || watch(path, names, learner, shared))
+        .map_err(|e| ModelFileError {
+            file: "model-reload thread".into(),
+            reason: e.to_string(),
+        })?;
+    Ok(())
+}
+
+fn watch(path: PathBuf, names: SharedNames, learner: SyncSender<Msg>, shared: Arc<Shared>) {
+    let mut seen = fingerprint(&path);
+    loop {
+        std::thread::sleep(POLL_PERIOD);
+        let now = fingerprint(&path);
+        let hup = RELOAD_REQUESTED.swap(false, Ordering::SeqCst);
+        if now == seen && !hup {
+            continue;
+        }
+        seen = now;
+        match load_all(&path, &names, 0) {
+            Ok((set, hash)) => {
+                shared.model_file_hash.store(hash, Ordering::Relaxed);
+                shared.reloads.fetch_add(1, Ordering::Relaxed);
+                info!("models reloaded from {} (hash {hash:016x})", path.display());
+                if learner.send(Msg::Prior(set)).is_err() {
+                    return;
+                }
+            }
+            Err(e) => {
+                shared.rejected_reloads.fetch_add(1, Ordering::Relaxed);
+                error!("model reload rejected, keeping the models in use: {e}");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::learner;
+    use crate::modelfile::tests_support::sample_file;
+    use std::time::Instant;
+
+    #[test]
+    fn valid_change_is_applied_within_a_second_and_corrupt_one_rejected() {
+        let dir = std::env::temp_dir().join(format!("foresight-reload-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("models.json");
+        sample_file().save(&path).unwrap();
+        let names = SharedNames::default();
+        let (shared, tx) = learner::spawn(ModelSet::default()).unwrap();
+        start(path.clone(), names.clone(), tx, shared.clone()).unwrap();
+        let first = shared.model_file_hash.load(Ordering::Relaxed);
+        assert_ne!(first, 0);
+
+        // A valid new version.
+        let mut next = sample_file();
+        next.functions[0].model.intercept = 3.0;
+        std::thread::sleep(Duration::from_millis(20));
+        next.save(&path).unwrap();
+        let t0 = Instant::now();
+        while shared.reloads.load(Ordering::Relaxed) == 0 {
+            assert!(
+                t0.elapsed() < Duration::from_secs(1),
+                "reload not applied within 1 s"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let second = shared.model_file_hash.load(Ordering::Relaxed);
+        assert_ne!(second, first);
+        let t1 = Instant::now();
+        while shared
+            .models
+            .load()
+            .functions
+            .first()
+            .and_then(|m| m.as_ref())
+            .map(|m| m.intercept)
+            != Some(3.0)
+        {
+            assert!(
+                t1.elapsed() < Duration::from_secs(1),
+                "new models not published"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+
+        // A corrupt one: rejected, counted, models and hash unchanged.
+        std::fs::write(&path, "{ corrupt").unwrap();
+        let t2 = Instant::now();
+        while shared.rejected_reloads.load(Ordering::Relaxed) == 0 {
+            assert!(
+                t2.elapsed() < Duration::from_secs(2),
+                "corrupt file not noticed"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(shared.model_file_hash.load(Ordering::Relaxed), second);
+        assert_eq!(
+            shared.models.load().functions[0]
+                .as_ref()
+                .unwrap()
+                .intercept,
+            3.0
+        );
+    }
+
+    #[test]
+    fn bad_file_at_start_is_an_error_naming_it() {
+        let names = SharedNames::default();
+        let (shared, tx) = learner::spawn(ModelSet::default()).unwrap();
+        let e = start(PathBuf::from("/nonexistent/m.json"), names, tx, shared).unwrap_err();
+        assert!(e.to_string().contains("/nonexistent/m.json"), "{e}");
+    }
+}
