@@ -165,6 +165,20 @@ mod tests {
     fn reads_a_real_process_and_survives_a_vanished_one() {
         let mut child = Command::new("sleep").arg("30").spawn().unwrap();
         let pid = child.id() as i32;
+        // Right after fork the child still shows our command line until it execs `sleep`
+        // (the scheduler handles this by re-reading when the comm changes).
+        let start = std::time::Instant::now();
+        while std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .unwrap_or_default()
+            .trim()
+            != "sleep"
+        {
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "child never exec'd sleep"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
         let (inv, _cgroup, start_ns) = read_invocation(pid).expect("child readable");
         assert!(inv.identity.ends_with("sleep"), "{}", inv.identity);
         assert_eq!(inv.n_numeric, 1);
