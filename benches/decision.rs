@@ -9,7 +9,7 @@ use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criteri
 
 use scx_foresight::features::Invocation;
 use scx_foresight::model::{ModelSet, Sample, Trainer};
-use scx_foresight::policy::{Policy, SliceConfig, TaskView};
+use scx_foresight::policy::{Policy, SliceConfig};
 use scx_foresight::rng::Rng;
 use scx_foresight::tasks::{ProcFeatures, TaskEntry};
 
@@ -75,14 +75,7 @@ fn decide_batch(
             e.predicted_gen = u64::MAX; // force a fresh prediction each time
             e.refresh_prediction(m);
         }
-        let view = TaskView {
-            weight: e.weight,
-            cpu_so_far_ns: e.cpu_ns,
-            predicted_total_ns: e.predicted_ns.map(|(ns, _)| ns),
-            burst_ewma_ns: e.burst_ewma_ns,
-            sleep_ratio: e.behaviour().sleep_ratio,
-        };
-        let d = policy.decide(&view, 1_000_000_000, n);
+        let d = policy.decide(&e.view(), 1_000_000_000, n);
         out.push((d.deadline, i as u64));
     }
     out.sort_unstable();

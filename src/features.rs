@@ -63,16 +63,15 @@ impl Invocation {
     }
 
     /// From the raw bytes of /proc/<pid>/cmdline (NUL separated, maybe not UTF-8), the
-    /// executable path when known, and the task's comm for kernel threads.
-    pub fn from_cmdline(cmdline: &[u8], exe: Option<&str>, comm: &str) -> Self {
-        let mut argv = cmdline
-            .split(|b| *b == 0)
-            .map(String::from_utf8_lossy)
-            .collect::<Vec<_>>();
-        while argv.last().is_some_and(|a| a.is_empty()) {
-            argv.pop();
-        }
-        if argv.is_empty() {
+    /// executable path when known, the task's comm, and whether it is a kernel thread (the
+    /// kernel's PF_KTHREAD flag: an empty command line alone can also be a task mid-exec).
+    pub fn from_cmdline(
+        cmdline: &[u8],
+        exe: Option<&str>,
+        comm: &str,
+        kernel_thread: bool,
+    ) -> Self {
+        if kernel_thread {
             return Self {
                 identity: format!("[{comm}]"),
                 numeric: [0.0; MAX_NUMERIC_ARGS],
@@ -80,10 +79,18 @@ impl Invocation {
                 kernel_thread: true,
             };
         }
+        let mut argv = cmdline
+            .split(|b| *b == 0)
+            .map(String::from_utf8_lossy)
+            .collect::<Vec<_>>();
+        while argv.last().is_some_and(|a| a.is_empty()) {
+            argv.pop();
+        }
         let program = exe
             .map(str::to_string)
-            .unwrap_or_else(|| argv[0].to_string());
-        Self::from_args(&program, argv[1..].iter().map(|a| a.as_ref()))
+            .or_else(|| argv.first().map(|a| a.to_string()))
+            .unwrap_or_else(|| comm.to_string());
+        Self::from_args(&program, argv.iter().skip(1).map(|a| a.as_ref()))
     }
 
     /// Per-function model input.
@@ -161,14 +168,19 @@ mod tests {
             b"payload\x0030\x00\xff\xfe\x00",
             Some("/opt/payload"),
             "payload",
+            false,
         );
         assert_eq!(i.identity, "/opt/payload \u{fffd}\u{fffd}");
         assert_eq!(i.numeric[0], 30.0);
-        let k = Invocation::from_cmdline(b"", None, "kworker/0:1");
+        let k = Invocation::from_cmdline(b"", None, "kworker/0:1", true);
         assert!(k.kernel_thread);
         assert_eq!(k.identity, "[kworker/0:1]");
-        let no_exe = Invocation::from_cmdline(b"sh\0-c\0true\0", None, "sh");
+        let no_exe = Invocation::from_cmdline(b"sh\0-c\0true\0", None, "sh", false);
         assert_eq!(no_exe.identity, "sh -c true");
+        // Mid-exec: no command line yet, but not a kernel thread.
+        let mid = Invocation::from_cmdline(b"", Some("/bin/sleep"), "sleep", false);
+        assert!(!mid.kernel_thread);
+        assert_eq!(mid.identity, "/bin/sleep");
     }
 
     #[test]

@@ -33,11 +33,26 @@ pub struct Reply {
     pub features: Option<ProcFeatures>,
 }
 
+/// The kernel's flag for kernel threads in /proc/<pid>/stat.
+const PF_KTHREAD: u32 = 0x0020_0000;
+/// Reads of an empty command line (a task in the middle of exec) before giving up on it.
+const CMDLINE_RETRIES: u32 = 5;
+
 /// What /proc says about `pid`; None when it is gone (or unreadable).
 pub fn read_invocation(pid: i32) -> Option<(Invocation, String, u64)> {
     let p = Process::new(pid).ok()?;
     let stat = p.stat().ok()?;
-    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let kernel_thread = stat.flags & PF_KTHREAD != 0;
+    let mut cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    // Caught mid-exec: the new command line appears a moment later (this is the worker thread,
+    // waiting here costs the dispatch loop nothing).
+    for _ in 0..CMDLINE_RETRIES {
+        if kernel_thread || !cmdline.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    }
     let exe = p.exe().ok().map(|e| e.display().to_string());
     let cgroup = p
         .cgroups()
@@ -47,7 +62,7 @@ pub fn read_invocation(pid: i32) -> Option<(Invocation, String, u64)> {
     let ticks = procfs::ticks_per_second().max(1);
     let start_ns = stat.starttime.saturating_mul(1_000_000_000 / ticks);
     Some((
-        Invocation::from_cmdline(&cmdline, exe.as_deref(), &stat.comm),
+        Invocation::from_cmdline(&cmdline, exe.as_deref(), &stat.comm, kernel_thread),
         cgroup,
         start_ns,
     ))
@@ -166,7 +181,8 @@ mod tests {
         let mut child = Command::new("sleep").arg("30").spawn().unwrap();
         let pid = child.id() as i32;
         // Right after fork the child still shows our command line until it execs `sleep`
-        // (the scheduler handles this by re-reading when the comm changes).
+        // (the scheduler re-reads when the comm changes); once the comm changed, the command
+        // line may still be empty for a moment, which read_invocation waits out.
         let start = std::time::Instant::now();
         while std::fs::read_to_string(format!("/proc/{pid}/comm"))
             .unwrap_or_default()
@@ -200,7 +216,7 @@ mod tests {
         let mut r = Resolver::default();
         let a = r.features(&Invocation::from_args("/bin/f", ["3"]), "/a");
         let b = r.features(&Invocation::from_args("/bin/f", ["9"]), "/b");
-        let k = r.features(&Invocation::from_cmdline(b"", None, "kworker"), "/");
+        let k = r.features(&Invocation::from_cmdline(b"", None, "kworker", true), "/");
         assert_eq!(a.func, b.func);
         assert_ne!(a.cgroup, b.cgroup);
         assert_eq!(k.func, None);

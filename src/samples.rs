@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::features::{Invocation, GENERAL_FEATURES, GENERAL_FEATURE_NAMES, MAX_NUMERIC_ARGS};
-use crate::trace::{quote_csv, split_csv};
+use crate::trace::{body_after_header, quote_csv, read_input, split_csv, InputError};
 
 /// The header line of a samples file.
 pub fn header() -> String {
@@ -68,44 +68,20 @@ impl Recorded {
     }
 }
 
-#[derive(Debug, thiserror::Error, PartialEq)]
-pub enum SamplesError {
-    #[error("{file}: cannot read: {reason}")]
-    Io { file: String, reason: String },
-    #[error("{file}:{line}: {reason}")]
-    Bad {
-        file: String,
-        line: usize,
-        reason: String,
-    },
-}
-
-pub fn read(path: &Path) -> Result<Vec<Recorded>, SamplesError> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| SamplesError::Io {
-        file: file.clone(),
-        reason: e.to_string(),
-    })?;
+pub fn read(path: &Path) -> Result<Vec<Recorded>, InputError> {
+    let (text, file) = read_input(path)?;
     parse(&text, &file)
 }
 
 /// Parse a samples file strictly: every row complete, every number finite.
-pub fn parse(text: &str, file: &str) -> Result<Vec<Recorded>, SamplesError> {
-    let bad = |line: usize, reason: String| SamplesError::Bad {
+pub fn parse(text: &str, file: &str) -> Result<Vec<Recorded>, InputError> {
+    let bad = |line: usize, reason: String| InputError::Bad {
         file: file.to_string(),
         line,
         reason,
     };
-    let mut lines = text.lines().enumerate();
-    let want = header();
-    match lines.next() {
-        Some((_, h)) if h.trim() == want => {}
-        Some((_, h)) => return Err(bad(1, format!("header must be `{want}`, found `{h}`"))),
-        None => return Err(bad(1, "empty file (no header)".into())),
-    }
     let mut out = Vec::new();
-    for (i, line) in lines {
-        let n = i + 1;
+    for (n, line) in body_after_header(text, &header(), bad)? {
         if line.trim().is_empty() {
             continue;
         }
@@ -213,7 +189,7 @@ mod tests {
         ];
         for (text, line, what) in cases {
             match parse(&text, "s.csv") {
-                Err(SamplesError::Bad {
+                Err(InputError::Bad {
                     file,
                     line: l,
                     reason,

@@ -22,7 +22,7 @@ use crate::bpf::{BpfScheduler, DispatchedTask, QueuedTask, RL_CPU_ANY};
 use crate::exits::{ExitRecord, ExitTracker, MAX_PENDING_EXITS};
 use scx_foresight::learner::{Msg, Shared};
 use scx_foresight::model::{Sample, Source};
-use scx_foresight::policy::{Decision, Policy, SliceConfig, TaskView};
+use scx_foresight::policy::{Decision, Policy, SliceConfig};
 use scx_foresight::procinfo::ProcWorker;
 use scx_foresight::stats::Metrics;
 use scx_foresight::tasks::{TaskTable, MAX_TASKS};
@@ -213,14 +213,7 @@ impl<'a> Scheduler<'a> {
                 Some(Source::General) => self.m.nr_pred_general += 1,
                 None => self.m.nr_pred_none += 1,
             }
-            let view = TaskView {
-                weight: t.weight,
-                cpu_so_far_ns: e.cpu_ns,
-                predicted_total_ns: e.predicted_ns.map(|(ns, _)| ns),
-                burst_ewma_ns: e.burst_ewma_ns,
-                sleep_ratio: e.behaviour().sleep_ratio,
-            };
-            p.decision = Some(self.policy.decide(&view, now, nr_waiting));
+            p.decision = Some(self.policy.decide(&e.view(), now, nr_waiting));
         }
         self.batch
             .sort_unstable_by_key(|p| p.decision.map_or(0, |d| d.deadline));

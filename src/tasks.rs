@@ -12,6 +12,7 @@ use std::collections::HashMap;
 
 use crate::features::{Behaviour, FUNCTION_FEATURES, GENERAL_FEATURES};
 use crate::model::{FunctionId, ModelSet, Source};
+use crate::policy::TaskView;
 
 /// Hard bound on tracked tasks.
 pub const MAX_TASKS: usize = 16_384;
@@ -116,6 +117,17 @@ impl TaskEntry {
             (b.burst_ewma_ns as f64 / 1000.0).ln_1p(),
             b.sleep_ratio,
         ]
+    }
+
+    /// What the policy sees of this task.
+    pub fn view(&self) -> TaskView {
+        TaskView {
+            weight: self.weight,
+            cpu_so_far_ns: self.cpu_ns,
+            predicted_total_ns: self.predicted_ns.map(|(ns, _)| ns),
+            burst_ewma_ns: self.burst_ewma_ns,
+            sleep_ratio: self.behaviour().sleep_ratio,
+        }
     }
 
     /// Refresh the cached prediction when the models changed (a dot product).

@@ -20,8 +20,9 @@ pub struct Row {
     pub cpu_us: u64,
 }
 
+/// A bad input file (trace or samples): what cannot be read, or the line that is wrong.
 #[derive(Debug, thiserror::Error, PartialEq)]
-pub enum TraceError {
+pub enum InputError {
     #[error("{file}: cannot read: {reason}")]
     Io { file: String, reason: String },
     #[error("{file}:{line}: {reason}")]
@@ -32,33 +33,47 @@ pub enum TraceError {
     },
 }
 
-/// Read and validate a whole trace file.
-pub fn read(path: &Path) -> Result<Vec<Row>, TraceError> {
+/// The whole text of an input file, with the file named if it cannot be read.
+pub fn read_input(path: &Path) -> Result<(String, String), InputError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| TraceError::Io {
+    let text = std::fs::read_to_string(path).map_err(|e| InputError::Io {
         file: file.clone(),
         reason: e.to_string(),
     })?;
+    Ok((text, file))
+}
+
+/// The body lines of a CSV input (numbered from 2) after checking its header line is `want`;
+/// `bad` builds the error for a line.
+pub fn body_after_header<'t>(
+    text: &'t str,
+    want: &str,
+    bad: impl Fn(usize, String) -> InputError,
+) -> Result<impl Iterator<Item = (usize, &'t str)>, InputError> {
+    let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l));
+    match lines.next() {
+        Some((_, h)) if h.trim() == want => Ok(lines),
+        Some((_, h)) => Err(bad(1, format!("header must be `{want}`, found `{h}`"))),
+        None => Err(bad(1, "empty file (no header)".into())),
+    }
+}
+
+/// Read and validate a whole trace file.
+pub fn read(path: &Path) -> Result<Vec<Row>, InputError> {
+    let (text, file) = read_input(path)?;
     parse(&text, &file)
 }
 
 /// Parse trace text; `file` names the source in errors.
-pub fn parse(text: &str, file: &str) -> Result<Vec<Row>, TraceError> {
-    let bad = |line: usize, reason: String| TraceError::Bad {
+pub fn parse(text: &str, file: &str) -> Result<Vec<Row>, InputError> {
+    let bad = |line: usize, reason: String| InputError::Bad {
         file: file.to_string(),
         line,
         reason,
     };
-    let mut lines = text.lines().enumerate();
-    match lines.next() {
-        Some((_, h)) if h.trim() == HEADER => {}
-        Some((_, h)) => return Err(bad(1, format!("header must be `{HEADER}`, found `{h}`"))),
-        None => return Err(bad(1, "empty file (no header)".into())),
-    }
     let mut rows = Vec::new();
     let mut last_arrival = 0;
-    for (i, line) in lines {
-        let n = i + 1;
+    for (n, line) in body_after_header(text, HEADER, bad)? {
         if line.trim().is_empty() {
             continue;
         }
@@ -375,7 +390,7 @@ mod tests {
         ];
         for (text, line, what) in cases {
             match parse(text, "t.csv") {
-                Err(TraceError::Bad {
+                Err(InputError::Bad {
                     line: l,
                     reason,
                     file,

@@ -2,18 +2,9 @@
 //! The binary's command line, run for real on this host (no kernel attach needed).
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_scx_foresight"))
-        .args(args)
-        .output()
-        .expect("run scx_foresight")
-}
-
-fn text(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
-}
+mod common;
+use common::*;
 
 #[test]
 fn help_documents_every_scx_flag() {

@@ -1,41 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //! `trace gen` and `simulate` through the real binary: files really written and parsed.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_scx_foresight"))
-        .args(args)
-        .output()
-        .expect("run scx_foresight")
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("foresight-sim-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
+mod common;
+use common::*;
 
 #[test]
 fn generated_trace_simulates_deterministically_with_the_documented_json() {
     let trace = tmp("t.csv");
     let t = trace.to_str().unwrap();
-    let o = run(&[
-        "trace",
-        "gen",
-        "--cpus",
-        "2",
-        "--load",
-        "0.8",
-        "--duration-s",
-        "300",
-        "--seed",
-        "4",
-        "-o",
-        t,
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    gen_trace(t, 2, 300, 4);
     let a = run(&[
         "simulate",
         "--trace",
@@ -83,22 +56,7 @@ fn generated_trace_simulates_deterministically_with_the_documented_json() {
 fn foresight_serves_short_invocations_better_than_fair() {
     let trace = tmp("burst.csv");
     let t = trace.to_str().unwrap();
-    assert!(run(&[
-        "trace",
-        "gen",
-        "--cpus",
-        "2",
-        "--load",
-        "0.8",
-        "--duration-s",
-        "300",
-        "--seed",
-        "7",
-        "-o",
-        t
-    ])
-    .status
-    .success());
+    gen_trace(t, 2, 300, 7);
     let o = run(&[
         "simulate", "--trace", t, "--cpus", "2", "--policy", "all", "--json",
     ]);

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//! record → train → show/predict through the real binary, and refusals of bad input.
+
+mod common;
+use common::*;
+
+#[test]
+fn simulate_record_then_train_then_predict() {
+    let (trace, rec, model) = (tmp("t.csv"), tmp("rec.csv"), tmp("m.json"));
+    let (t, r, m) = (
+        trace.to_str().unwrap(),
+        rec.to_str().unwrap(),
+        model.to_str().unwrap(),
+    );
+    gen_trace(t, 2, 1200, 3);
+    let o = run(&["simulate", "--trace", t, "--policy", "fifo", "--record", r]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = run(&["train", "--samples", r, "--out", m, "--min-samples", "8"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let table = text(&o);
+    // The most popular function (a fib) is learnt with a small held-out error.
+    let fib = table
+        .lines()
+        .find(|l| l.starts_with("| f00-fib"))
+        .expect(&table);
+    let mape: f64 = fib
+        .split('|')
+        .nth(5)
+        .unwrap()
+        .trim()
+        .trim_end_matches(" %")
+        .parse()
+        .unwrap();
+    assert!(mape < 15.0, "{fib}");
+    assert!(table.contains("skipped") || table.contains("(general)"));
+    let o = run(&["model", "show", m]);
+    assert!(
+        o.status.success() && text(&o).contains("function `f00-fib`"),
+        "{}",
+        text(&o)
+    );
+    let o = run(&[
+        "model",
+        "predict",
+        m,
+        "--function",
+        "f00-fib",
+        "--args",
+        "25",
+    ]);
+    let us: f64 = String::from_utf8_lossy(&o.stdout)
+        .trim()
+        .parse()
+        .expect("a number");
+    assert!(us > 0.0);
+    // The model then helps the simulator from the first invocations.
+    let o = run(&[
+        "simulate",
+        "--trace",
+        t,
+        "--policy",
+        "foresight",
+        "--models",
+        m,
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+#[test]
+fn malformed_samples_write_no_model() {
+    let (bad, out) = (tmp("bad.csv"), tmp("never.json"));
+    let header = "function,args,cpu_us,ln1p_max_numeric_arg,numeric_arg_count,ln_weight_ratio,kernel_thread,ln1p_burst_ewma_us,sleep_ratio";
+    std::fs::write(
+        &bad,
+        format!("{header}\nf,1,100,0,1,0,0,0,0\nf,2,NaN,0,1,0,0,0,0\n"),
+    )
+    .unwrap();
+    let o = run(&[
+        "train",
+        "--samples",
+        bad.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("bad.csv:3"), "{}", text(&o));
+    assert!(!out.exists(), "no output on bad input");
+    let o = run(&["model", "show", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("bad.csv") && text(&o).contains("not a valid model file"));
+}
