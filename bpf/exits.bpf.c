@@ -31,6 +31,7 @@ int BPF_PROG(foresight_exit, struct task_struct *p)
 	r->tgid = BPF_CORE_READ(p, tgid);
 	r->start_ns = BPF_CORE_READ(p, start_time);
 	r->cpu_ns = BPF_CORE_READ(p, se.sum_exec_runtime);
+	bpf_probe_read_kernel_str(r->comm, sizeof(r->comm), p->comm);
 	bpf_ringbuf_submit(r, 0);
 	return 0;
 }

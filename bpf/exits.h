@@ -8,6 +8,7 @@ struct exit_record {
 	int tgid;
 	unsigned long long start_ns; /* task start, ns since boot (monotonic) */
 	unsigned long long cpu_ns;   /* CPU consumed over the task's life */
+	char comm[16];               /* the program it last exec'd */
 };
 
 #endif

@@ -23,6 +23,7 @@ pub struct ExitRecord {
     pub tgid: i32,
     pub start_ns: u64,
     pub cpu_ns: u64,
+    pub comm: [u8; 16],
 }
 
 /// Records buffered between two drains; beyond that they are dropped and counted.

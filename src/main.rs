@@ -284,6 +284,9 @@ fn run_worker(cfg: &LoopConfig, opts: &Opts, nr_cpus: u64) -> Result<ExitCode> {
     let mut open_object = MaybeUninit::uninit();
     let mut sched = Scheduler::init(cfg, helpers, &mut exits_object, &mut open_object)
         .context("cannot attach scx_foresight")?;
+    // SIGHUP reloads models (ignored without --models). Installed after attaching: the core's
+    // Ctrl-C handler also claims SIGHUP as "terminate".
+    install_sighup(on_sighup_reload);
     info!(
         "scx_foresight {} attached (scx_rustland_core {}, {} CPUs, slice {}-{} us)",
         env!("CARGO_PKG_VERSION"),

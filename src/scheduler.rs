@@ -147,7 +147,8 @@ impl<'a> Scheduler<'a> {
             let Some(e) = self.tasks.remove_same(rec.pid, rec.start_ns) else {
                 continue;
             };
-            let Some(p) = e.proc.filter(|p| !p.kernel_thread) else {
+            // A task that exec'd after its command line was read would teach the wrong function.
+            let Some(p) = e.proc.filter(|p| !p.kernel_thread && e.comm == rec.comm) else {
                 continue;
             };
             let sample = Sample {
@@ -203,8 +204,9 @@ impl<'a> Scheduler<'a> {
             );
             // SAFETY: c_char and u8 have the same size and alignment.
             e.note_comm(unsafe { &*(t.comm.as_ptr() as *const [u8; 16]) });
-            if !e.proc_requested {
-                // Ask once; a full queue leaves the task on the defaults.
+            // Ask once the task has run (a fork execs in its first run), once per program; a
+            // full queue leaves the task on the defaults.
+            if !e.proc_requested && e.enqueues >= 2 {
                 e.proc_requested = self.helpers.procs.request(t.pid);
             }
             e.refresh_prediction(&models);

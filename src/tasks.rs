@@ -40,8 +40,9 @@ pub struct TaskEntry {
     pub born_ns: u64,
     /// CPU time observed so far.
     pub cpu_ns: u64,
-    /// Run since the last sleep, and the average of completed bursts.
+    /// Run since the last sleep, the last completed burst, and the average of completed bursts.
     pub cur_burst_ns: u64,
+    pub last_burst_ns: u64,
     pub burst_ewma_ns: u64,
     pub enqueues: u32,
     pub wakeups: u32,
@@ -67,6 +68,7 @@ impl TaskEntry {
         self.weight = weight;
         if woke_up {
             self.wakeups = self.wakeups.saturating_add(1);
+            self.last_burst_ns = self.cur_burst_ns;
             self.burst_ewma_ns = if self.burst_ewma_ns == 0 {
                 self.cur_burst_ns
             } else {
@@ -277,6 +279,7 @@ mod tests {
         e.observe(4_000, true, 100); // then one of 4 µs
         assert_eq!(e.cpu_ns, 6_000);
         assert_eq!(e.burst_ewma_ns, (2_000 * 3 + 4_000) / 4);
+        assert_eq!(e.last_burst_ns, 4_000);
         assert!((e.behaviour().sleep_ratio - 2.0 / 3.0).abs() < 1e-9);
     }
 }
