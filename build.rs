@@ -14,5 +14,13 @@ fn main() {
         .enable_skel("bpf/exits.bpf.c", "exits")
         .build()
         .expect("bpf/exits.bpf.c: BPF build failed");
-    println!("cargo:rerun-if-changed=bpf/exits.h");
+
+    scx_cargo::BpfBuilder::new()
+        .expect("BPF builder: cannot start (is clang >= 18 installed? set BPF_CLANG)")
+        .enable_skel("bpf/signals.bpf.c", "signals")
+        .build()
+        .expect("bpf/signals.bpf.c: BPF build failed");
+    for header in ["bpf/exits.h", "bpf/signals.h"] {
+        println!("cargo:rerun-if-changed={header}");
+    }
 }

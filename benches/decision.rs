@@ -54,6 +54,7 @@ fn entries(rng: &mut Rng) -> Vec<TaskEntry> {
                     max_numeric_ln1p: (n as f64).ln_1p(),
                     n_numeric: 1.0,
                     kernel_thread: false,
+                    boost_pct: 100,
                 }),
                 ..TaskEntry::default()
             }

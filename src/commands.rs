@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
-//! The offline subcommands: `simulate` and `trace gen`. They need no kernel and no root.
+//! The offline subcommands: `simulate`, `trace gen`, `train`, `model`. They need no kernel
+//! and no root.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -7,6 +8,8 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 
+use scx_foresight::classify::classify_by_thresholds;
+use scx_foresight::classmodel::{self, Classifier};
 use scx_foresight::features::Invocation;
 use scx_foresight::model::{ModelSet, Sample};
 use scx_foresight::modelfile::{self, ModelFile, Params};
@@ -57,10 +60,15 @@ pub struct SimulateArgs {
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// Sample files written by `--record` (live or `simulate --record`).
-    #[arg(long, value_name = "FILE", num_args = 1.., required = true)]
+    /// Sample files written by `--record` (live or `simulate --record`): fits CPU-demand
+    /// models.
+    #[arg(long, value_name = "FILE", num_args = 1.., required_unless_present = "windows", conflicts_with = "windows")]
     pub samples: Vec<PathBuf>,
-    /// Model file to write (only when every input is valid).
+    /// Labelled signal windows written by `--record-signals` (the `label` column filled in):
+    /// fits the workload classifier instead. Unlabelled rows are skipped.
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    pub windows: Vec<PathBuf>,
+    /// Model (or classifier) file to write (only when every input is valid).
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
     /// Functions with fewer samples get no model of their own (they use the general model).
@@ -244,6 +252,9 @@ pub fn trace(cmd: &TraceCmd) -> Result<()> {
 }
 
 pub fn train(a: &TrainArgs) -> Result<()> {
+    if !a.windows.is_empty() {
+        return train_classifier(a);
+    }
     let mut all = Vec::new();
     for path in &a.samples {
         all.extend(samples::read(path)?);
@@ -311,6 +322,59 @@ pub fn train(a: &TrainArgs) -> Result<()> {
     file.save(&a.out)
         .with_context(|| format!("cannot write {}", a.out.display()))?;
     writeln!(stdout, "wrote {}", a.out.display())?;
+    Ok(())
+}
+
+/// `train --windows`: fit the workload classifier, cross-validated, and write it.
+fn train_classifier(a: &TrainArgs) -> Result<()> {
+    let mut labelled = Vec::new();
+    let mut unlabelled = 0usize;
+    for path in &a.windows {
+        for w in classmodel::read_windows(path)? {
+            match w.label {
+                Some(l) => labelled.push((w.signals, l)),
+                None => unlabelled += 1,
+            }
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{} labelled windows from {} file(s), {unlabelled} unlabelled skipped",
+        labelled.len(),
+        a.windows.len()
+    )?;
+    let quality = Classifier::cross_validate(&labelled, a.folds as usize)
+        .map_err(|e| anyhow::anyhow!("cannot fit a classifier: {e}"))?;
+    let classifier =
+        Classifier::fit(&labelled).map_err(|e| anyhow::anyhow!("cannot fit a classifier: {e}"))?;
+    writeln!(out, "| class | windows | held-out recall |")?;
+    writeln!(out, "|---|---|---|")?;
+    for (class, recall) in &quality.recall {
+        let n = labelled.iter().filter(|(_, l)| l.name() == class).count();
+        writeln!(out, "| {class} | {n} | {:.1} % |", recall * 100.0)?;
+    }
+    writeln!(
+        out,
+        "held-out accuracy ({} folds): {:.1} %",
+        quality.folds,
+        quality.accuracy * 100.0
+    )?;
+    let by_thresholds = labelled
+        .iter()
+        .filter(|(s, l)| classify_by_thresholds(s) == *l)
+        .count();
+    writeln!(
+        out,
+        "baseline, the fixed thresholds on the same windows: {:.1} %",
+        100.0 * by_thresholds as f64 / labelled.len().max(1) as f64
+    )?;
+    let sources = a.windows.iter().map(|p| p.display().to_string()).collect();
+    classifier
+        .to_file(&labelled, Some(quality), sources)
+        .save(&a.out)
+        .with_context(|| format!("cannot write {}", a.out.display()))?;
+    writeln!(out, "wrote {}", a.out.display())?;
     Ok(())
 }
 

@@ -5,14 +5,20 @@
 //! - [`features`] turns a command line into a function identity and numeric features;
 //! - [`model`] predicts a task's CPU demand (linear regression on log CPU time);
 //! - [`policy`] decides each task's order (deadline) and slice from that prediction;
+//! - [`classify`] names the workload from per-window signals ([`classmodel`]: the fitted
+//!   classifier), [`modes`] maps each class to policy parameters and cgroups to boosts;
 //! - [`sim`] runs traces ([`trace`]) through the same policy and model code;
 //! - [`preflight`] checks that the host can attach a sched_ext scheduler at all;
 //! - [`stats`] holds the counters the loop publishes and formats them, away from the loop.
 
+pub mod adapt;
+pub mod classify;
+pub mod classmodel;
 pub mod features;
 pub mod learner;
 pub mod model;
 pub mod modelfile;
+pub mod modes;
 pub mod policy;
 pub mod preflight;
 pub mod procinfo;

@@ -9,8 +9,8 @@ mod bpf;
 mod commands;
 mod exits;
 mod scheduler;
+mod signals;
 
-use std::mem::MaybeUninit;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
@@ -22,24 +22,28 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use log::{error, info};
 
-use scheduler::{Helpers, LoopConfig, Scheduler};
+use scheduler::{BpfObjects, Helpers, LoopConfig, Scheduler};
+use scx_foresight::adapt::{self, ClassifierSource};
 use scx_foresight::learner;
 use scx_foresight::model::ModelSet;
+use scx_foresight::modes::CgroupBoost;
 use scx_foresight::policy::{SliceConfig, SLICE_NS_DEFAULT, SLICE_NS_MIN_DEFAULT};
 use scx_foresight::preflight::{self, SCHED_EXT_SYSFS};
 use scx_foresight::procinfo::{ProcWorker, SharedNames};
 use scx_foresight::recorder::Recorder;
 use scx_foresight::reload;
-use scx_foresight::stats::{own_page_faults, Metrics};
+use scx_foresight::stats::{own_page_faults, Metrics, STATS_FILE};
 
 /// scx_foresight: a sched_ext CPU scheduler for machines running short serverless (FaaS)
 /// functions beside long jobs.
 ///
-/// Every task is queued to this process; it decides each task's order (a deadline from its
-/// weighted virtual runtime, a bounded credit for recent sleep and a bounded penalty for
-/// running without sleeping), its time slice (shorter when many tasks wait) and its CPU (an
-/// idle one if any, else the shared queue), and dispatches the decisions back in batches.
-/// No task can starve.
+/// Every task is queued to this process; it predicts how much CPU each task still needs
+/// (linear models over its command line and behaviour, learnt online and from --models) and
+/// runs the shortest predicted first, short function invocations to completion, with an aging
+/// bound so that no task starves. It classifies the workload every window (idle, cpu-bound,
+/// interactive, io-heavy, network-heavy, faas-burst, mixed) and switches the policy's mode
+/// after the class held for a dwell (--config); --boost-cgroup gives containers a larger
+/// share.
 ///
 /// Needs root and a kernel with sched_ext (Linux >= 6.12, CONFIG_SCHED_CLASS_EXT=y). Stop it
 /// with Ctrl-C or SIGTERM: the kernel's default scheduler takes over again.
@@ -81,6 +85,38 @@ struct Opts {
     /// to FILE, for `scx_foresight train`.
     #[arg(long, value_name = "FILE")]
     record: Option<PathBuf>,
+
+    /// Modes config (JSON): the policy parameters of each workload class, the window, the
+    /// dwell, boosted cgroups. Reloaded when it changes or on SIGHUP (an invalid file is
+    /// reported and the one in use stays). Default: the shipped models/modes.json, built in.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    /// Workload classifier: `builtin` (models/classifier.json, fitted on windows recorded in
+    /// the test VM), `thresholds` (fixed thresholds), or a file from `train --windows`
+    /// (reloaded when it changes or on SIGHUP).
+    #[arg(
+        long,
+        value_name = "builtin|thresholds|FILE",
+        default_value = "builtin"
+    )]
+    classifier: ClassifierSource,
+
+    /// Give the tasks of a cgroup (and its descendants) FACTOR times their share, 1..=8,
+    /// default 2. PATH as under /sys/fs/cgroup or relative to it. Repeatable; adds to the
+    /// config's boost_cgroups.
+    #[arg(long, value_name = "PATH[:FACTOR]", value_parser = CgroupBoost::parse)]
+    boost_cgroup: Vec<CgroupBoost>,
+
+    /// Append one CSV row per classification window (signals and class) to FILE; label the
+    /// rows, then fit a classifier with `scx_foresight train --windows`.
+    #[arg(long, value_name = "FILE")]
+    record_signals: Option<PathBuf>,
+
+    /// Do not attach: print the stats of the scx_foresight already running every SECS
+    /// seconds, until Ctrl-C.
+    #[arg(long, value_name = "SECS")]
+    monitor: Option<f64>,
 
     #[command(subcommand)]
     command: Option<Cmd>,
@@ -141,6 +177,9 @@ fn run(opts: &Opts) -> Result<ExitCode> {
         Some(Cmd::Train(t)) => return commands::train(t).map(|()| ExitCode::SUCCESS),
         Some(Cmd::Model(m)) => return commands::model(m).map(|()| ExitCode::SUCCESS),
         None => {}
+    }
+    if let Some(secs) = opts.monitor {
+        return monitor(stats_interval(secs)?).map(|()| ExitCode::SUCCESS);
     }
     let nr_cpus = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
     let slices = SliceConfig::from_us(opts.slice_us, opts.slice_us_min, nr_cpus)
@@ -225,7 +264,7 @@ extern "C" fn forward_sighup(_: libc::c_int) {
 
 /// Worker: SIGHUP asks the model watcher to reload.
 extern "C" fn on_sighup_reload(_: libc::c_int) {
-    reload::RELOAD_REQUESTED.store(true, Ordering::SeqCst);
+    reload::RELOAD_SIGNALS.fetch_add(1, Ordering::SeqCst);
 }
 
 fn install_sighup(handler: extern "C" fn(libc::c_int)) {
@@ -251,12 +290,18 @@ fn run_worker(cfg: &LoopConfig, opts: &Opts, nr_cpus: u64) -> Result<ExitCode> {
         bail!("the supervisor is gone; not attaching");
     }
     // Threads must exist before attaching: the core forbids new mappings (stacks) after.
-    let stats = cfg
-        .stats_interval
-        .map(|_| spawn_stats_reporter())
-        .transpose()?;
+    let stats = spawn_stats_reporter(cfg.stats_interval.is_some())?;
+    let (adapt, windows) = adapt::spawn(adapt::Setup {
+        config: opts.config.clone(),
+        classifier: opts.classifier.clone(),
+        boosts: opts.boost_cgroup.clone(),
+        record: opts.record_signals.clone(),
+        nr_cpus,
+    })
+    .context("cannot start workload classification")?;
     let names = SharedNames::default();
-    let procs = ProcWorker::spawn(names.clone()).context("cannot start the /proc worker")?;
+    let procs = ProcWorker::spawn(names.clone(), adapt.boosts.clone())
+        .context("cannot start the /proc worker")?;
     let (learner, samples) =
         learner::spawn(ModelSet::default()).context("cannot start the learner")?;
     if let Some(path) = &opts.models {
@@ -278,12 +323,13 @@ fn run_worker(cfg: &LoopConfig, opts: &Opts, nr_cpus: u64) -> Result<ExitCode> {
         learner,
         samples,
         record: recorder.as_ref().map(|r| r.tx.clone()),
-        stats,
+        stats: Some(stats),
+        adapt,
+        windows,
     };
-    let mut exits_object = MaybeUninit::uninit();
-    let mut open_object = MaybeUninit::uninit();
-    let mut sched = Scheduler::init(cfg, helpers, &mut exits_object, &mut open_object)
-        .context("cannot attach scx_foresight")?;
+    let mut objects = BpfObjects::new();
+    let mut sched =
+        Scheduler::init(cfg, helpers, &mut objects).context("cannot attach scx_foresight")?;
     // SIGHUP reloads models (ignored without --models). Installed after attaching: the core's
     // Ctrl-C handler also claims SIGHUP as "terminate".
     install_sighup(on_sighup_reload);
@@ -316,8 +362,9 @@ fn stats_interval(secs: f64) -> Result<Duration> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-/// A thread that prints each snapshot the loop sends, adding the process's page faults.
-fn spawn_stats_reporter() -> Result<SyncSender<Metrics>> {
+/// A thread that takes each snapshot the loop sends, adds the process's page faults, prints
+/// it (with --stats) and leaves it in STATS_FILE for `--monitor`.
+fn spawn_stats_reporter(print: bool) -> Result<SyncSender<Metrics>> {
     let (tx, rx) = sync_channel::<Metrics>(1);
     std::thread::Builder::new()
         .name("stats".into())
@@ -326,9 +373,51 @@ fn spawn_stats_reporter() -> Result<SyncSender<Metrics>> {
             for mut m in rx {
                 let faults = own_page_faults().unwrap_or(0);
                 m.nr_page_faults = faults - *baseline.get_or_insert(faults);
-                println!("{m}");
+                let line = m.to_string();
+                if print {
+                    println!("{line}");
+                }
+                let _ = scx_foresight::modelfile::write_atomically(
+                    Path::new(STATS_FILE),
+                    line.as_bytes(),
+                );
             }
+            let _ = std::fs::remove_file(STATS_FILE);
         })
         .context("cannot start the stats thread")?;
     Ok(tx)
+}
+
+/// How old the stats file may be before the scheduler that wrote it counts as gone.
+const MONITOR_STALE: Duration = Duration::from_secs(5);
+
+/// `--monitor`: print the running scheduler's latest stats line every `every`.
+fn monitor(every: Duration) -> Result<()> {
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst))
+            .context("cannot install the SIGINT/SIGTERM handler")?;
+    }
+    let mut last = String::new();
+    while !stop.load(Ordering::SeqCst) {
+        let fresh = std::fs::metadata(STATS_FILE)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age < MONITOR_STALE);
+        if !fresh {
+            bail!(
+                "no running scx_foresight found ({STATS_FILE} is missing or older than {} s)",
+                MONITOR_STALE.as_secs()
+            );
+        }
+        let line = std::fs::read_to_string(STATS_FILE).unwrap_or_default();
+        if line != last {
+            print!("{line}");
+            last = line;
+        }
+        std::thread::sleep(every);
+    }
+    Ok(())
 }

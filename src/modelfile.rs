@@ -218,10 +218,19 @@ impl ModelFile {
     /// Write as pretty JSON, atomically (a temporary file renamed into place).
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
         let text = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
-        let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, text + "\n")?;
-        std::fs::rename(&tmp, path)
+        write_atomically(path, text.as_bytes())
     }
+}
+
+/// Write `text` plus a newline to a temporary file next to `path`, then rename it into place:
+/// a watcher never sees half a file.
+pub fn write_atomically(path: &Path, text: &[u8]) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let mut bytes = text.to_vec();
+    bytes.push(b'\n');
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
 }
 
 /// FNV-1a of the file's bytes: the model version shown in stats.

@@ -15,6 +15,12 @@
 //! - Interactive tasks (mostly sleeping, short bursts) are judged by their burst: low latency.
 //! - Slice: a task predicted short gets prediction + margin (capped), to finish in one go;
 //!   long tasks share by weight with the base slice, shorter when many wait.
+//! - Mode: the system class in force picks [`ModeParams`] (slice bounds, how strongly short
+//!   tasks go first, the run-to-completion bound, batch slices, CPU choice).
+//! - Per-task class ([`TaskClass`]): interactive and I/O-bound tasks are judged by their
+//!   burst; batch CPU tasks get the mode's batch slice; short FaaS tasks run to completion.
+//! - cgroup boost: a boosted task counts as heavier (capped at `BOOST_FACTOR_MAX`); the aging
+//!   bound is unchanged, so nobody else waits longer than it.
 
 /// Nanoseconds in a microsecond (CLI values are in µs).
 pub const NSEC_PER_USEC: u64 = 1_000;
@@ -40,8 +46,52 @@ pub const SHORT_SLICE_MARGIN_PCT: u64 = 25;
 pub const SHORT_SLICE_SLACK_NS: u64 = 2_000_000;
 /// Remaining CPU assumed for a new task nothing is known about.
 pub const UNKNOWN_NEW_NS: u64 = 1_000_000;
-/// Share of enqueues after a sleep above which a task counts as interactive.
+/// Share of enqueues after a sleep above which a task counts as interactive (or I/O-bound).
 pub const INTERACTIVE_SLEEP_RATIO: f64 = 0.5;
+/// Sleeping tasks whose bursts are at most this long are interactive; longer: I/O-bound.
+pub const INTERACTIVE_BURST_NS: u64 = 2_000_000;
+/// The largest scheduling weight the kernel gives (nice -20 is 8876 on this scale).
+pub const WEIGHT_MAX: u64 = 10_000;
+/// A task's boost when its cgroup has none (percent).
+pub const BOOST_PCT_NONE: u64 = 100;
+
+use crate::modes::{CpuChoice, ModeParams, BOOST_FACTOR_MAX};
+
+/// What a task looks like from its behaviour and prediction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TaskClass {
+    /// Sleeps often, short bursts: latency matters.
+    Interactive,
+    /// Sleeps often, longer bursts between waits.
+    IoBound,
+    /// Predicted (or so far) short: a function invocation to run to completion.
+    ShortFaas,
+    /// Runs without sleeping and is long: throughput matters.
+    BatchCpu,
+}
+
+pub const NR_TASK_CLASSES: usize = 4;
+
+impl TaskClass {
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Classify from behaviour first (sleepers), then by what the task still needs.
+    pub fn of(t: &TaskView, remaining_ns: u64, short_task_ns: u64) -> Self {
+        if t.sleep_ratio >= INTERACTIVE_SLEEP_RATIO && t.burst_ewma_ns > 0 {
+            if t.burst_ewma_ns <= INTERACTIVE_BURST_NS {
+                TaskClass::Interactive
+            } else {
+                TaskClass::IoBound
+            }
+        } else if remaining_ns <= short_task_ns && t.cpu_so_far_ns <= short_task_ns {
+            TaskClass::ShortFaas
+        } else {
+            TaskClass::BatchCpu
+        }
+    }
+}
 
 /// What the policy needs to know about one queued task.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -56,6 +106,19 @@ pub struct TaskView {
     pub burst_ewma_ns: u64,
     /// Share of enqueues that followed a sleep (0..=1).
     pub sleep_ratio: f64,
+    /// cgroup boost in percent (100 or 0: none).
+    pub boost_pct: u64,
+}
+
+impl TaskView {
+    /// The weight the policy uses: the kernel's, times the cgroup boost (both capped).
+    pub fn effective_weight(&self) -> u64 {
+        let boost = match self.boost_pct {
+            0 => BOOST_PCT_NONE,
+            b => b.min((BOOST_FACTOR_MAX * 100.0) as u64),
+        };
+        (self.weight.max(1) * boost / 100).clamp(1, WEIGHT_MAX)
+    }
 }
 
 /// The policy's verdict for one task.
@@ -67,6 +130,7 @@ pub struct Decision {
     pub slice_ns: u64,
     /// What the policy expects the task still needs.
     pub remaining_ns: u64,
+    pub class: TaskClass,
 }
 
 /// Slice bounds, from the command line.
@@ -109,39 +173,73 @@ impl SliceConfig {
     }
 }
 
-/// Shortest-predicted-remaining-first with aging, run-to-completion slices for short tasks.
+/// Shortest-predicted-remaining-first with aging, run-to-completion slices for short tasks,
+/// tuned by the mode in force.
 #[derive(Debug, Clone, Copy)]
 pub struct Policy {
+    /// Slice bounds of this mode (the command line's, scaled by the mode).
     cfg: SliceConfig,
+    stretch: u64,
+    short_task_ns: u64,
+    batch_slice_pct: u64,
+    cpu_choice: CpuChoice,
 }
 
 impl Policy {
+    /// The policy with the default mode.
     pub fn new(cfg: SliceConfig) -> Self {
-        Self { cfg }
+        Self::with_mode(cfg, &ModeParams::default())
+    }
+
+    /// The policy for `mode`, with slice bounds relative to the command line's `base`.
+    pub fn with_mode(base: SliceConfig, mode: &ModeParams) -> Self {
+        let slice_ns = (base.slice_ns * mode.slice_pct / 100).max(1);
+        let slice_ns_min = (base.slice_ns_min * mode.slice_min_pct / 100).clamp(1, slice_ns);
+        Self {
+            cfg: SliceConfig {
+                slice_ns,
+                slice_ns_min,
+                nr_cpus: base.nr_cpus,
+            },
+            stretch: mode.short_first.max(1),
+            short_task_ns: mode.short_task_ms * 1_000_000,
+            batch_slice_pct: mode.batch_slice_pct,
+            cpu_choice: mode.cpu_choice,
+        }
+    }
+
+    pub fn cpu_choice(&self) -> CpuChoice {
+        self.cpu_choice
     }
 
     /// Decide one task enqueued at `now_ns` while `nr_waiting` tasks wait in total.
     pub fn decide(&self, t: &TaskView, now_ns: u64, nr_waiting: usize) -> Decision {
         let remaining = remaining_ns(t);
-        let key = scale_inverse_by_weight(remaining.saturating_mul(REMAINING_STRETCH), t.weight)
-            .min(AGING_CAP_NS);
+        let class = TaskClass::of(t, remaining, self.short_task_ns);
+        let key =
+            scale_inverse_by_weight(remaining.saturating_mul(self.stretch), t.effective_weight())
+                .min(AGING_CAP_NS);
         Decision {
             deadline: now_ns.saturating_add(key),
-            slice_ns: self.slice_for(t, remaining, nr_waiting),
+            slice_ns: self.slice_for(t, class, remaining, nr_waiting),
             remaining_ns: remaining,
+            class,
         }
     }
 
     /// Run-to-completion for trusted short predictions, else a weighted share.
-    fn slice_for(&self, t: &TaskView, remaining: u64, nr_waiting: usize) -> u64 {
-        let predicted_short = t.predicted_total_ns.is_some() && remaining <= SHORT_TASK_NS;
+    fn slice_for(&self, t: &TaskView, class: TaskClass, remaining: u64, nr_waiting: usize) -> u64 {
+        let predicted_short = t.predicted_total_ns.is_some() && remaining <= self.short_task_ns;
         if predicted_short {
             return (remaining + remaining * SHORT_SLICE_MARGIN_PCT / 100 + SHORT_SLICE_SLACK_NS)
-                .clamp(self.cfg.slice_ns_min, SHORT_TASK_NS * 2);
+                .clamp(self.cfg.slice_ns_min, self.short_task_ns * 2);
         }
         let per_cpu_waiting = (nr_waiting as u64).div_ceil(self.cfg.nr_cpus);
-        let base = (self.cfg.slice_ns / per_cpu_waiting.max(1)).max(self.cfg.slice_ns_min);
-        let factor_pct = (t.weight.max(1) * 100 / WEIGHT_DEFAULT).min(SLICE_WEIGHT_CAP * 100);
+        let mut base = (self.cfg.slice_ns / per_cpu_waiting.max(1)).max(self.cfg.slice_ns_min);
+        if class == TaskClass::BatchCpu {
+            base = base * self.batch_slice_pct / 100;
+        }
+        let factor_pct = (t.effective_weight() * 100 / WEIGHT_DEFAULT).min(SLICE_WEIGHT_CAP * 100);
         (base * factor_pct / 100).clamp(self.cfg.slice_ns_min, self.cfg.slice_ns * SLICE_WEIGHT_CAP)
     }
 }
@@ -264,6 +362,101 @@ mod tests {
             .slice_ns,
             20_000_000
         );
+    }
+
+    #[test]
+    fn task_classes() {
+        let p = policy();
+        let sleeper = |burst_ns| TaskView {
+            sleep_ratio: 0.9,
+            burst_ewma_ns: burst_ns,
+            ..view(500, None)
+        };
+        assert_eq!(
+            p.decide(&sleeper(100_000), 0, 1).class,
+            TaskClass::Interactive
+        );
+        assert_eq!(
+            p.decide(&sleeper(10_000_000), 0, 1).class,
+            TaskClass::IoBound
+        );
+        assert_eq!(
+            p.decide(&view(0, Some(30)), 0, 1).class,
+            TaskClass::ShortFaas
+        );
+        assert_eq!(p.decide(&view(0, None), 0, 1).class, TaskClass::ShortFaas);
+        assert_eq!(p.decide(&view(900, None), 0, 1).class, TaskClass::BatchCpu);
+        assert_eq!(
+            p.decide(&view(0, Some(5_000)), 0, 1).class,
+            TaskClass::BatchCpu
+        );
+    }
+
+    #[test]
+    fn modes_change_slices_order_strength_and_cpu_choice() {
+        let base = SliceConfig::from_us(5_000, 500, 2).unwrap();
+        let throughput = ModeParams {
+            slice_pct: 200,
+            batch_slice_pct: 200,
+            ..ModeParams::default()
+        };
+        let latency = ModeParams {
+            slice_pct: 50,
+            slice_min_pct: 50,
+            short_first: 32,
+            cpu_choice: CpuChoice::Spread,
+            ..ModeParams::default()
+        };
+        let hog = view(900, None);
+        let t = Policy::with_mode(base, &throughput).decide(&hog, 0, 1);
+        let l = Policy::with_mode(base, &latency).decide(&hog, 0, 1);
+        assert_eq!(t.slice_ns, 20_000_000);
+        assert_eq!(l.slice_ns, 2_500_000);
+        let short = view(0, Some(10));
+        let d_default = policy().decide(&short, 0, 1).deadline;
+        let d_latency = Policy::with_mode(base, &latency)
+            .decide(&short, 0, 1)
+            .deadline;
+        assert_eq!(d_latency, 2 * d_default);
+        assert_eq!(
+            Policy::with_mode(base, &latency).cpu_choice(),
+            CpuChoice::Spread
+        );
+        assert_eq!(policy().cpu_choice(), CpuChoice::Locality);
+    }
+
+    /// A boosted hog gets longer slices and an earlier place than an equal unboosted one,
+    /// the boost is capped, and the aging bound still holds for everyone.
+    #[test]
+    fn cgroup_boost_is_capped_and_keeps_the_aging_bound() {
+        let p = policy();
+        let plain = view(900, None);
+        let boosted = TaskView {
+            boost_pct: 400,
+            ..plain
+        };
+        let huge = TaskView {
+            boost_pct: 100_000,
+            ..plain
+        };
+        let (a, b) = (p.decide(&plain, 0, 4), p.decide(&boosted, 0, 4));
+        assert!(b.slice_ns > a.slice_ns, "{a:?} {b:?}");
+        assert!(b.deadline <= a.deadline);
+        assert_eq!(
+            huge.effective_weight(),
+            (WEIGHT_DEFAULT as f64 * BOOST_FACTOR_MAX) as u64
+        );
+        let long_plain = p.decide(&view(3_600_000, None), 0, 1);
+        assert!(long_plain.deadline <= AGING_CAP_NS);
+        let newcomer = p.decide(
+            &TaskView {
+                boost_pct: 800,
+                ..view(0, Some(1))
+            },
+            AGING_CAP_NS + 1,
+            1,
+        );
+        assert!(long_plain.deadline < newcomer.deadline);
     }
 
     #[test]

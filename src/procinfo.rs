@@ -12,6 +12,7 @@ use procfs::process::Process;
 
 use crate::features::Invocation;
 use crate::model::Interner;
+use crate::modes::{boost_pct, SharedBoosts};
 use crate::tasks::ProcFeatures;
 
 /// Requests that may wait for the worker; more are dropped (the task keeps the defaults).
@@ -71,22 +72,27 @@ pub fn read_invocation(pid: i32) -> Option<(Invocation, String, u64)> {
 /// Function identities, shared by the /proc worker, the model loader and the recorder.
 pub type SharedNames = Arc<Mutex<Interner>>;
 
-/// Resolves invocations into features, interning function identities and cgroups.
+/// Resolves invocations into features, interning function identities and cgroups, and
+/// giving each task the boost of its cgroup.
 #[derive(Debug, Default)]
 pub struct Resolver {
     pub functions: SharedNames,
+    boosts: SharedBoosts,
     cgroups: HashMap<String, u32>,
 }
 
 impl Resolver {
-    pub fn new(functions: SharedNames) -> Self {
+    pub fn new(functions: SharedNames, boosts: SharedBoosts) -> Self {
         Self {
             functions,
+            boosts,
             cgroups: HashMap::new(),
         }
     }
 
-    pub fn features(&mut self, inv: &Invocation, cgroup: &str) -> ProcFeatures {
+    pub fn features(&mut self, inv: &Invocation, cgroup_path: &str) -> ProcFeatures {
+        let cgroup = cgroup_path;
+        let boost = boost_pct(&self.boosts.load(), cgroup_path);
         let next = self.cgroups.len() as u32;
         let cgroup = match self.cgroups.get(cgroup) {
             Some(id) => Some(*id),
@@ -113,6 +119,7 @@ impl Resolver {
             max_numeric_ln1p: max.ln_1p(),
             n_numeric: inv.n_numeric as f64,
             kernel_thread: inv.kernel_thread,
+            boost_pct: boost,
         }
     }
 }
@@ -126,13 +133,13 @@ pub struct ProcWorker {
 
 impl ProcWorker {
     /// Start the worker thread (before attaching: no new threads after).
-    pub fn spawn(names: SharedNames) -> std::io::Result<Self> {
+    pub fn spawn(names: SharedNames, boosts: SharedBoosts) -> std::io::Result<Self> {
         let (req_tx, req_rx) = sync_channel::<Request>(REQUEST_QUEUE);
         let (rep_tx, rep_rx) = sync_channel::<Reply>(REQUEST_QUEUE);
         std::thread::Builder::new()
             .name("procinfo".into())
             .spawn(move || {
-                let mut resolver = Resolver::new(names);
+                let mut resolver = Resolver::new(names, boosts);
                 for req in req_rx {
                     let reply = match read_invocation(req.pid) {
                         Some((inv, cgroup, start_ns)) => Reply {
@@ -204,7 +211,7 @@ mod tests {
         child.wait().unwrap();
         assert!(read_invocation(pid).is_none());
 
-        let mut w = ProcWorker::spawn(SharedNames::default()).unwrap();
+        let mut w = ProcWorker::spawn(SharedNames::default(), SharedBoosts::default()).unwrap();
         assert!(w.request(pid));
         let reply = w.replies.recv_timeout(Duration::from_secs(5)).unwrap();
         assert_eq!(reply.pid, pid);
@@ -221,5 +228,22 @@ mod tests {
         assert_ne!(a.cgroup, b.cgroup);
         assert_eq!(k.func, None);
         assert!(k.kernel_thread);
+        assert_eq!(a.boost_pct, 100);
+    }
+
+    #[test]
+    fn boosted_cgroups_resolve_to_their_factor() {
+        let boosts = SharedBoosts::default();
+        boosts.store(std::sync::Arc::new(vec![crate::modes::CgroupBoost::parse(
+            "/prio:4",
+        )
+        .unwrap()]));
+        let mut r = Resolver::new(SharedNames::default(), boosts.clone());
+        let inv = Invocation::from_args("/bin/hog", []);
+        assert_eq!(r.features(&inv, "/prio/job").boost_pct, 400);
+        assert_eq!(r.features(&inv, "/batch").boost_pct, 100);
+        // A reloaded config applies to tasks read after it.
+        boosts.store(std::sync::Arc::new(vec![]));
+        assert_eq!(r.features(&inv, "/prio/job").boost_pct, 100);
     }
 }

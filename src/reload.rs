@@ -6,7 +6,7 @@
 //! reason), counted, and the models in use stay.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -21,8 +21,29 @@ use crate::procinfo::SharedNames;
 /// How often the model path is checked for changes (a reload lands within ~this).
 pub const POLL_PERIOD: Duration = Duration::from_millis(200);
 
-/// Set by the SIGHUP handler; the watcher reloads when it finds it set.
-pub static RELOAD_REQUESTED: AtomicBool = AtomicBool::new(false);
+/// Bumped by the SIGHUP handler; every watcher (models, modes config, classifier) reloads
+/// when it sees a count it has not seen yet.
+pub static RELOAD_SIGNALS: AtomicU64 = AtomicU64::new(0);
+
+/// Has a SIGHUP arrived since this watcher last looked (`seen` is its own count)?
+pub fn sighup_since(seen: &mut u64) -> bool {
+    let now = RELOAD_SIGNALS.load(Ordering::SeqCst);
+    std::mem::replace(seen, now) != now
+}
+
+/// A classifier or modes file sitting beside the model files (models/ ships all three):
+/// recognised by the `format` they open with.
+fn is_other_config(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 256];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    let head = String::from_utf8_lossy(&head[..n]);
+    [crate::classmodel::FORMAT, crate::modes::FORMAT]
+        .iter()
+        .any(|f| head.contains(&format!("\"{f}\"")))
+}
 
 /// The model files under `path`: the file itself, or every `*.json` in a directory (sorted).
 pub fn model_files(path: &Path) -> Vec<PathBuf> {
@@ -31,6 +52,7 @@ pub fn model_files(path: &Path) -> Vec<PathBuf> {
             .map(|d| {
                 d.filter_map(|e| e.ok().map(|e| e.path()))
                     .filter(|p| p.extension().is_some_and(|e| e == "json"))
+                    .filter(|p| !is_other_config(p))
                     .collect()
             })
             .unwrap_or_default();
@@ -87,7 +109,7 @@ pub fn load_all(
 }
 
 /// Fingerprint of the files under `path` (names, sizes, mtimes): a change means reload.
-fn fingerprint(path: &Path) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
+pub fn fingerprint(path: &Path) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
     model_files(path)
         .into_iter()
         .map(|f| {
@@ -126,10 +148,11 @@ pub fn start(
 
 fn watch(path: PathBuf, names: SharedNames, learner: SyncSender<Msg>, shared: Arc<Shared>) {
     let mut seen = fingerprint(&path);
+    let mut hups = RELOAD_SIGNALS.load(Ordering::SeqCst);
     loop {
         std::thread::sleep(POLL_PERIOD);
         let now = fingerprint(&path);
-        let hup = RELOAD_REQUESTED.swap(false, Ordering::SeqCst);
+        let hup = sighup_since(&mut hups);
         if now == seen && !hup {
             continue;
         }

@@ -20,15 +20,20 @@ use scx_utils::UserExitInfo;
 
 use crate::bpf::{BpfScheduler, DispatchedTask, QueuedTask, RL_CPU_ANY};
 use crate::exits::{ExitRecord, ExitTracker, MAX_PENDING_EXITS};
+use crate::signals::SignalCounters;
+use scx_foresight::adapt::{Adapt, WindowMsg};
 use scx_foresight::learner::{Msg, Shared};
 use scx_foresight::model::{Sample, Source};
-use scx_foresight::policy::{Decision, Policy, SliceConfig};
+use scx_foresight::modes::CpuChoice;
+use scx_foresight::policy::{Decision, Policy, SliceConfig, BOOST_PCT_NONE};
 use scx_foresight::procinfo::ProcWorker;
 use scx_foresight::stats::Metrics;
 use scx_foresight::tasks::{TaskTable, MAX_TASKS};
 
 /// Tasks decided in one round at most; the rest wait for the next round (keeps rounds short).
 pub const MAX_BATCH: usize = 4096;
+/// Stats snapshot period without --stats (they feed `--monitor`).
+const STATS_EVERY: Duration = Duration::from_secs(1);
 /// The kernel's enqueue flag for a task that woke up (it slept before this run).
 const SCX_ENQ_WAKEUP: u64 = 1;
 
@@ -49,6 +54,9 @@ pub struct Helpers {
     /// `--record`: completed tasks also go to the recorder.
     pub record: Option<SyncSender<Sample>>,
     pub stats: Option<SyncSender<Metrics>>,
+    /// The adapt thread: window signals go there, the mode in force comes back.
+    pub adapt: Arc<Adapt>,
+    pub windows: SyncSender<WindowMsg>,
 }
 
 /// A queued task and, once decided, its verdict.
@@ -60,27 +68,34 @@ struct Pending {
 pub struct Scheduler<'a> {
     bpf: BpfScheduler<'a>,
     exits: ExitTracker<'a>,
+    signals: SignalCounters<'a>,
+    /// Slice bounds from the command line; each mode scales them.
+    base_slices: SliceConfig,
     policy: Policy,
+    /// Generation of the mode the policy was built from.
+    mode_generation: u64,
+    window_start: Instant,
+    /// Where the next spreading CPU search starts.
+    spread_cursor: usize,
     tasks: TaskTable,
     batch: Vec<Pending>,
     exit_buf: Vec<ExitRecord>,
     /// online[cpu]: the CPU was online at attach.
     online: Vec<bool>,
     helpers: Helpers,
-    stats_interval: Option<Duration>,
+    /// How often a stats snapshot goes to the reporter (--stats, else STATS_EVERY for --monitor).
+    stats_interval: Duration,
     next_stats: Instant,
     m: Metrics,
 }
 
 impl<'a> Scheduler<'a> {
-    /// Load the exit tracker, attach to the kernel, preallocate what the loop needs.
-    pub fn init(
-        cfg: &LoopConfig,
-        helpers: Helpers,
-        exits_object: &'a mut MaybeUninit<OpenObject>,
-        open_object: &'a mut MaybeUninit<OpenObject>,
-    ) -> Result<Self> {
-        let exits = ExitTracker::load(exits_object)?;
+    /// Load our tracers, attach to the kernel, preallocate what the loop needs.
+    pub fn init(cfg: &LoopConfig, helpers: Helpers, objects: &'a mut BpfObjects) -> Result<Self> {
+        let online = online_mask();
+        let exits = ExitTracker::load(&mut objects.exits)?;
+        let signals = SignalCounters::load(&mut objects.signals, online.len())?;
+        let open_object = &mut objects.sched;
         let bpf = BpfScheduler::init(
             open_object,
             None,
@@ -92,16 +107,22 @@ impl<'a> Scheduler<'a> {
             cfg.slices.slice_ns,
             scx_foresight::SCHEDULER_NAME,
         )?;
+        let mode = helpers.adapt.state.load();
         Ok(Self {
             bpf,
             exits,
-            policy: Policy::new(cfg.slices),
+            signals,
+            base_slices: cfg.slices,
+            policy: Policy::with_mode(cfg.slices, &mode.params),
+            mode_generation: mode.generation,
+            window_start: Instant::now(),
+            spread_cursor: 0,
             tasks: TaskTable::with_capacity(MAX_TASKS),
             batch: Vec::with_capacity(MAX_BATCH),
             exit_buf: Vec::with_capacity(MAX_PENDING_EXITS),
-            online: online_mask(),
+            online,
             helpers,
-            stats_interval: cfg.stats_interval,
+            stats_interval: cfg.stats_interval.unwrap_or(STATS_EVERY),
             next_stats: Instant::now(),
             m: Metrics::default(),
         })
@@ -120,12 +141,40 @@ impl<'a> Scheduler<'a> {
     fn schedule(&mut self) {
         self.m.nr_rounds += 1;
         let now = monotonic_ns();
+        self.maybe_close_window();
+        self.apply_mode();
         self.apply_proc_replies();
         self.retire_exited();
         self.drain_queued();
         self.decide_batch(now);
         self.dispatch_batch();
         self.bpf.notify_complete(self.batch.len() as u64);
+    }
+
+    /// At a window's end, hand its event counts to the adapt thread (never waiting for it).
+    fn maybe_close_window(&mut self) {
+        let window = Duration::from_millis(self.helpers.adapt.state.load().window_ms);
+        let elapsed = self.window_start.elapsed();
+        if elapsed < window {
+            return;
+        }
+        self.window_start = Instant::now();
+        let msg = WindowMsg {
+            events: self.signals.harvest(),
+            window_s: elapsed.as_secs_f64(),
+        };
+        if self.helpers.windows.try_send(msg).is_err() {
+            self.m.nr_windows_dropped += 1;
+        }
+    }
+
+    /// Rebuild the policy when the adapt thread published another mode.
+    fn apply_mode(&mut self) {
+        let mode = self.helpers.adapt.state.load();
+        if mode.generation != self.mode_generation {
+            self.policy = Policy::with_mode(self.base_slices, &mode.params);
+            self.mode_generation = mode.generation;
+        }
     }
 
     /// Attach parsed /proc features to their tasks (if still the same task).
@@ -215,7 +264,11 @@ impl<'a> Scheduler<'a> {
                 Some(Source::General) => self.m.nr_pred_general += 1,
                 None => self.m.nr_pred_none += 1,
             }
-            p.decision = Some(self.policy.decide(&e.view(), now, nr_waiting));
+            let view = e.view();
+            let d = self.policy.decide(&view, now, nr_waiting);
+            self.m.decisions_by_class[d.class.index()] += 1;
+            self.m.nr_boosted_decisions += u64::from(view.boost_pct > BOOST_PCT_NONE);
+            p.decision = Some(d);
         }
         self.batch
             .sort_unstable_by_key(|p| p.decision.map_or(0, |d| d.deadline));
@@ -224,12 +277,20 @@ impl<'a> Scheduler<'a> {
     /// Dispatch in deadline order; whatever the ring buffer cannot take stays for next round.
     fn dispatch_batch(&mut self) {
         let mut sent = 0;
+        let spread = self.policy.cpu_choice() == CpuChoice::Spread;
         for p in &self.batch {
             let Some(decision) = p.decision else { break };
             let mut d = DispatchedTask::new(&p.task);
             d.slice_ns = decision.slice_ns;
             d.vtime = decision.deadline;
-            d.cpu = pick_cpu(&mut self.bpf, &self.online, &p.task);
+            // A task pinned to one CPU keeps its own: a hint elsewhere would only bounce.
+            let hint = if spread && p.task.nr_cpus_allowed > 1 {
+                self.spread_cursor = next_online(&self.online, self.spread_cursor);
+                self.spread_cursor as i32
+            } else {
+                p.task.cpu
+            };
+            d.cpu = pick_cpu(&mut self.bpf, &self.online, &p.task, hint);
             if self.bpf.dispatch_task(&d).is_err() {
                 break;
             }
@@ -242,9 +303,7 @@ impl<'a> Scheduler<'a> {
 
     /// Hand a counter snapshot to the reporter thread when an interval has passed.
     fn maybe_publish_stats(&mut self) {
-        let Some(interval) = self.stats_interval else {
-            return;
-        };
+        let interval = self.stats_interval;
         let now = Instant::now();
         if now < self.next_stats {
             return;
@@ -259,7 +318,18 @@ impl<'a> Scheduler<'a> {
 
     fn metrics(&mut self) -> Metrics {
         let models = self.helpers.learner.models.load();
+        let mode = self.helpers.adapt.state.load();
         Metrics {
+            class: mode.class,
+            last_seen: mode.last_seen,
+            mode: mode.params,
+            nr_mode_switches: mode.switches,
+            class_seconds: mode.seconds,
+            nr_windows: self.helpers.adapt.windows.load(Ordering::Relaxed),
+            signals: mode.last_signals,
+            classifier: mode.classifier,
+            nr_config_reloads: mode.reloads,
+            nr_config_rejected: mode.rejected_reloads,
             nr_cpus: *self.bpf.nr_online_cpus_mut(),
             nr_running: *self.bpf.nr_running_mut(),
             nr_queued: *self.bpf.nr_queued_mut(),
@@ -291,11 +361,37 @@ impl<'a> Scheduler<'a> {
     }
 }
 
-/// An idle CPU through the core's select_cpu, else the shared queue. A task last seen on a CPU
+/// The BPF objects the scheduler loads, kept alive by the caller for the scheduler's life.
+pub struct BpfObjects {
+    exits: MaybeUninit<OpenObject>,
+    signals: MaybeUninit<OpenObject>,
+    sched: MaybeUninit<OpenObject>,
+}
+
+impl BpfObjects {
+    pub fn new() -> Self {
+        Self {
+            exits: MaybeUninit::uninit(),
+            signals: MaybeUninit::uninit(),
+            sched: MaybeUninit::uninit(),
+        }
+    }
+}
+
+/// The online CPU after `cpu` (wrapping), for spreading.
+fn next_online(online: &[bool], cpu: usize) -> usize {
+    (1..=online.len())
+        .map(|i| (cpu + i) % online.len().max(1))
+        .find(|&c| online.get(c).copied().unwrap_or(false))
+        .unwrap_or(0)
+}
+
+/// An idle CPU through the core's select_cpu (searching from `hint`: the task's previous CPU
+/// for locality, a rotating one to spread), else the shared queue. A task last seen on a CPU
 /// that is offline goes to an online one instead: the core wakes the task's previous CPU for
 /// shared-queue dispatches, which would leave it waiting while the online CPUs idle.
-fn pick_cpu(bpf: &mut BpfScheduler, online: &[bool], task: &QueuedTask) -> i32 {
-    match bpf.select_cpu(task.pid, task.cpu, task.flags) {
+fn pick_cpu(bpf: &mut BpfScheduler, online: &[bool], task: &QueuedTask, hint: i32) -> i32 {
+    match bpf.select_cpu(task.pid, hint, task.flags) {
         cpu if cpu >= 0 => cpu,
         _ => {
             let prev_online = usize::try_from(task.cpu)

@@ -266,6 +266,7 @@ fn foresight_decide(
         // Trace invocations never sleep: one burst, no interactivity.
         burst_ewma_ns: used,
         sleep_ratio: 0.0,
+        boost_pct: crate::policy::BOOST_PCT_NONE,
     };
     policy.decide(&view, now, nr_waiting)
 }

@@ -5,8 +5,15 @@
 
 use std::fmt;
 
+use crate::classify::{Signals, SystemClass, NR_CLASSES};
+use crate::modes::{CpuChoice, ModeParams};
+use crate::policy::NR_TASK_CLASSES;
+
+/// Where a running scheduler leaves its latest stats line, for `--monitor`.
+pub const STATS_FILE: &str = "/run/scx_foresight.stats";
+
 /// One snapshot of the scheduler's counters (cumulative since attach).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Metrics {
     /// Online CPUs as seen by the BPF side.
     pub nr_cpus: u64,
@@ -62,6 +69,26 @@ pub struct Metrics {
     pub nr_rejected_reloads: u64,
     /// `--record` rows dropped because the writer was behind.
     pub nr_record_dropped: u64,
+    /// The workload class in force (its mode is applied), and the last window's own verdict.
+    pub class: SystemClass,
+    pub last_seen: SystemClass,
+    pub mode: ModeParams,
+    /// Mode switches, seconds with each class in force, windows classified and dropped.
+    pub nr_mode_switches: u64,
+    pub class_seconds: [f64; NR_CLASSES],
+    pub nr_windows: u64,
+    pub nr_windows_dropped: u64,
+    /// The last window's signals.
+    pub signals: Signals,
+    /// "model" or "thresholds".
+    pub classifier: &'static str,
+    /// Modes config reloads applied and rejected.
+    pub nr_config_reloads: u64,
+    pub nr_config_rejected: u64,
+    /// Decisions per task class (interactive, I/O-bound, short FaaS, batch CPU), and of
+    /// those, decisions for tasks in a boosted cgroup.
+    pub decisions_by_class: [u64; NR_TASK_CLASSES],
+    pub nr_boosted_decisions: u64,
 }
 
 impl fmt::Display for Metrics {
@@ -73,7 +100,12 @@ impl fmt::Display for Metrics {
              congested={} cancels={} bounces={} failed={} rounds={} max_batch={} tasks={} exits={} \
              exits_lost={} proc={} proc_lost={} samples={} samples_lost={} trained={} \
              pred_fn={} pred_general={} pred_none={} model_gen={} fn_models={} model_file={:016x} \
-             reloads={} rejected_reloads={} record_lost={} page_faults={}",
+             reloads={} rejected_reloads={} record_lost={} page_faults={} \
+             class={} seen={} mode_switches={} windows={} windows_lost={} classifier={} \
+             mode=slice:{}%,min:{}%,short_first:{},short_ms:{},batch:{}%,cpu:{} class_s={} \
+             tasks=interactive:{},io:{},faas:{},batch:{} boosted={} config_reloads={} \
+             config_rejected={} busy={:.2} iowait={:.2} runnable={:.2} switches_s={:.0} sleeps_s={:.0} \
+             blk_s={:.0} pages_s={:.0} net_s={:.0} new_s={:.1}",
             self.nr_running,
             self.nr_cpus,
             self.nr_queued,
@@ -105,8 +137,49 @@ impl fmt::Display for Metrics {
             self.nr_rejected_reloads,
             self.nr_record_dropped,
             self.nr_page_faults,
+            self.class,
+            self.last_seen,
+            self.nr_mode_switches,
+            self.nr_windows,
+            self.nr_windows_dropped,
+            self.classifier,
+            self.mode.slice_pct,
+            self.mode.slice_min_pct,
+            self.mode.short_first,
+            self.mode.short_task_ms,
+            self.mode.batch_slice_pct,
+            match self.mode.cpu_choice {
+                CpuChoice::Locality => "locality",
+                CpuChoice::Spread => "spread",
+            },
+            class_seconds(&self.class_seconds),
+            self.decisions_by_class[0],
+            self.decisions_by_class[1],
+            self.decisions_by_class[2],
+            self.decisions_by_class[3],
+            self.nr_boosted_decisions,
+            self.nr_config_reloads,
+            self.nr_config_rejected,
+            self.signals.busy,
+            self.signals.iowait,
+            self.signals.runnable_per_cpu,
+            self.signals.switches_per_cpu_s,
+            self.signals.sleeps_per_cpu_s,
+            self.signals.block_rqs_per_s,
+            self.signals.page_allocs_per_cpu_s,
+            self.signals.net_packets_per_s,
+            self.signals.new_tasks_per_s,
         )
     }
+}
+
+/// `idle:12,cpu-bound:30,...`: whole seconds with each class in force.
+fn class_seconds(secs: &[f64; NR_CLASSES]) -> String {
+    SystemClass::ALL
+        .iter()
+        .map(|c| format!("{}:{:.0}", c.name(), secs[c.index()]))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Minor plus major faults from the text of `/proc/<pid>/stat`; None when malformed.
@@ -158,6 +231,10 @@ mod tests {
             "cancels=",
             "bounces=",
             "page_faults=3",
+            "class=mixed",
+            "mode_switches=",
+            "class_s=idle:0,cpu-bound:0,interactive:0,io-heavy:0,network-heavy:0,faas-burst:0,mixed:0",
+            "mode=slice:",
         ] {
             assert!(line.contains(key), "{key} missing in {line}");
         }

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use crate::features::{Behaviour, FUNCTION_FEATURES, GENERAL_FEATURES};
 use crate::model::{FunctionId, ModelSet, Source};
-use crate::policy::TaskView;
+use crate::policy::{TaskView, BOOST_PCT_NONE};
 
 /// Hard bound on tracked tasks.
 pub const MAX_TASKS: usize = 16_384;
@@ -31,6 +31,8 @@ pub struct ProcFeatures {
     pub max_numeric_ln1p: f64,
     pub n_numeric: f64,
     pub kernel_thread: bool,
+    /// Boost of the task's cgroup, percent (100: none).
+    pub boost_pct: u64,
 }
 
 /// What we remember about one task.
@@ -129,6 +131,7 @@ impl TaskEntry {
             predicted_total_ns: self.predicted_ns.map(|(ns, _)| ns),
             burst_ewma_ns: self.burst_ewma_ns,
             sleep_ratio: self.behaviour().sleep_ratio,
+            boost_pct: self.proc.map_or(BOOST_PCT_NONE, |p| p.boost_pct),
         }
     }
 

@@ -45,3 +45,71 @@ alive() { kill -0 "$1" 2>/dev/null; }
 
 # Kernel log lines that mean the scheduler was thrown out (watchdog, errors).
 evictions() { dmesg | grep -ciE 'runnable task stall|watchdog failed|scheduler.*(error|stall)'; }
+
+# setup_disk: ext4 on a loop device (backed by a tmpfs file) at /mnt/disk, so I/O workloads
+# issue real block requests. DISK_DIR is where they write: /mnt/disk, else /tmp (no modules).
+setup_disk() {
+	DISK_DIR=/tmp
+	[ -f /lib/modules/loop.ko ] || return 1
+	if ! grep -q ' /mnt/disk ' /proc/mounts; then
+		for _m in crc16 mbcache jbd2 ext4 loop; do insmod /lib/modules/$_m.ko 2>/dev/null; done
+		dd if=/dev/zero of=/tmp/disk.img bs=1M count=128 2>/dev/null
+		losetup /dev/loop0 /tmp/disk.img || return 1
+		mke2fs -q /dev/loop0 >/dev/null 2>&1 || return 1
+		mkdir -p /mnt/disk
+		mount -t ext4 /dev/loop0 /mnt/disk || return 1
+	fi
+	DISK_DIR=/mnt/disk
+}
+
+# Workloads of the classification phases; each runs for $1 seconds.
+wl_idle() { sleep "$1"; }
+wl_cpu() { stress-ng --cpu 4 --timeout "${1}s" >/dev/null 2>&1; }
+wl_io() { stress-ng --hdd 2 --hdd-bytes 16M --hdd-opts direct --temp-path "$DISK_DIR" --timeout "${1}s" >/dev/null 2>&1; }
+wl_net() { stress-ng --sock 2 --timeout "${1}s" >/dev/null 2>&1; }
+wl_fork() { stress-ng --fork 2 --timeout "${1}s" >/dev/null 2>&1; }
+wl_faas() {
+	_end=$(($(date +%s) + $1))
+	while [ "$(date +%s)" -lt "$_end" ]; do
+		"$FS_BIN/foresight_loadgen" series --arg 16 --count 10 --gap-ms 0 >/dev/null 2>&1 &
+		_lg=$!
+		"$FS_BIN/foresight_loadgen" series --arg 16 --count 10 --gap-ms 0 >/dev/null 2>&1
+		wait "$_lg"
+	done
+}
+wl_interactive() { stress-ng --sleep 2 --sleep-max 64 --timeout "${1}s" >/dev/null 2>&1; }
+wl_mixed() { stress-ng --cpu 1 --hdd 1 --hdd-bytes 16M --hdd-opts direct --temp-path "$DISK_DIR" --sock 1 --timeout "${1}s" >/dev/null 2>&1; }
+
+# run_phases LOG SECS "label:workload" ...: run each workload for SECS, printing
+# `@@PHASE label start end` (uptime seconds); the windows recorded meanwhile can be labelled.
+run_phases() {
+	_plog=$1
+	_psecs=$2
+	shift 2
+	: >"$_plog"
+	for _p in "$@"; do
+		_s=$(now)
+		"wl_${_p#*:}" "$_psecs"
+		echo "${_p%%:*} $_s $(now)" >>"$_plog"
+		echo "@@PHASE ${_p%%:*} $_s $(now)"
+	done
+}
+
+# label_windows WINDOWS PHASES: fill the label column of each recorded window that lies
+# inside a phase (skipping the phase's first 2 s, the transition).
+label_windows() {
+	awk -F, -v OFS=, -v phases="$2" '
+		BEGIN { while ((getline l < phases) > 0) { split(l, p, " "); n++; name[n] = p[1]; s[n] = p[2]; e[n] = p[3] } }
+		NR == 1 { print; next }
+		{ for (i = 1; i <= n; i++) if ($1 - $2 >= s[i] + 2 && $1 <= e[i]) $NF = name[i]; print }' "$1"
+}
+
+# class_sampler: every second, `uptime class` of the scheduler in force (from the file
+# --monitor reads). Its few processes per second are background noise the classifier must
+# live with, so the training run records a pass with it too.
+class_sampler() {
+	while :; do
+		echo "$(now) $(grep -o ' class=[a-z-]*' /run/scx_foresight.stats 2>/dev/null | cut -d= -f2)"
+		sleep 1
+	done
+}

@@ -3,8 +3,9 @@
 # 0 (pass) or 1 (fail); every case prints `@@CASE NAME PASS|FAIL SECS DETAIL`.
 . "${FS_GUEST:-/guest}/lib.sh"
 
-ALL_CASES="attach stats load sigint sigkill errors faas-priority record hot-reload"
-# Also available, opt-in: restart (`cargo xtask vm-test --case restart`, see its comment).
+ALL_CASES="attach stats load sigint sigkill errors faas-priority record hot-reload classify"
+# Also available, opt-in: restart (`cargo xtask vm-test --case restart`, see its comment) and
+# signals (records labelled windows of every workload class for `train --windows`).
 # Watchdog timeout the BPF side sets (ms in main.bpf.c): the bound for the kernel's fallback.
 WATCHDOG_S=5
 
@@ -246,6 +247,82 @@ case_hot_reload() {
 	[ "$_att" = yes ] && [ "$_f1" = "$_h1" ] && [ "$_f2" = "$_h1" ] && [ "$_h0" != "$_h1" ] && [ "$_hup" -ge 2 ] \
 		&& echo "$_r2" | grep -q 'reloads=2 rejected_reloads=1' && echo "$_why" | grep -q '/tmp/hr/models.json' && gt 1 "$_lat"
 }
+
+# Record labelled signal windows of one workload per class (the classifier's training data);
+# the rows go back to the host (@@SIG) as target/vm/results/<run>/signal-windows.csv.
+case_signals() {
+	setup_disk || echo "@@INFO no block device: I/O phases write to tmpfs"
+	rm -f /tmp/sig.csv
+	start_sched /tmp/signals-sched.log --record-signals /tmp/sig.csv --classifier thresholds
+	wait_state enabled 30 || { DETAIL="never enabled"; return 1; }
+	_secs=${fs_phase_s:-20}
+	_all="idle:idle cpu-bound:cpu io-heavy:io network-heavy:net faas-burst:fork faas-burst:faas interactive:interactive mixed:mixed idle:idle"
+	# Twice: quiet, then with the background noise of the classify case's sampler.
+	# shellcheck disable=SC2086
+	run_phases /tmp/phases-quiet.txt "$_secs" $_all
+	class_sampler >/dev/null &
+	_sampler=$!
+	# shellcheck disable=SC2086
+	run_phases /tmp/phases-noisy.txt "$_secs" $_all
+	kill "$_sampler"
+	cat /tmp/phases-quiet.txt /tmp/phases-noisy.txt >/tmp/phases.txt
+	stop_sched
+	label_windows /tmp/sig.csv /tmp/phases.txt >/tmp/sig-labelled.csv
+	sed 's/^/@@SIG /' /tmp/sig-labelled.csv
+	_rows=$(grep -c ',[a-z-]*,[a-z-][a-z-]*$' /tmp/sig-labelled.csv)
+	DETAIL="labelled_windows=$_rows exit_rc=$SCHED_RC"
+	[ "$SCHED_RC" -eq 0 ] && [ "$_rows" -ge 20 ]
+}
+
+# The class in force must follow a CPU hog phase, an I/O phase and a fork storm, with at most
+# one switch per phase; then a hog in a boosted cgroup must get more CPU than one beside it.
+case_classify() {
+	setup_disk || echo "@@INFO no block device: the I/O phase writes to tmpfs"
+	_secs=${fs_phase_s:-20}
+	start_sched /tmp/classify-sched.log --stats 1
+	wait_state enabled 30 || { DETAIL="never enabled"; return 1; }
+	class_sampler >/tmp/classify-timeline.txt &
+	_sampler=$!
+	sleep 3
+	run_phases /tmp/phases.txt "$_secs" cpu-bound:cpu io-heavy:io faas-burst:fork
+	kill "$_sampler"
+	_monitor=$(timeout 5 "$SCHED" --monitor 1 2>&1 | head -n 1 | grep -o ' class=[a-z-]*')
+	stop_sched
+	# Timeline: one `uptime class` per stats line, then per phase the switches and last class.
+	_tl=""
+	_ok=0
+	while read -r _name _s _e; do
+		_cls=$(awk -v s="$_s" -v e="$_e" '$1 >= s && $1 <= e { print $2 }' /tmp/classify-timeline.txt)
+		_sw=$(echo "$_cls" | awk 'NR > 1 && $1 != prev { n++ } { prev = $1 } END { print n + 0 }')
+		_last=$(echo "$_cls" | tail -n 1)
+		_tl="$_tl $_name:[$(echo "$_cls" | uniq -c | awk '{ printf "%s%sx%s", sep, $2, $1; sep = "," }')]->$_last/sw=$_sw"
+		[ "$_last" = "$_name" ] && [ "$_sw" -le 1 ] || _ok=1
+	done </tmp/phases.txt
+	# cgroup shares: 2 hogs in a boosted cgroup (x4), 2 in a plain one, on 2 CPUs.
+	mkdir -p /sys/fs/cgroup/boosted /sys/fs/cgroup/plain
+	start_sched /tmp/boost-sched.log --stats 1 --boost-cgroup /boosted:4
+	wait_state enabled 30 || { DETAIL="never enabled (boost)"; return 1; }
+	_u0b=$(cg_usage boosted)
+	_u0p=$(cg_usage plain)
+	sh -c 'echo $$ >/sys/fs/cgroup/boosted/cgroup.procs; exec stress-ng --cpu 2 --timeout 15s' >/dev/null 2>&1 &
+	_hb=$!
+	sh -c 'echo $$ >/sys/fs/cgroup/plain/cgroup.procs; exec stress-ng --cpu 2 --timeout 15s' >/dev/null 2>&1 &
+	_hp=$!
+	wait "$_hb" "$_hp"
+	_ub=$(($(cg_usage boosted) - _u0b))
+	_up=$(($(cg_usage plain) - _u0p))
+	_boosted=$(grep '^stats:' /tmp/boost-sched.log | tail -n 1 | grep -o 'boosted=[0-9]*')
+	_att=no
+	ours_attached && alive "$SCHED_PID" && _att=yes
+	_ev=$(evictions)
+	stop_sched
+	_ratio=$(awk -v b="$_ub" -v p="$_up" 'BEGIN { printf "%.2f", (p > 0 ? b / p : 0) }')
+	DETAIL="timeline:$_tl monitor:$_monitor boosted_cpu_ms=$((_ub / 1000)) plain_cpu_ms=$((_up / 1000)) share_ratio=$_ratio $_boosted attached=$_att evictions=$_ev disk=$DISK_DIR"
+	[ "$_ok" -eq 0 ] && gt "$_ratio" 1.3 && [ "$_att" = yes ] && [ "$_ev" -eq 0 ] && [ -n "$_monitor" ]
+}
+
+# cg_usage NAME: CPU used by the tasks of /sys/fs/cgroup/NAME so far (µs).
+cg_usage() { awk '$1 == "usage_usec" { print $2 }' /sys/fs/cgroup/"$1"/cpu.stat; }
 
 CASES=$(echo "${fs_cases:-$ALL_CASES}" | tr ',' ' ')
 echo "@@PLAN $CASES"

@@ -9,7 +9,7 @@ use crate::cmd;
 
 /// Debian packages the harness needs: the BPF build (clang >= 18, libelf, libseccomp, zlib,
 /// pkg-config), the VM (QEMU), the guest's userland (static busybox, stress-ng) and the
-/// keyring to verify Debian's kernel downloads.
+/// keyring to verify Debian's kernel downloads, xz for its modules.
 pub const PACKAGES: &[&str] = &[
     "clang-19",
     "libclang1-19",
@@ -21,6 +21,7 @@ pub const PACKAGES: &[&str] = &[
     "busybox-static",
     "stress-ng",
     "debian-archive-keyring",
+    "xz-utils",
 ];
 
 /// Is `pkg` installed according to dpkg?

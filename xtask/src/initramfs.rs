@@ -23,8 +23,9 @@ const GUEST_FILES: &[(&str, &str)] = &[
 /// Host tools copied into the guest's /usr/bin.
 const HOST_TOOLS: &[&str] = &["stress-ng"];
 
-/// Build the initramfs for `binaries` (our own, already built) into `out`.
-pub fn build(binaries: &[PathBuf], out: &Path) -> Result<()> {
+/// Build the initramfs for `binaries` (our own, already built) into `out`, with the guest
+/// kernel modules in `modules` (if any) under /lib/modules.
+pub fn build(binaries: &[PathBuf], modules: Option<&Path>, out: &Path) -> Result<()> {
     let stage = out.with_extension("d");
     let _ = fs::remove_dir_all(&stage);
     for d in [
@@ -55,6 +56,16 @@ pub fn build(binaries: &[PathBuf], out: &Path) -> Result<()> {
         let dest = stage.join(path);
         fs::write(&dest, text)?;
         fs::set_permissions(&dest, fs::Permissions::from_mode(0o755))?;
+    }
+    if let Some(dir) = modules {
+        fs::create_dir_all(stage.join("lib/modules"))?;
+        for entry in fs::read_dir(dir)? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "ko") {
+                let name = path.file_name().context("module file name")?;
+                fs::copy(&path, stage.join("lib/modules").join(name))?;
+            }
+        }
     }
     // Model files shipped in models/, for the model cases.
     fs::create_dir_all(stage.join("models"))?;

@@ -24,7 +24,19 @@ const DEFAULT_MIRROR: &str = "http://deb.debian.org/debian";
 pub struct Kernel {
     pub image: PathBuf,
     pub version: String,
+    /// Modules for the guest (a block device and a filesystem for I/O workloads), if known.
+    pub modules: Option<PathBuf>,
 }
+
+/// Modules the guest loads, in load order (dependencies first): a loop block device and ext4
+/// on it, so I/O workloads issue real block requests.
+pub const GUEST_MODULES: &[&str] = &[
+    "lib/crc/crc16",
+    "fs/mbcache",
+    "fs/jbd2/jbd2",
+    "fs/ext4/ext4",
+    "drivers/block/loop",
+];
 
 /// The kernel to boot: `--kernel` when given, else the cached or freshly fetched Debian one.
 pub fn resolve(args: &KernelArgs) -> Result<Kernel> {
@@ -59,6 +71,7 @@ fn user_kernel(path: &Path) -> Result<Kernel> {
     Ok(Kernel {
         image: path.to_path_buf(),
         version,
+        modules: None,
     })
 }
 
@@ -117,10 +130,20 @@ fn debian_kernel() -> Result<Kernel> {
         download(&version, &dir)?;
     }
     check_config(&dir.join("config"))?;
+    let modules = dir.join("modules");
+    if !modules.join("loop.ko").is_file() {
+        // Without them the guest's I/O phases run on tmpfs: say so, do not fail.
+        if let Err(e) = download_modules(&version, &modules) {
+            eprintln!(
+                "xtask: no guest modules ({e:#}); I/O workloads will not reach a block device"
+            );
+        }
+    }
     fs::write(&current, &version)?;
     Ok(Kernel {
         image: dir.join("vmlinuz"),
         version,
+        modules: modules.join("loop.ko").is_file().then_some(modules),
     })
 }
 
@@ -215,6 +238,60 @@ fn download(version: &str, dir: &Path) -> Result<()> {
     fs::remove_dir_all(&root)?;
     let _ = fs::remove_dir_all(dir);
     fs::rename(&work, dir)?;
+    Ok(())
+}
+
+/// Download the modules package, keep GUEST_MODULES decompressed (as `<name>.ko`) in `dir`.
+fn download_modules(version: &str, dir: &Path) -> Result<()> {
+    eprintln!("xtask: downloading Debian kernel modules {version} (download only)");
+    let opts = apt_opts()?;
+    let work = dir.with_extension("partial");
+    let _ = fs::remove_dir_all(&work);
+    fs::create_dir_all(&work)?;
+    cmd::output(
+        Command::new("apt-get")
+            .current_dir(&work)
+            .args(&opts)
+            .args(["-q", "download"])
+            .arg(format!("linux-modules-{version}")),
+    )?;
+    let root = work.join("root");
+    for deb in fs::read_dir(&work)? {
+        let deb = deb?.path();
+        if deb.extension().is_some_and(|e| e == "deb") {
+            cmd::output(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&root))?;
+        }
+    }
+    let tree = root.join("usr/lib/modules").join(version).join("kernel");
+    let out = work.join("modules");
+    fs::create_dir_all(&out)?;
+    for m in GUEST_MODULES {
+        let name = Path::new(m)
+            .file_name()
+            .and_then(|n| n.to_str())
+            .context("module name")?;
+        let plain = tree.join(format!("{m}.ko"));
+        let packed = tree.join(format!("{m}.ko.xz"));
+        let dest = out.join(format!("{name}.ko"));
+        if plain.is_file() {
+            fs::copy(&plain, &dest)?;
+        } else if packed.is_file() {
+            let bytes = Command::new("xz")
+                .arg("-dc")
+                .arg(&packed)
+                .output()
+                .context("running xz (package xz-utils)")?;
+            if !bytes.status.success() {
+                bail!("xz -dc {} failed", packed.display());
+            }
+            fs::write(&dest, bytes.stdout)?;
+        } else {
+            bail!("module {m} not in linux-modules-{version}");
+        }
+    }
+    let _ = fs::remove_dir_all(dir);
+    fs::rename(&out, dir)?;
+    fs::remove_dir_all(&work)?;
     Ok(())
 }
 

@@ -50,7 +50,7 @@ fn prepare(args: &VmArgs, what: &str) -> Result<(kernel::Kernel, PathBuf, PathBu
     let vm_dir = target_dir().join("vm");
     fs::create_dir_all(&vm_dir)?;
     let initrd = vm_dir.join("initramfs.cpio");
-    initramfs::build(&bins, &initrd)?;
+    initramfs::build(&bins, kernel.modules.as_deref(), &initrd)?;
     let stamp = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
     let results = args
         .results
@@ -189,6 +189,7 @@ pub fn vm_test(args: &VmTestArgs) -> Result<Tally> {
         })?;
         save_kmsg(&out.lines, &results)?;
         save_prefixed(&out.lines, "@@REC ", &results.join("recorded-samples.csv"))?;
+        save_prefixed(&out.lines, "@@SIG ", &results.join("signal-windows.csv"))?;
         if planned.is_empty() {
             planned = out
                 .lines
