@@ -130,7 +130,8 @@ enum Cmd {
     /// Work with invocation traces.
     #[command(subcommand)]
     Trace(commands::TraceCmd),
-    /// Fit models offline from recorded samples (k-fold cross-validated) into a model file.
+    /// Fit models offline (k-fold cross-validated): CPU-demand models from recorded samples
+    /// (--samples), or the workload classifier from labelled signal windows (--windows).
     Train(commands::TrainArgs),
     /// Inspect a model file or predict with it.
     #[command(subcommand)]
@@ -214,13 +215,12 @@ const DETACH_WAIT: Duration = Duration::from_secs(10);
 /// SIGINT/SIGTERM are forwarded to the worker, whose exit code becomes ours.
 fn supervise() -> Result<ExitCode> {
     let exe = std::env::current_exe().context("cannot find our own executable")?;
-    let worker_pid = Arc::new(AtomicI32::new(0));
     let stopping = Arc::new(AtomicBool::new(false));
     {
-        let (worker_pid, stopping) = (worker_pid.clone(), stopping.clone());
+        let stopping = stopping.clone();
         ctrlc::set_handler(move || {
             stopping.store(true, Ordering::SeqCst);
-            let pid = worker_pid.load(Ordering::SeqCst);
+            let pid = WORKER_PID.load(Ordering::SeqCst);
             if pid > 0 {
                 // SAFETY: plain kill(2) to our own child.
                 unsafe { libc::kill(pid, libc::SIGINT) };
@@ -235,10 +235,9 @@ fn supervise() -> Result<ExitCode> {
             .env(WORKER_ENV, "1")
             .spawn()
             .with_context(|| format!("cannot start the scheduler worker {}", exe.display()))?;
-        worker_pid.store(child.id() as i32, Ordering::SeqCst);
         WORKER_PID.store(child.id() as i32, Ordering::SeqCst);
         let status = child.wait().context("waiting for the scheduler worker")?;
-        worker_pid.store(0, Ordering::SeqCst);
+        WORKER_PID.store(0, Ordering::SeqCst);
         match status.code() {
             Some(code) if code == i32::from(EXIT_RESTART) && !stopping.load(Ordering::SeqCst) => {
                 info!("the kernel asked for a restart; attaching again");
@@ -250,7 +249,7 @@ fn supervise() -> Result<ExitCode> {
     }
 }
 
-/// The worker's pid, for the SIGHUP forwarder (a signal handler can only read atomics).
+/// The running worker's pid (0: none), for the signal forwarders (a handler reads atomics).
 static WORKER_PID: AtomicI32 = AtomicI32::new(0);
 
 /// Supervisor: pass SIGHUP (reload models) on to the worker.

@@ -68,3 +68,36 @@ fn host_without_sched_ext_or_root_gets_a_clear_error() {
         assert!(msg.contains("must run as root"), "{msg}");
     }
 }
+
+#[test]
+fn classification_flags_are_documented_and_checked() {
+    let help = text(&run(&["--help"]));
+    for flag in [
+        "--config",
+        "--classifier",
+        "--boost-cgroup",
+        "--record-signals",
+        "--monitor",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from --help");
+    }
+    let o = run(&["--boost-cgroup", "/prio:50"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("factor 50"), "{}", text(&o));
+    let o = run(&["--boost-cgroup", "/prio:fast"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("fast"));
+}
+
+#[test]
+fn monitor_without_a_running_scheduler_says_so() {
+    let o = run(&["--monitor", "1"]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("no running scx_foresight"),
+        "{}",
+        text(&o)
+    );
+    let o = run(&["--monitor", "0"]);
+    assert!(text(&o).contains("--stats 0") || text(&o).contains("interval"));
+}

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //! record → train → show/predict through the real binary, and refusals of bad input.
 
+use std::path::Path;
+
 mod common;
 use common::*;
 
@@ -89,4 +91,57 @@ fn malformed_samples_write_no_model() {
     let o = run(&["model", "show", bad.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).contains("bad.csv") && text(&o).contains("not a valid model file"));
+}
+
+/// The shipped classifier, and one refitted from the committed VM recording, classify the
+/// recorded windows of every workload as labelled; a bad windows file names its line.
+#[test]
+fn classifier_from_recorded_vm_windows() {
+    let windows = Path::new(env!("CARGO_MANIFEST_DIR")).join("training/signals/vm-phases.csv");
+    let out = tmp("classifier.json");
+    let o = run(&[
+        "train",
+        "--windows",
+        windows.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let report = text(&o);
+    let acc: f64 = report
+        .lines()
+        .find_map(|l| l.strip_prefix("held-out accuracy (5 folds): "))
+        .and_then(|v| v.trim_end_matches(" %").parse().ok())
+        .unwrap_or_else(|| panic!("no accuracy in:\n{report}"));
+    assert!(acc >= 90.0, "held-out accuracy {acc} %:\n{report}");
+    for class in [
+        "idle",
+        "cpu-bound",
+        "io-heavy",
+        "network-heavy",
+        "faas-burst",
+        "interactive",
+        "mixed",
+    ] {
+        assert!(
+            report.contains(&format!("| {class} |")),
+            "{class} not trained:\n{report}"
+        );
+    }
+
+    let bad = tmp("bad-windows.csv");
+    let text_in = std::fs::read_to_string(&windows).unwrap();
+    let mut lines: Vec<&str> = text_in.lines().collect();
+    lines[3] = "1.0,1.0,oops";
+    std::fs::write(&bad, lines.join("\n")).unwrap();
+    let o = run(&[
+        "train",
+        "--windows",
+        bad.to_str().unwrap(),
+        "--out",
+        tmp("never.json").to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("bad-windows.csv:4"), "{}", text(&o));
+    assert!(!tmp("never.json").exists());
 }
