@@ -27,7 +27,7 @@ case_stats() {
 	sleep 5
 	stop_sched
 	_lines=$(grep -c '^stats:' /tmp/stats.log)
-	_faulty=$(grep '^stats:' /tmp/stats.log | grep -vc 'page_faults=0$')
+	_faulty=$(grep '^stats:' /tmp/stats.log | grep -vc ' page_faults=0 ')
 	_last=$(grep '^stats:' /tmp/stats.log | tail -n 1)
 	DETAIL="lines=$_lines nonzero_page_faults=$_faulty rc=$SCHED_RC last: $_last"
 	[ "$_lines" -ge 2 ] && [ "$_faulty" -eq 0 ] && [ "$SCHED_RC" -eq 0 ]
@@ -274,17 +274,17 @@ case_signals() {
 	[ "$SCHED_RC" -eq 0 ] && [ "$_rows" -ge 20 ]
 }
 
-# The class in force must follow a CPU hog phase, an I/O phase and a fork storm, with at most
-# one switch per phase; then a hog in a boosted cgroup must get more CPU than one beside it.
+# The class in force must follow an idle phase, a CPU hog phase, an I/O phase and a fork
+# storm, with at most one switch per phase; then a hog in a boosted cgroup must get more CPU than one beside it.
 case_classify() {
 	setup_disk || echo "@@INFO no block device: the I/O phase writes to tmpfs"
 	_secs=${fs_phase_s:-20}
+	_ev0=$(evictions)
 	start_sched /tmp/classify-sched.log --stats 1
 	wait_state enabled 30 || { DETAIL="never enabled"; return 1; }
 	class_sampler >/tmp/classify-timeline.txt &
 	_sampler=$!
-	sleep 3
-	run_phases /tmp/phases.txt "$_secs" cpu-bound:cpu io-heavy:io faas-burst:fork
+	run_phases /tmp/phases.txt "$_secs" idle:idle cpu-bound:cpu io-heavy:io faas-burst:fork
 	kill "$_sampler"
 	_monitor=$(timeout 5 "$SCHED" --monitor 1 2>&1 | head -n 1 | grep -o ' class=[a-z-]*')
 	stop_sched
@@ -314,7 +314,7 @@ case_classify() {
 	_boosted=$(grep '^stats:' /tmp/boost-sched.log | tail -n 1 | grep -o 'boosted=[0-9]*')
 	_att=no
 	ours_attached && alive "$SCHED_PID" && _att=yes
-	_ev=$(evictions)
+	_ev=$(($(evictions) - _ev0))
 	stop_sched
 	_ratio=$(awk -v b="$_ub" -v p="$_up" 'BEGIN { printf "%.2f", (p > 0 ? b / p : 0) }')
 	DETAIL="timeline:$_tl monitor:$_monitor boosted_cpu_ms=$((_ub / 1000)) plain_cpu_ms=$((_up / 1000)) share_ratio=$_ratio $_boosted attached=$_att evictions=$_ev disk=$DISK_DIR"
