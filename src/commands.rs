@@ -14,6 +14,7 @@ use scx_foresight::features::Invocation;
 use scx_foresight::model::{ModelSet, Sample};
 use scx_foresight::modelfile::{self, ModelFile, Params};
 use scx_foresight::policy::SliceConfig;
+use scx_foresight::replay;
 use scx_foresight::samples::{self, Recorded};
 use scx_foresight::sim::{self, PolicyKind, SimConfig, SHORT_US_DEFAULT};
 use scx_foresight::trace::{self, GenConfig};
@@ -99,6 +100,20 @@ pub enum ModelCmd {
 pub enum TraceCmd {
     /// Generate a synthetic FaaS trace shaped after the Azure Functions 2019 trace.
     Gen(GenArgs),
+    /// Convert the Azure Functions 2019 fib workload (`INTER_ARRIVAL_SECONDS FIB_ARG` lines,
+    /// e.g. ../shared/data/azure2019-fib-workload.txt) into a trace of foresight_payload
+    /// invocations, with CPU demands from a calibration (`foresight_loadgen calibrate`).
+    FromAzure {
+        /// The workload file.
+        #[arg(long, value_name = "FILE")]
+        input: PathBuf,
+        /// `arg,cpu_us` measured on the machine that will replay it.
+        #[arg(long, value_name = "FILE")]
+        calibration: PathBuf,
+        /// Write here instead of stdout.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -240,14 +255,28 @@ pub fn trace(cmd: &TraceCmd) -> Result<()> {
                 duration_s: g.duration_s,
                 seed: g.seed,
             });
-            let csv = trace::to_csv(&rows);
-            match &g.out {
-                Some(path) => std::fs::write(path, csv)
-                    .with_context(|| format!("cannot write {}", path.display()))?,
-                None => std::io::stdout().lock().write_all(csv.as_bytes())?,
-            }
-            Ok(())
+            write_or_print(&trace::to_csv(&rows), g.out.as_deref())
         }
+        TraceCmd::FromAzure {
+            input,
+            calibration,
+            out,
+        } => {
+            let cal = replay::Calibration::read(calibration)?;
+            let (text, file) = trace::read_input(input)?;
+            let rows = replay::rows_from_azure(&text, &file, &cal)?;
+            write_or_print(&trace::to_csv(&rows), out.as_deref())
+        }
+    }
+}
+
+/// Write `text` to `out`, or stdout without one.
+fn write_or_print(text: &str, out: Option<&std::path::Path>) -> Result<()> {
+    match out {
+        Some(path) => {
+            std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+        }
+        None => Ok(std::io::stdout().lock().write_all(text.as_bytes())?),
     }
 }
 

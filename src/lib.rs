@@ -24,6 +24,7 @@ pub mod preflight;
 pub mod procinfo;
 pub mod recorder;
 pub mod reload;
+pub mod replay;
 pub mod rng;
 pub mod samples;
 pub mod sim;

@@ -137,10 +137,20 @@ impl<'a> Scheduler<'a> {
         self.bpf.shutdown_and_report()
     }
 
-    /// One round: learn what arrived, drain, decide, dispatch, notify.
+    /// One round: learn what arrived, drain, decide, dispatch (timed), then notify.
     fn schedule(&mut self) {
         self.m.nr_rounds += 1;
         let now = monotonic_ns();
+        self.run_round(now);
+        // The stall guard: how long one round's work took (a blocking call would show here);
+        // the notification below may yield the CPU on purpose, so it is not counted.
+        let took_us = monotonic_ns().saturating_sub(now) / 1000;
+        self.m.max_round_us = self.m.max_round_us.max(took_us);
+        self.bpf.notify_complete(self.batch.len() as u64);
+    }
+
+    /// Learn what arrived, drain, decide, dispatch.
+    fn run_round(&mut self, now: u64) {
         self.maybe_close_window();
         self.apply_mode();
         self.apply_proc_replies();
@@ -148,7 +158,6 @@ impl<'a> Scheduler<'a> {
         self.drain_queued();
         self.decide_batch(now);
         self.dispatch_batch();
-        self.bpf.notify_complete(self.batch.len() as u64);
     }
 
     /// At a window's end, hand its event counts to the adapt thread (never waiting for it).

@@ -41,6 +41,8 @@ pub struct Metrics {
     pub nr_rounds: u64,
     /// Largest batch decided in one round.
     pub max_batch: u64,
+    /// Longest round (µs): the hot loop must never block, on /proc or anything else.
+    pub max_round_us: u64,
     /// Page faults of the scheduler process since attach; must stay 0. Filled by the reporter.
     pub nr_page_faults: u64,
     /// Tasks in the task table.
@@ -97,7 +99,7 @@ impl fmt::Display for Metrics {
         write!(
             f,
             "stats: running={}/{} queued={} pending={} user_dispatches={} idle_cpu={} kernel_dispatches={} \
-             congested={} cancels={} bounces={} failed={} rounds={} max_batch={} tasks={} exits={} \
+             congested={} cancels={} bounces={} failed={} rounds={} max_batch={} max_round_us={} tasks={} exits={} \
              exits_lost={} proc={} proc_lost={} samples={} samples_lost={} trained={} \
              pred_fn={} pred_general={} pred_none={} model_gen={} fn_models={} model_file={:016x} \
              reloads={} rejected_reloads={} record_lost={} page_faults={} \
@@ -119,6 +121,7 @@ impl fmt::Display for Metrics {
             self.nr_failed_dispatches,
             self.nr_rounds,
             self.max_batch,
+            self.max_round_us,
             self.nr_tasks,
             self.nr_exits,
             self.nr_exits_dropped,

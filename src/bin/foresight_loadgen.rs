@@ -1,54 +1,135 @@
 // SPDX-License-Identifier: GPL-2.0-only
-//! foresight_loadgen: launches FaaS-like invocations of foresight_payload and times each one
-//! from launch to exit (what a caller of the function waits).
+//! foresight_loadgen: launches FaaS-like invocations of foresight_payload as real processes
+//! and times them.
 //!
-//!   foresight_loadgen series --arg N --count C [--gap-ms G]
-//!
-//! runs `foresight_payload N` C times, one after the other with G ms between them, and prints
-//! one `invocation` line per run and a `series` summary line (mean, p50, max in ms).
+//! - `series`: one argument, C runs one after the other (what a caller waits, launch to exit).
+//! - `calibrate`: the payload's CPU time per argument on this machine (`arg,cpu_us`).
+//! - `replay`: a trace (the simulator's CSV format) in real time: each invocation launched at
+//!   its arrival, with the payload argument the calibration maps its CPU demand to; per
+//!   invocation arrival, launch, start (the payload's first instruction), finish and CPU time
+//!   (from the kernel), and the simulator's summary (short/long/all slowdowns, p50/p99) plus
+//!   startup latency.
 
-use std::path::PathBuf;
-use std::process::{Command, ExitCode, Stdio};
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-fn usage(msg: &str) -> ExitCode {
-    eprintln!(
-        "foresight_loadgen: {msg}\nusage: foresight_loadgen series --arg N --count C [--gap-ms G]"
-    );
-    ExitCode::from(2)
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+
+use scx_foresight::replay::{self, Calibration, Measured, MEASURED_HEADER};
+use scx_foresight::sim::SHORT_US_DEFAULT;
+use scx_foresight::trace;
+
+#[derive(Debug, Parser)]
+#[command(name = "foresight_loadgen", version, about)]
+struct Opts {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Run `foresight_payload ARG` COUNT times in a row; one line per run and a summary.
+    Series {
+        #[arg(long)]
+        arg: u32,
+        #[arg(long)]
+        count: u32,
+        /// Pause between runs (ms).
+        #[arg(long, default_value_t = 0)]
+        gap_ms: u64,
+    },
+    /// Measure the payload's CPU time per argument (median of REPS runs, alone) and write
+    /// `arg,cpu_us`.
+    Calibrate {
+        /// Arguments to measure, e.g. 20,22,24.
+        #[arg(long, value_delimiter = ',', required = true)]
+        args: Vec<u32>,
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+        reps: u32,
+        /// Write here instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Create COUNT short-lived processes (fork, exit at once, reaped), PARALLEL at a time:
+    /// the churn drill. Prints the rate.
+    Churn {
+        #[arg(long)]
+        count: u64,
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
+        parallel: u32,
+    },
+    /// Replay a trace in real time and measure every invocation.
+    Replay {
+        /// Trace CSV (`arrival_us,function,args,cpu_us`, see `scx_foresight trace`).
+        #[arg(long, value_name = "FILE")]
+        trace: PathBuf,
+        /// `arg,cpu_us` from `calibrate` on this machine.
+        #[arg(long, value_name = "FILE")]
+        calibration: PathBuf,
+        /// Invocations needing at most this much CPU (µs, as measured) count as short.
+        #[arg(long, default_value_t = SHORT_US_DEFAULT)]
+        short_us: u64,
+        /// Replay only the first N invocations.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Arrival times divided by this (2 = twice the load).
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+        /// Per-invocation CSV.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Summary as JSON (also printed as one `replay` line).
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let opts = Opts::parse();
+    let result = match opts.cmd {
+        Cmd::Series { arg, count, gap_ms } => series(arg, count, gap_ms),
+        Cmd::Calibrate { args, reps, out } => calibrate(&args, reps, out.as_deref()),
+        Cmd::Churn { count, parallel } => churn(count, parallel),
+        Cmd::Replay {
+            trace,
+            calibration,
+            short_us,
+            limit,
+            speed,
+            out,
+            json,
+        } => replay_trace(&ReplayArgs {
+            trace,
+            calibration,
+            short_us,
+            limit,
+            speed,
+            out,
+            json,
+        }),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("foresight_loadgen: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn payload_path() -> PathBuf {
     std::env::current_exe()
         .ok()
-        .and_then(|p| p.parent().map(|d| d.join("foresight_payload")))
-        .unwrap_or_else(|| PathBuf::from("foresight_payload"))
+        .and_then(|p| p.parent().map(|d| d.join(replay::PAYLOAD)))
+        .unwrap_or_else(|| PathBuf::from(replay::PAYLOAD))
 }
 
-fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) != Some("series") {
-        return usage("expected the `series` command");
-    }
-    let (mut arg, mut count, mut gap_ms) = (None, None, 0u64);
-    let mut it = args[1..].iter();
-    while let Some(flag) = it.next() {
-        let Some(value) = it.next() else {
-            return usage(&format!("{flag} needs a value"));
-        };
-        let Ok(v) = value.parse::<u64>() else {
-            return usage(&format!("{flag} {value}: not a non-negative integer"));
-        };
-        match flag.as_str() {
-            "--arg" => arg = Some(v),
-            "--count" => count = Some(v),
-            "--gap-ms" => gap_ms = v,
-            _ => return usage(&format!("unknown flag {flag}")),
-        }
-    }
-    let (Some(arg), Some(count)) = (arg, count) else {
-        return usage("--arg and --count are required");
-    };
+fn series(arg: u32, count: u32, gap_ms: u64) -> Result<()> {
     let payload = payload_path();
     let mut times_ms = Vec::new();
     for i in 0..count {
@@ -56,18 +137,12 @@ fn main() -> ExitCode {
         let status = Command::new(&payload)
             .arg(arg.to_string())
             .stdout(Stdio::null())
-            .status();
-        let ms = start.elapsed().as_secs_f64() * 1000.0;
-        match status {
-            Ok(s) if s.success() => {}
-            other => {
-                eprintln!(
-                    "foresight_loadgen: {} {arg} failed: {other:?}",
-                    payload.display()
-                );
-                return ExitCode::FAILURE;
-            }
+            .status()
+            .with_context(|| format!("cannot run {}", payload.display()))?;
+        if !status.success() {
+            bail!("{} {arg} failed: {status}", payload.display());
         }
+        let ms = start.elapsed().as_secs_f64() * 1000.0;
         println!("invocation {i} arg={arg} ms={ms:.2}");
         times_ms.push(ms);
         std::thread::sleep(Duration::from_millis(gap_ms));
@@ -80,5 +155,244 @@ fn main() -> ExitCode {
         times_ms.get(n / 2).copied().unwrap_or(0.0),
         times_ms.last().copied().unwrap_or(0.0)
     );
-    ExitCode::SUCCESS
+    Ok(())
+}
+
+/// Wait for `pid`, returning its exit success and CPU time (µs) from the kernel.
+fn wait_cpu(pid: i32) -> Result<(bool, u64)> {
+    let mut status = 0;
+    // SAFETY: rusage is plain data the kernel fills.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: wait4 on our own child with valid out pointers.
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
+    if r != pid {
+        bail!("wait4({pid}): {}", std::io::Error::last_os_error());
+    }
+    let us = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+    let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    Ok((ok, us(ru.ru_utime) + us(ru.ru_stime)))
+}
+
+fn calibrate(args: &[u32], reps: u32, out: Option<&Path>) -> Result<()> {
+    let payload = payload_path();
+    let mut points = Vec::new();
+    for &arg in args {
+        if arg > replay::PAYLOAD_ARG_MAX {
+            bail!(
+                "--args {arg}: the payload takes 0..={}",
+                replay::PAYLOAD_ARG_MAX
+            );
+        }
+        let mut cpu = Vec::new();
+        for _ in 0..reps {
+            let child = Command::new(&payload)
+                .arg(arg.to_string())
+                .stdout(Stdio::null())
+                .spawn()
+                .with_context(|| format!("cannot run {}", payload.display()))?;
+            let (ok, us) = wait_cpu(child.id() as i32)?;
+            if !ok {
+                bail!("{} {arg} failed", payload.display());
+            }
+            cpu.push(us.max(1));
+        }
+        cpu.sort_unstable();
+        points.push((arg, cpu[cpu.len() / 2]));
+        eprintln!(
+            "calibrate: arg {arg}: {} us (median of {reps})",
+            cpu[cpu.len() / 2]
+        );
+    }
+    let csv = Calibration::new(points)
+        .map_err(anyhow::Error::msg)?
+        .to_csv();
+    match out {
+        Some(p) => std::fs::write(p, csv).with_context(|| format!("cannot write {}", p.display())),
+        None => {
+            print!("{csv}");
+            Ok(())
+        }
+    }
+}
+
+fn churn(count: u64, parallel: u32) -> Result<()> {
+    let start = Instant::now();
+    let per = count.div_ceil(u64::from(parallel));
+    let workers: Vec<_> = (0..parallel)
+        .map(|_| std::thread::spawn(move || fork_exit_loop(per)))
+        .collect();
+    let mut done = 0;
+    for w in workers {
+        done += w
+            .join()
+            .map_err(|_| anyhow::anyhow!("a churn thread panicked"))??;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "churn processes={done} secs={secs:.1} per_s={:.0}",
+        done as f64 / secs.max(1e-9)
+    );
+    Ok(())
+}
+
+/// fork `n` children that exit at once, reaping each.
+fn fork_exit_loop(n: u64) -> Result<u64> {
+    for i in 0..n {
+        // SAFETY: the child only calls _exit (async-signal-safe) and touches nothing else.
+        let pid = unsafe { libc::fork() };
+        match pid {
+            0 => unsafe { libc::_exit(0) },
+            p if p < 0 => bail!("fork failed after {i}: {}", std::io::Error::last_os_error()),
+            p => {
+                let mut status = 0;
+                // SAFETY: waiting for our own child.
+                unsafe { libc::waitpid(p, &mut status, 0) };
+            }
+        }
+    }
+    Ok(n)
+}
+
+struct ReplayArgs {
+    trace: PathBuf,
+    calibration: PathBuf,
+    short_us: u64,
+    limit: Option<usize>,
+    speed: f64,
+    out: Option<PathBuf>,
+    json: Option<PathBuf>,
+}
+
+/// A launched invocation waiting to be reaped.
+struct InFlight {
+    index: usize,
+    child: Child,
+}
+
+fn replay_trace(a: &ReplayArgs) -> Result<()> {
+    if !(a.speed.is_finite() && a.speed > 0.0 && a.speed <= 1000.0) {
+        bail!("--speed {}: must be in (0, 1000]", a.speed);
+    }
+    let cal = Calibration::read(&a.calibration)?;
+    let mut rows = trace::read(&a.trace)?;
+    if let Some(n) = a.limit {
+        rows.truncate(n);
+    }
+    let payload = payload_path();
+    let t0 = Instant::now();
+    let since_us = |t: Instant| t.duration_since(t0).as_micros() as u64;
+    let mut measured: Vec<Measured> = Vec::with_capacity(rows.len());
+    // The reaper: one thread waits for every child, so a long invocation delays no launch.
+    let (tx, rx) = mpsc::channel::<InFlight>();
+    let (done_tx, done_rx) = mpsc::channel::<(usize, u64, bool, u64, Option<u64>)>();
+    let reaper = std::thread::spawn(move || -> Result<()> {
+        // Each child gets a waiter thread (wait4 on its pid) so completions are timed at once.
+        let mut waiters = Vec::new();
+        for mut f in rx {
+            let done = done_tx.clone();
+            waiters.push(std::thread::spawn(move || {
+                let res = wait_cpu(f.child.id() as i32);
+                let finish = Instant::now();
+                let mut out = String::new();
+                if let Some(mut s) = f.child.stdout.take() {
+                    let _ = s.read_to_string(&mut out);
+                }
+                let started = out
+                    .lines()
+                    .find_map(|l| l.strip_prefix("started_ns "))
+                    .and_then(|v| v.trim().parse::<u64>().ok());
+                let (ok, cpu) = res.unwrap_or((false, 0));
+                let _ = done.send((f.index, mono_ns_of(finish), ok, cpu, started));
+            }));
+        }
+        for w in waiters {
+            let _ = w.join();
+        }
+        Ok(())
+    });
+    for (i, row) in rows.iter().enumerate() {
+        let arrival = Duration::from_micros((row.arrival_us as f64 / a.speed) as u64);
+        if let Some(wait) = arrival.checked_sub(t0.elapsed()) {
+            std::thread::sleep(wait);
+        }
+        let arg = replay::launch_arg(row, &cal);
+        let launch = Instant::now();
+        let child = Command::new(&payload)
+            .arg(arg.to_string())
+            .stdout(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("cannot run {}", payload.display()))?;
+        measured.push(Measured {
+            arg,
+            arrival_us: arrival.as_micros() as u64,
+            launch_us: since_us(launch),
+            start_us: 0,
+            finish_us: 0,
+            cpu_us: 0,
+            ok: false,
+        });
+        tx.send(InFlight { index: i, child })
+            .context("the reaper thread is gone")?;
+    }
+    drop(tx);
+    let mut results: HashMap<usize, (u64, bool, u64, Option<u64>)> = HashMap::new();
+    for (i, fin, ok, cpu, started) in done_rx {
+        results.insert(i, (fin, ok, cpu, started));
+    }
+    reaper
+        .join()
+        .map_err(|_| anyhow::anyhow!("the reaper thread panicked"))??;
+    let t0_ns = mono_ns_of(t0);
+    for (i, m) in measured.iter_mut().enumerate() {
+        if let Some(&(fin, ok, cpu, started)) = results.get(&i) {
+            m.finish_us = fin.saturating_sub(t0_ns) / 1000;
+            m.cpu_us = cpu;
+            m.ok = ok && started.is_some();
+            m.start_us = started.map_or(m.launch_us, |s| s.saturating_sub(t0_ns) / 1000);
+        }
+    }
+    let report = replay::report(&measured, a.short_us);
+    println!("replay {}", serde_json::to_string(&report)?);
+    if let Some(p) = &a.out {
+        let mut text = format!("{MEASURED_HEADER}\n");
+        for m in &measured {
+            text.push_str(&m.to_line());
+            text.push('\n');
+        }
+        std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))?;
+    }
+    if let Some(p) = &a.json {
+        std::fs::write(p, serde_json::to_string_pretty(&report)? + "\n")
+            .with_context(|| format!("cannot write {}", p.display()))?;
+    }
+    if report.failed > 0 {
+        bail!(
+            "{} of {} invocations failed",
+            report.failed,
+            report.invocations
+        );
+    }
+    Ok(())
+}
+
+/// CLOCK_MONOTONIC ns of an Instant (Instant is CLOCK_MONOTONIC on Linux): the payload
+/// reports its start on the same clock.
+fn mono_ns_of(t: Instant) -> u64 {
+    let now = Instant::now();
+    let now_ns = mono_ns();
+    if t <= now {
+        now_ns.saturating_sub(now.duration_since(t).as_nanos() as u64)
+    } else {
+        now_ns + t.duration_since(now).as_nanos() as u64
+    }
+}
+
+fn mono_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes the timespec we pass.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }

@@ -64,6 +64,12 @@ pub struct VmTestArgs {
     /// Run only these cases (comma separated); default all.
     #[arg(long, value_delimiter = ',', value_name = "CASES")]
     pub case: Vec<String>,
+    /// Length of the soak drill in seconds (`cargo xtask test` uses 60).
+    #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u32).range(10..=86_400))]
+    pub soak_s: u32,
+    /// Processes created by the churn drill (`cargo xtask test` uses 10,000).
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u32).range(100..=10_000_000))]
+    pub churn: u32,
 }
 
 #[derive(Debug, Args, Clone)]
