@@ -35,3 +35,15 @@ pub mod training;
 
 /// Name passed to the kernel; `root/ops` reads `scx_foresight_<version>_<target>`.
 pub const SCHEDULER_NAME: &str = "scx_foresight";
+
+/// CLOCK_MONOTONIC in ns: the BPF side's clock, and the one the payload reports its start on
+/// (a vDSO read, no syscall).
+pub fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes the timespec we pass.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}

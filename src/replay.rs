@@ -166,6 +166,9 @@ pub fn rows_from_azure(text: &str, file: &str, cal: &Calibration) -> Result<Vec<
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Measured {
     pub arg: u32,
+    /// CPU the invocation needs alone (the calibration's figure for its argument): slowdowns
+    /// and the short/long split use it, so every scheduler is judged on the same demands.
+    pub demand_us: u64,
     /// All in µs from the replay's start; cpu_us from the kernel (wait4 rusage).
     pub arrival_us: u64,
     pub launch_us: u64,
@@ -191,14 +194,14 @@ pub struct ReplayReport {
     pub launch_lag_mean_us: f64,
 }
 
-/// Summarise measured invocations: slowdown = (finish − arrival) / measured CPU.
+/// Summarise measured invocations: slowdown = (finish − arrival) / demand.
 pub fn report(m: &[Measured], short_us: u64) -> ReplayReport {
     let ok: Vec<&Measured> = m.iter().filter(|x| x.ok).collect();
     let jobs: Vec<Job> = ok
         .iter()
         .map(|x| Job {
             arrival_ns: x.arrival_us * 1000,
-            cpu_ns: x.cpu_us.max(1) * 1000,
+            cpu_ns: x.demand_us.max(1) * 1000,
             func: None,
             fx: Default::default(),
             gx: Default::default(),
@@ -240,13 +243,14 @@ pub fn report(m: &[Measured], short_us: u64) -> ReplayReport {
 }
 
 /// The per-invocation CSV header.
-pub const MEASURED_HEADER: &str = "arg,arrival_us,launch_us,start_us,finish_us,cpu_us,ok";
+pub const MEASURED_HEADER: &str = "arg,demand_us,arrival_us,launch_us,start_us,finish_us,cpu_us,ok";
 
 impl Measured {
     pub fn to_line(&self) -> String {
         format!(
-            "{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{}",
             self.arg,
+            self.demand_us,
             self.arrival_us,
             self.launch_us,
             self.start_us,
@@ -320,6 +324,7 @@ mod tests {
     fn report_splits_short_and_long_and_times_startup() {
         let m = |arrival, cpu, finish| Measured {
             arg: 20,
+            demand_us: cpu,
             arrival_us: arrival,
             launch_us: arrival + 100,
             start_us: arrival + 1_100,

@@ -25,6 +25,7 @@ use scx_foresight::adapt::{Adapt, WindowMsg};
 use scx_foresight::learner::{Msg, Shared};
 use scx_foresight::model::{Sample, Source};
 use scx_foresight::modes::CpuChoice;
+use scx_foresight::monotonic_ns;
 use scx_foresight::policy::{Decision, Policy, SliceConfig, BOOST_PCT_NONE};
 use scx_foresight::procinfo::ProcWorker;
 use scx_foresight::stats::Metrics;
@@ -423,15 +424,4 @@ fn online_mask() -> Vec<bool> {
         mask[c] = true;
     }
     mask
-}
-
-/// CLOCK_MONOTONIC in ns (the BPF side's clock; a vDSO read, no syscall).
-fn monotonic_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes the timespec we pass.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }

@@ -64,29 +64,7 @@ enum Cmd {
         parallel: u32,
     },
     /// Replay a trace in real time and measure every invocation.
-    Replay {
-        /// Trace CSV (`arrival_us,function,args,cpu_us`, see `scx_foresight trace`).
-        #[arg(long, value_name = "FILE")]
-        trace: PathBuf,
-        /// `arg,cpu_us` from `calibrate` on this machine.
-        #[arg(long, value_name = "FILE")]
-        calibration: PathBuf,
-        /// Invocations needing at most this much CPU (µs, as measured) count as short.
-        #[arg(long, default_value_t = SHORT_US_DEFAULT)]
-        short_us: u64,
-        /// Replay only the first N invocations.
-        #[arg(long)]
-        limit: Option<usize>,
-        /// Arrival times divided by this (2 = twice the load).
-        #[arg(long, default_value_t = 1.0)]
-        speed: f64,
-        /// Per-invocation CSV.
-        #[arg(long, value_name = "FILE")]
-        out: Option<PathBuf>,
-        /// Summary as JSON (also printed as one `replay` line).
-        #[arg(long, value_name = "FILE")]
-        json: Option<PathBuf>,
-    },
+    Replay(ReplayArgs),
 }
 
 fn main() -> ExitCode {
@@ -95,23 +73,7 @@ fn main() -> ExitCode {
         Cmd::Series { arg, count, gap_ms } => series(arg, count, gap_ms),
         Cmd::Calibrate { args, reps, out } => calibrate(&args, reps, out.as_deref()),
         Cmd::Churn { count, parallel } => churn(count, parallel),
-        Cmd::Replay {
-            trace,
-            calibration,
-            short_us,
-            limit,
-            speed,
-            out,
-            json,
-        } => replay_trace(&ReplayArgs {
-            trace,
-            calibration,
-            short_us,
-            limit,
-            speed,
-            out,
-            json,
-        }),
+        Cmd::Replay(a) => replay_trace(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -253,13 +215,28 @@ fn fork_exit_loop(n: u64) -> Result<u64> {
     Ok(n)
 }
 
+#[derive(Debug, clap::Args)]
 struct ReplayArgs {
+    /// Trace CSV (`arrival_us,function,args,cpu_us`, see `scx_foresight trace`).
+    #[arg(long, value_name = "FILE")]
     trace: PathBuf,
+    /// `arg,cpu_us` from `calibrate` on this machine.
+    #[arg(long, value_name = "FILE")]
     calibration: PathBuf,
+    /// Invocations needing at most this much CPU (µs, as measured) count as short.
+    #[arg(long, default_value_t = SHORT_US_DEFAULT)]
     short_us: u64,
+    /// Replay only the first N invocations.
+    #[arg(long)]
     limit: Option<usize>,
+    /// Arrival times divided by this (2 = twice the load).
+    #[arg(long, default_value_t = 1.0)]
     speed: f64,
+    /// Per-invocation CSV.
+    #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Summary as JSON (also printed as one `replay` line).
+    #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
 }
 
@@ -324,6 +301,7 @@ fn replay_trace(a: &ReplayArgs) -> Result<()> {
             .with_context(|| format!("cannot run {}", payload.display()))?;
         measured.push(Measured {
             arg,
+            demand_us: cal.cpu_us(arg),
             arrival_us: arrival.as_micros() as u64,
             launch_us: since_us(launch),
             start_us: 0,
@@ -379,20 +357,10 @@ fn replay_trace(a: &ReplayArgs) -> Result<()> {
 /// reports its start on the same clock.
 fn mono_ns_of(t: Instant) -> u64 {
     let now = Instant::now();
-    let now_ns = mono_ns();
+    let now_ns = scx_foresight::monotonic_ns();
     if t <= now {
         now_ns.saturating_sub(now.duration_since(t).as_nanos() as u64)
     } else {
         now_ns + t.duration_since(now).as_nanos() as u64
     }
-}
-
-fn mono_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes the timespec we pass.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }

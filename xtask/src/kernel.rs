@@ -196,28 +196,40 @@ pub fn parse_image_version(deps: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Download the unsigned image and the config package, extract, keep vmlinuz and config.
-fn download(version: &str, dir: &Path) -> Result<()> {
-    eprintln!("xtask: downloading Debian kernel {version} (download only, nothing installed)");
+/// Download `packages` from sid into a fresh `work` directory (our own apt configuration)
+/// and extract them under `work/root`, which is returned.
+fn fetch_debs(work: &Path, packages: &[String]) -> Result<PathBuf> {
     let opts = apt_opts()?;
-    let work = dir.with_extension("partial");
-    let _ = fs::remove_dir_all(&work);
-    fs::create_dir_all(&work)?;
+    let _ = fs::remove_dir_all(work);
+    fs::create_dir_all(work)?;
     cmd::output(
         Command::new("apt-get")
-            .current_dir(&work)
+            .current_dir(work)
             .args(&opts)
             .args(["-q", "download"])
-            .arg(format!("linux-binary-unsigned-{version}"))
-            .arg(format!("linux-base-{version}")),
+            .args(packages),
     )?;
     let root = work.join("root");
-    for deb in fs::read_dir(&work)? {
+    for deb in fs::read_dir(work)? {
         let deb = deb?.path();
         if deb.extension().is_some_and(|e| e == "deb") {
             cmd::output(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&root))?;
         }
     }
+    Ok(root)
+}
+
+/// Download the unsigned image and the config package, extract, keep vmlinuz and config.
+fn download(version: &str, dir: &Path) -> Result<()> {
+    eprintln!("xtask: downloading Debian kernel {version} (download only, nothing installed)");
+    let work = dir.with_extension("partial");
+    let root = fetch_debs(
+        &work,
+        &[
+            format!("linux-binary-unsigned-{version}"),
+            format!("linux-base-{version}"),
+        ],
+    )?;
     let modules = root.join("usr/lib/modules").join(version);
     let image = ["vmlinuz.unsigned", "vmlinuz"]
         .iter()
@@ -244,24 +256,8 @@ fn download(version: &str, dir: &Path) -> Result<()> {
 /// Download the modules package, keep GUEST_MODULES decompressed (as `<name>.ko`) in `dir`.
 fn download_modules(version: &str, dir: &Path) -> Result<()> {
     eprintln!("xtask: downloading Debian kernel modules {version} (download only)");
-    let opts = apt_opts()?;
     let work = dir.with_extension("partial");
-    let _ = fs::remove_dir_all(&work);
-    fs::create_dir_all(&work)?;
-    cmd::output(
-        Command::new("apt-get")
-            .current_dir(&work)
-            .args(&opts)
-            .args(["-q", "download"])
-            .arg(format!("linux-modules-{version}")),
-    )?;
-    let root = work.join("root");
-    for deb in fs::read_dir(&work)? {
-        let deb = deb?.path();
-        if deb.extension().is_some_and(|e| e == "deb") {
-            cmd::output(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&root))?;
-        }
-    }
+    let root = fetch_debs(&work, &[format!("linux-modules-{version}")])?;
     let tree = root.join("usr/lib/modules").join(version).join("kernel");
     let out = work.join("modules");
     fs::create_dir_all(&out)?;
