@@ -23,6 +23,7 @@ use crate::classify::{
     classify_by_thresholds, EventCounts, Hysteresis, ProcStat, Signals, SystemClass, NR_CLASSES,
 };
 use crate::classmodel::{windows_header, Classifier, ClassifierFile, Window};
+use crate::learner::Retired;
 use crate::modelfile::ModelFileError;
 use crate::modes::{CgroupBoost, ModeConfig, ModeParams, SharedBoosts};
 use crate::reload::{fingerprint, sighup_since, RELOAD_SIGNALS};
@@ -147,6 +148,8 @@ pub fn spawn(setup: Setup) -> anyhow::Result<(Arc<Adapt>, SyncSender<WindowMsg>)
         last_stat: read_proc_stat(),
         seen_files: Vec::new(),
         hups: RELOAD_SIGNALS.load(Ordering::SeqCst),
+        retired: Retired::default(),
+        retired_boosts: Retired::default(),
     };
     thread.seen_files = thread.watched_fingerprint();
     std::thread::Builder::new()
@@ -222,6 +225,9 @@ struct AdaptThread {
     last_stat: ProcStat,
     seen_files: Vec<(PathBuf, u64, Option<std::time::SystemTime>)>,
     hups: u64,
+    /// Replaced values, freed here rather than in the loop (see [`Retired`]).
+    retired: Retired<ModeState>,
+    retired_boosts: Retired<Vec<CgroupBoost>>,
 }
 
 impl AdaptThread {
@@ -263,29 +269,32 @@ impl AdaptThread {
         self.record(&w, signals);
     }
 
-    fn publish(&self, seen: SystemClass, signals: Signals) {
+    fn publish(&mut self, seen: SystemClass, signals: Signals) {
         let old = self.shared.state.load();
         let class = self.hysteresis.current();
         let params = self.config.mode(class);
         let changed = class != old.class || params != old.params;
-        self.shared.state.store(Arc::new(ModeState {
-            generation: old.generation + u64::from(changed),
-            class,
-            params,
-            last_seen: seen,
-            last_signals: signals,
-            switches: self.hysteresis.switches,
-            seconds: self.hysteresis.seconds,
-            window_ms: self.config.window_ms,
-            classifier: if self.classifier.is_some() {
-                "model"
-            } else {
-                "thresholds"
+        self.retired.publish(
+            &self.shared.state,
+            ModeState {
+                generation: old.generation + u64::from(changed),
+                class,
+                params,
+                last_seen: seen,
+                last_signals: signals,
+                switches: self.hysteresis.switches,
+                seconds: self.hysteresis.seconds,
+                window_ms: self.config.window_ms,
+                classifier: if self.classifier.is_some() {
+                    "model"
+                } else {
+                    "thresholds"
+                },
+                classifier_hash: self.classifier.as_ref().map_or(0, |c| c.1),
+                config_hash: self.config.hash,
+                ..(**old).clone()
             },
-            classifier_hash: self.classifier.as_ref().map_or(0, |c| c.1),
-            config_hash: self.config.hash,
-            ..(**old).clone()
-        }));
+        );
     }
 
     fn record(&mut self, w: &WindowMsg, signals: Signals) {
@@ -337,7 +346,8 @@ impl AdaptThread {
                     config.boosts.len()
                 );
                 self.hysteresis.set_dwell(config.dwell_windows);
-                self.shared.boosts.store(Arc::new(config.boosts.clone()));
+                self.retired_boosts
+                    .publish(&self.shared.boosts, config.boosts.clone());
                 self.config = config;
                 self.classifier = classifier;
                 state.reloads += 1;
@@ -347,7 +357,7 @@ impl AdaptThread {
                 state.rejected_reloads += 1;
             }
         }
-        self.shared.state.store(Arc::new(state));
+        self.retired.publish(&self.shared.state, state);
         let last = self.shared.state.load();
         self.publish(last.last_seen, last.last_signals);
     }

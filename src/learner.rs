@@ -36,6 +36,26 @@ pub enum Msg {
     Prior(ModelSet),
 }
 
+/// Keeps the value a writer replaced alive until its next publish, so the last reference
+/// is dropped (and the memory freed) by the writer, never by the dispatch loop: freeing takes
+/// the process-wide allocator lock, which a helper thread may hold while it waits for the
+/// loop to schedule it — a deadlock the kernel's watchdog ends by evicting us (seen in the VM).
+pub struct Retired<T>(Option<Arc<T>>);
+
+impl<T> Default for Retired<T> {
+    fn default() -> Self {
+        Self(None)
+    }
+}
+
+impl<T> Retired<T> {
+    /// Publish `value`; the one it replaces is kept, the one before that dropped here.
+    pub fn publish(&mut self, slot: &ArcSwap<T>, value: T) {
+        let old = slot.swap(Arc::new(value));
+        self.0 = Some(old);
+    }
+}
+
 /// Start the learner from `prior`; returns the published models and the sample sender.
 pub fn spawn(prior: ModelSet) -> std::io::Result<(Arc<Shared>, SyncSender<Msg>)> {
     let shared = Arc::new(Shared {
@@ -54,6 +74,7 @@ pub fn spawn(prior: ModelSet) -> std::io::Result<(Arc<Shared>, SyncSender<Msg>)>
             let mut trainer = Trainer::new(prior);
             let mut pending = 0usize;
             let mut last_fit = Instant::now();
+            let mut retired = Retired::default();
             loop {
                 match rx.recv_timeout(REFIT_PERIOD) {
                     Ok(Msg::Sample(s)) => {
@@ -62,8 +83,7 @@ pub fn spawn(prior: ModelSet) -> std::io::Result<(Arc<Shared>, SyncSender<Msg>)>
                         out.samples_seen.fetch_add(1, Ordering::Relaxed);
                     }
                     Ok(Msg::Prior(models)) => {
-                        out.models
-                            .store(Arc::new(trainer.set_prior(models).clone()));
+                        retired.publish(&out.models, trainer.set_prior(models).clone());
                         continue;
                     }
                     Err(RecvTimeoutError::Timeout) => {}
@@ -76,7 +96,7 @@ pub fn spawn(prior: ModelSet) -> std::io::Result<(Arc<Shared>, SyncSender<Msg>)>
                     } else {
                         trainer.refit()
                     };
-                    out.models.store(Arc::new(next.clone()));
+                    retired.publish(&out.models, next.clone());
                     out.refits.fetch_add(1, Ordering::Relaxed);
                     pending = 0;
                     last_fit = Instant::now();
