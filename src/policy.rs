@@ -5,10 +5,13 @@
 //! Free of BPF types: the live loop and the simulator both build a [`TaskView`] and call
 //! [`Policy::decide`], so the simulator's numbers describe the live scheduler.
 //!
-//! - Order: shortest predicted remaining CPU first. deadline = now + min(stretch × remaining
-//!   × 100/weight, `AGING_CAP_NS`): a task enqueued at t has a deadline ≤ t + cap, every later
-//!   arrival a deadline ≥ its own arrival, so no task waits behind newcomers for more than the
-//!   cap (aging) — nothing starves.
+//! - Order: shortest predicted remaining CPU first. deadline = now + key, key = stretch ×
+//!   remaining × 100/weight, in two bands: below `SHORT_BAND_NS` for every task that is not a
+//!   long CPU hog, between it and `AGING_CAP_NS` for hogs. A short invocation thus goes before
+//!   any hog enqueued at the same time whatever the scale of the demands (under emulation a
+//!   "short" function takes 50–100 ms, and stretch × that reached the cap); a task enqueued at
+//!   t has a deadline ≤ t + cap, every later arrival a deadline ≥ its own arrival, so no task
+//!   waits behind newcomers for more than the cap (aging) — nothing starves.
 //! - Remaining: predicted total − CPU used so far; a task that outran its prediction (or has
 //!   none) is expected to need as much again as it already used (attained-service rule), and
 //!   an unknown new task gets `UNKNOWN_NEW_NS`, so fresh short invocations go first.
@@ -39,6 +42,8 @@ pub const REMAINING_STRETCH: u64 = 16;
 /// can go ahead of it. Well under the kernel's 5 s watchdog (a task runnable that long gets
 /// the scheduler evicted), leaving room for the queue ahead of it.
 pub const AGING_CAP_NS: u64 = 1_000_000_000;
+/// Order keys of tasks that are not long CPU hogs stay below this; hogs' keys start here.
+pub const SHORT_BAND_NS: u64 = AGING_CAP_NS / 2;
 /// A task predicted to need at most this much more gets a run-to-completion slice.
 pub const SHORT_TASK_NS: u64 = 100_000_000;
 /// Margin on a short task's slice over its prediction (percent) plus a fixed slack.
@@ -216,9 +221,13 @@ impl Policy {
     pub fn decide(&self, t: &TaskView, now_ns: u64, nr_waiting: usize) -> Decision {
         let remaining = remaining_ns(t);
         let class = TaskClass::of(t, remaining, self.short_task_ns);
-        let key =
-            scale_inverse_by_weight(remaining.saturating_mul(self.stretch), t.effective_weight())
-                .min(AGING_CAP_NS);
+        let raw =
+            scale_inverse_by_weight(remaining.saturating_mul(self.stretch), t.effective_weight());
+        // Hogs after everything else enqueued at the same time, never beyond the aging cap.
+        let key = match class {
+            TaskClass::BatchCpu => raw.clamp(SHORT_BAND_NS, AGING_CAP_NS),
+            _ => raw.min(SHORT_BAND_NS),
+        };
         Decision {
             deadline: now_ns.saturating_add(key),
             slice_ns: self.slice_for(t, class, remaining, nr_waiting),
@@ -324,6 +333,23 @@ mod tests {
         );
         assert!(heavy.deadline < light.deadline);
         assert!(heavy.slice_ns > light.slice_ns);
+    }
+
+    /// Whatever the scale of demands, a short task goes before a hog enqueued at the same
+    /// time, and among short tasks the shorter first.
+    #[test]
+    fn short_band_is_ahead_of_every_hog() {
+        let p = policy();
+        let hog = p.decide(&view(3_600_000, None), 0, 1);
+        let slow_short = p.decide(&view(0, Some(95)), 0, 1);
+        let fast_short = p.decide(&view(0, Some(20)), 0, 1);
+        assert!(fast_short.deadline < slow_short.deadline);
+        assert!(slow_short.deadline < hog.deadline, "{slow_short:?} {hog:?}");
+        assert_eq!(slow_short.deadline, SHORT_BAND_NS);
+        assert_eq!(hog.deadline, AGING_CAP_NS);
+        // A hog enqueued half a cap earlier is ahead of a new short task.
+        let late_short = p.decide(&view(0, Some(95)), SHORT_BAND_NS + 1, 1);
+        assert!(hog.deadline < late_short.deadline);
     }
 
     /// Aging: a long task enqueued at t0 is ahead of every task enqueued after t0 + cap,

@@ -238,6 +238,31 @@ struct ReplayArgs {
     /// Summary as JSON (also printed as one `replay` line).
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Run the replayer's own threads SCHED_FIFO at this priority (1-99; needs root) so that
+    /// launches and completion times are taken on time whatever the scheduler under test
+    /// does; the invocations themselves are reset to normal scheduling at fork.
+    #[arg(long, value_name = "PRIO", value_parser = clap::value_parser!(i32).range(1..=99))]
+    rt_prio: Option<i32>,
+}
+
+/// Make the calling thread SCHED_FIFO at `prio`; what it forks (processes and threads)
+/// starts back at normal scheduling.
+fn set_rt(prio: Option<i32>) -> Result<()> {
+    let Some(prio) = prio else { return Ok(()) };
+    let param = libc::sched_param {
+        sched_priority: prio,
+    };
+    // SAFETY: pid 0 is the calling thread; param is a valid sched_param.
+    let r = unsafe {
+        libc::sched_setscheduler(0, libc::SCHED_FIFO | libc::SCHED_RESET_ON_FORK, &param)
+    };
+    if r != 0 {
+        bail!(
+            "--rt-prio {prio}: cannot switch to SCHED_FIFO: {} (needs root or CAP_SYS_NICE)",
+            std::io::Error::last_os_error()
+        );
+    }
+    Ok(())
 }
 
 /// A launched invocation waiting to be reaped.
@@ -256,6 +281,8 @@ fn replay_trace(a: &ReplayArgs) -> Result<()> {
         rows.truncate(n);
     }
     let payload = payload_path();
+    set_rt(a.rt_prio)?;
+    let rt = a.rt_prio;
     let t0 = Instant::now();
     let since_us = |t: Instant| t.duration_since(t0).as_micros() as u64;
     let mut measured: Vec<Measured> = Vec::with_capacity(rows.len());
@@ -263,11 +290,14 @@ fn replay_trace(a: &ReplayArgs) -> Result<()> {
     let (tx, rx) = mpsc::channel::<InFlight>();
     let (done_tx, done_rx) = mpsc::channel::<(usize, u64, bool, u64, Option<u64>)>();
     let reaper = std::thread::spawn(move || -> Result<()> {
+        set_rt(rt)?;
         // Each child gets a waiter thread (wait4 on its pid) so completions are timed at once.
         let mut waiters = Vec::new();
         for mut f in rx {
             let done = done_tx.clone();
             waiters.push(std::thread::spawn(move || {
+                // Already checked by the main thread; a failure here only costs timing.
+                let _ = set_rt(rt);
                 let res = wait_cpu(f.child.id() as i32);
                 let finish = Instant::now();
                 let mut out = String::new();

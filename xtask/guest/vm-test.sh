@@ -329,7 +329,7 @@ case_replay() {
 	"$SCHED" trace gen --cpus 2 --load 0.5 --duration-s 30 --seed 5 -o /tmp/replay-trace.csv || { DETAIL="trace gen failed"; return 1; }
 	stress-ng --cpu 2 --timeout 600s >/dev/null 2>&1 &
 	_hogs=$!
-	_rp() { "$FS_BIN/foresight_loadgen" replay --trace /tmp/replay-trace.csv --calibration /tmp/cal.csv --limit 120 --json "$1" >"$1.log" 2>&1; }
+	_rp() { "$FS_BIN/foresight_loadgen" replay --rt-prio 50 --trace /tmp/replay-trace.csv --calibration /tmp/cal.csv --limit 120 --json "$1" >"$1.log" 2>&1; }
 	_rp /tmp/replay-default.json
 	_rcd=$?
 	start_sched /tmp/replay-sched.log

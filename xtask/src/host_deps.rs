@@ -8,8 +8,9 @@ use anyhow::{bail, Result};
 use crate::cmd;
 
 /// Debian packages the harness needs: the BPF build (clang >= 18, libelf, libseccomp, zlib,
-/// pkg-config), the VM (QEMU), the guest's userland (static busybox, stress-ng) and the
-/// keyring to verify Debian's kernel downloads, xz for its modules.
+/// pkg-config), the VM (QEMU), the guest's userland (static busybox, stress-ng, hackbench from
+/// rt-tests), the keyring to verify Debian's kernel downloads, xz for its modules, and a font
+/// for the benchmark plots' labels.
 pub const PACKAGES: &[&str] = &[
     "clang-19",
     "libclang1-19",
@@ -20,6 +21,8 @@ pub const PACKAGES: &[&str] = &[
     "qemu-system-x86",
     "busybox-static",
     "stress-ng",
+    "rt-tests",
+    "fonts-dejavu-core",
     "debian-archive-keyring",
     "xz-utils",
 ];

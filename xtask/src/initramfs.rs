@@ -11,6 +11,7 @@ use std::process::{Command, Stdio};
 use anyhow::{bail, Context, Result};
 
 use crate::cmd;
+use crate::kernel::Kernel;
 
 /// The guest's /init and the scripts it can run (selected by `fs_script=` on the cmdline).
 const GUEST_FILES: &[(&str, &str)] = &[
@@ -18,14 +19,15 @@ const GUEST_FILES: &[(&str, &str)] = &[
     ("guest/lib.sh", include_str!("../guest/lib.sh")),
     ("guest/vm-test.sh", include_str!("../guest/vm-test.sh")),
     ("guest/demo.sh", include_str!("../guest/demo.sh")),
+    ("guest/bench.sh", include_str!("../guest/bench.sh")),
 ];
 
 /// Host tools copied into the guest's /usr/bin.
-const HOST_TOOLS: &[&str] = &["stress-ng"];
+const HOST_TOOLS: &[&str] = &["stress-ng", "hackbench"];
 
-/// Build the initramfs for `binaries` (our own, already built) into `out`, with the guest
-/// kernel modules in `modules` (if any) under /lib/modules.
-pub fn build(binaries: &[PathBuf], modules: Option<&Path>, out: &Path) -> Result<()> {
+/// Build the initramfs for `binaries` (already built) into `out`, with the kernel's modules
+/// (if any) under /lib/modules and its config (if known) as /boot/config-VERSION.
+pub fn build(binaries: &[PathBuf], kernel: &Kernel, out: &Path) -> Result<()> {
     let stage = out.with_extension("d");
     let _ = fs::remove_dir_all(&stage);
     for d in [
@@ -57,7 +59,17 @@ pub fn build(binaries: &[PathBuf], modules: Option<&Path>, out: &Path) -> Result
         fs::write(&dest, text)?;
         fs::set_permissions(&dest, fs::Permissions::from_mode(0o755))?;
     }
-    if let Some(dir) = modules {
+    if let Some(config) = &kernel.config {
+        fs::create_dir_all(stage.join("boot"))?;
+        fs::copy(
+            config,
+            stage
+                .join("boot")
+                .join(format!("config-{}", kernel.version)),
+        )
+        .with_context(|| format!("copying {}", config.display()))?;
+    }
+    if let Some(dir) = &kernel.modules {
         fs::create_dir_all(stage.join("lib/modules"))?;
         for entry in fs::read_dir(dir)? {
             let path = entry?.path();

@@ -26,6 +26,9 @@ pub struct Kernel {
     pub version: String,
     /// Modules for the guest (a block device and a filesystem for I/O workloads), if known.
     pub modules: Option<PathBuf>,
+    /// Its build config, if known: the guest gets it as /boot/config-VERSION, where libbpf
+    /// looks for the `__kconfig` externs of some schedulers' BPF code (scx_bpfland's).
+    pub config: Option<PathBuf>,
 }
 
 /// Modules the guest loads, in load order (dependencies first): a loop block device and ext4
@@ -61,7 +64,8 @@ fn user_kernel(path: &Path) -> Result<Kernel> {
         path.with_file_name(format!("config-{version}")),
         PathBuf::from(format!("/boot/config-{version}")),
     ];
-    match candidates.iter().find(|c| c.is_file()) {
+    let config = candidates.iter().find(|c| c.is_file()).cloned();
+    match &config {
         Some(cfg) => check_config(cfg)?,
         None => eprintln!(
             "xtask: no config found beside {}; cannot check {REQUIRED_CONFIG} before booting",
@@ -72,6 +76,7 @@ fn user_kernel(path: &Path) -> Result<Kernel> {
         image: path.to_path_buf(),
         version,
         modules: None,
+        config,
     })
 }
 
@@ -144,6 +149,7 @@ fn debian_kernel() -> Result<Kernel> {
         image: dir.join("vmlinuz"),
         version,
         modules: modules.join("loop.ko").is_file().then_some(modules),
+        config: Some(dir.join("config")),
     })
 }
 

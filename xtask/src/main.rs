@@ -3,10 +3,12 @@
 //!
 //! The host side is Rust; what runs inside the guest is shell (`xtask/guest/`).
 
+mod bench;
 mod cmd;
 mod host_deps;
 mod initramfs;
 mod kernel;
+mod peers;
 mod tasks;
 mod vm;
 
@@ -31,6 +33,11 @@ enum Cmd {
     /// Boot the VM, attach scx_foresight, run a short mixed workload, print its stats lines
     /// and the kernel's enable/disable messages.
     Demo(DemoArgs),
+    /// Benchmark the kernel's default scheduler, scx_rustland, scx_bpfland (crates.io,
+    /// pinned) and scx_foresight in one VM boot: FaaS replay at two loads beside CPU hogs,
+    /// hackbench, a stress-ng mix; several interleaved repetitions. Writes results.md,
+    /// results.json and completion-time CDF plots (PNG).
+    Bench(BenchArgs),
     /// Every test: `cargo test` (no kernel needed) and then the VM cases.
     Test(VmArgs),
     /// The in-kernel integration cases only, each with a verdict.
@@ -73,6 +80,26 @@ pub struct VmTestArgs {
 }
 
 #[derive(Debug, Args, Clone)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub vm: VmArgs,
+    /// A short run (CI): 2 repetitions of shorter workloads, about a third of the full time.
+    #[arg(long)]
+    pub quick: bool,
+    /// Repetitions of every workload under every scheduler (default 3, 2 with --quick).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub reps: Option<u32>,
+    /// Only these schedulers (comma separated: default, scx_rustland, scx_bpfland,
+    /// scx_foresight); default all.
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub schedulers: Vec<String>,
+    /// Write results.md, results.json and the plots here (default: the run's results
+    /// directory, target/vm/results/bench-<time>).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone)]
 pub struct DemoArgs {
     #[command(flatten)]
     pub vm: VmArgs,
@@ -88,6 +115,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.cmd {
         Cmd::Demo(a) => tasks::demo(&a),
+        Cmd::Bench(a) => bench::bench(&a),
         Cmd::Test(a) => tasks::test(&a),
         Cmd::VmTest(a) => tasks::vm_test(&a).map(|_| ()),
         Cmd::Kernel(a) => kernel::resolve(&a).map(|k| println!("{}", k.image.display())),

@@ -22,11 +22,11 @@ const TEST_CHURN: u32 = 10_000;
 /// Demo run limit beyond its workload duration.
 const DEMO_SLACK: Duration = Duration::from_secs(180);
 
-fn cargo() -> Command {
+pub fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
-fn target_dir() -> PathBuf {
+pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| cmd::workspace_root().join("target"))
@@ -48,14 +48,19 @@ fn build_binaries() -> Result<Vec<PathBuf>> {
         .collect())
 }
 
-/// Binaries, kernel and initramfs, plus a fresh results directory.
-fn prepare(args: &VmArgs, what: &str) -> Result<(kernel::Kernel, PathBuf, PathBuf)> {
-    let bins = build_binaries()?;
+/// Binaries (ours and `extra`), kernel and initramfs, plus a fresh results directory.
+pub fn prepare(
+    args: &VmArgs,
+    what: &str,
+    extra: &[PathBuf],
+) -> Result<(kernel::Kernel, PathBuf, PathBuf)> {
+    let mut bins = build_binaries()?;
+    bins.extend_from_slice(extra);
     let kernel = kernel::resolve(&args.kernel)?;
     let vm_dir = target_dir().join("vm");
     fs::create_dir_all(&vm_dir)?;
     let initrd = vm_dir.join("initramfs.cpio");
-    initramfs::build(&bins, kernel.modules.as_deref(), &initrd)?;
+    initramfs::build(&bins, &kernel, &initrd)?;
     let stamp = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
     let results = args
         .results
@@ -73,7 +78,7 @@ fn prepare(args: &VmArgs, what: &str) -> Result<(kernel::Kernel, PathBuf, PathBu
 }
 
 /// Save the guest's kernel log (lines the guest prefixed with @@KMSG).
-fn save_kmsg(lines: &[String], results: &Path) -> Result<()> {
+pub fn save_kmsg(lines: &[String], results: &Path) -> Result<()> {
     save_prefixed(lines, "@@KMSG ", &results.join("dmesg.txt"))
 }
 
@@ -93,7 +98,7 @@ pub fn demo(args: &DemoArgs) -> Result<()> {
     if args.native {
         return demo_native(args);
     }
-    let (kernel, initrd, results) = prepare(&args.vm, "demo")?;
+    let (kernel, initrd, results) = prepare(&args.vm, "demo", &[])?;
     let out = vm::boot(&vm::Spec {
         kernel: &kernel,
         initrd: &initrd,
@@ -172,7 +177,7 @@ pub struct Tally {
 /// patches static branches), the crash is printed and the cases still without a verdict run
 /// once more in a fresh boot.
 pub fn vm_test(args: &VmTestArgs) -> Result<Tally> {
-    let (kernel, initrd, results) = prepare(&args.vm, "vm-test")?;
+    let (kernel, initrd, results) = prepare(&args.vm, "vm-test", &[])?;
     let mut cases: Vec<CaseResult> = Vec::new();
     let mut planned: Vec<String> = Vec::new();
     let mut wanted = args.case.clone();

@@ -19,7 +19,7 @@ use crate::kernel::{cache_dir, Kernel};
 /// Guest memory: room for stress-ng's workers plus the scheduler's locked 64 MiB heap.
 const GUEST_MEM: &str = "2G";
 /// Guest vCPUs (the build machines have 2 cores).
-const GUEST_CPUS: u32 = 2;
+pub const GUEST_CPUS: u32 = 2;
 /// How long a KVM boot may take to reach /init before we call KVM broken.
 const KVM_BOOT_GRACE: Duration = Duration::from_secs(60);
 
