@@ -13,8 +13,9 @@
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitCode, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, ExitCode, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -265,10 +266,70 @@ fn set_rt(prio: Option<i32>) -> Result<()> {
     Ok(())
 }
 
-/// A launched invocation waiting to be reaped.
-struct InFlight {
+/// Launcher threads. A launch returns only once the child has exec'd, and fork and exec run
+/// at the child's (normal) priority under the scheduler being measured: with one launcher,
+/// one slow start would delay every later arrival.
+const LAUNCHERS: usize = 16;
+/// How long the reaper naps while no invocation is running.
+const REAP_IDLE_SLEEP: Duration = Duration::from_millis(1);
+
+/// An invocation a launcher started.
+struct Launched {
     index: usize,
-    child: Child,
+    pid: i32,
+    launch_ns: u64,
+    stdout: Option<std::process::ChildStdout>,
+}
+
+/// An invocation the reaper saw exit: (finish on CLOCK_MONOTONIC, exited 0, CPU µs).
+type Reaped = (u64, bool, u64);
+
+/// wait4(-1): the next child of ours to exit, or None when none is running.
+fn reap_any() -> Result<Option<(i32, Reaped)>> {
+    let mut status = 0;
+    // SAFETY: rusage is plain data the kernel fills.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: wait4 for any child of ours, with valid out pointers.
+    let pid = unsafe { libc::wait4(-1, &mut status, 0, &mut ru) };
+    let finish_ns = scx_foresight::monotonic_ns();
+    if pid < 0 {
+        let err = std::io::Error::last_os_error();
+        return match err.raw_os_error() {
+            Some(libc::ECHILD) => Ok(None),
+            Some(libc::EINTR) => reap_any(),
+            _ => Err(anyhow::anyhow!("wait4: {err}")),
+        };
+    }
+    let us = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+    let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    Ok(Some((
+        pid,
+        (finish_ns, ok, us(ru.ru_utime) + us(ru.ru_stime)),
+    )))
+}
+
+/// The reaper: times every exit at once (one thread, SCHED_FIFO with --rt-prio) until
+/// `launching` is over and all `started` invocations are reaped.
+fn reap_all(
+    rt: Option<i32>,
+    launching: Arc<AtomicBool>,
+    started: Arc<AtomicUsize>,
+) -> Result<HashMap<i32, Reaped>> {
+    set_rt(rt)?;
+    let mut reaped = HashMap::new();
+    loop {
+        match reap_any()? {
+            Some((pid, r)) => {
+                reaped.insert(pid, r);
+            }
+            None if !launching.load(Ordering::Acquire)
+                && reaped.len() >= started.load(Ordering::Acquire) =>
+            {
+                return Ok(reaped);
+            }
+            None => std::thread::sleep(REAP_IDLE_SLEEP),
+        }
+    }
 }
 
 fn replay_trace(a: &ReplayArgs) -> Result<()> {
@@ -283,80 +344,105 @@ fn replay_trace(a: &ReplayArgs) -> Result<()> {
     let payload = payload_path();
     set_rt(a.rt_prio)?;
     let rt = a.rt_prio;
-    let t0 = Instant::now();
-    let since_us = |t: Instant| t.duration_since(t0).as_micros() as u64;
-    let mut measured: Vec<Measured> = Vec::with_capacity(rows.len());
-    // The reaper: one thread waits for every child, so a long invocation delays no launch.
-    let (tx, rx) = mpsc::channel::<InFlight>();
-    let (done_tx, done_rx) = mpsc::channel::<(usize, u64, bool, u64, Option<u64>)>();
-    let reaper = std::thread::spawn(move || -> Result<()> {
-        set_rt(rt)?;
-        // Each child gets a waiter thread (wait4 on its pid) so completions are timed at once.
-        let mut waiters = Vec::new();
-        for mut f in rx {
-            let done = done_tx.clone();
-            waiters.push(std::thread::spawn(move || {
+    let launching = Arc::new(AtomicBool::new(true));
+    let started = Arc::new(AtomicUsize::new(0));
+    let (job_tx, job_rx) = mpsc::channel::<(usize, u32)>();
+    let job_rx = Arc::new(Mutex::new(job_rx));
+    let (done_tx, done_rx) = mpsc::channel::<Result<Launched>>();
+    // Every launcher is up (and real-time) before the first arrival.
+    let ready = Arc::new(Barrier::new(LAUNCHERS + 1));
+    let launchers: Vec<_> = (0..LAUNCHERS)
+        .map(|_| {
+            let (job_rx, done_tx, ready) = (job_rx.clone(), done_tx.clone(), ready.clone());
+            let (payload, started) = (payload.clone(), started.clone());
+            std::thread::spawn(move || {
                 // Already checked by the main thread; a failure here only costs timing.
                 let _ = set_rt(rt);
-                let res = wait_cpu(f.child.id() as i32);
-                let finish = Instant::now();
-                let mut out = String::new();
-                if let Some(mut s) = f.child.stdout.take() {
-                    let _ = s.read_to_string(&mut out);
+                ready.wait();
+                loop {
+                    let job = job_rx
+                        .lock()
+                        .map_err(|_| ())
+                        .and_then(|rx| rx.recv().map_err(|_| ()));
+                    let Ok((index, arg)) = job else { break };
+                    let launch_ns = scx_foresight::monotonic_ns();
+                    let res = Command::new(&payload)
+                        .arg(arg.to_string())
+                        .stdout(Stdio::piped())
+                        .spawn()
+                        .with_context(|| format!("cannot run {}", payload.display()))
+                        .map(|mut child| {
+                            started.fetch_add(1, Ordering::AcqRel);
+                            Launched {
+                                index,
+                                pid: child.id() as i32,
+                                launch_ns,
+                                stdout: child.stdout.take(),
+                            }
+                        });
+                    if done_tx.send(res).is_err() {
+                        break;
+                    }
                 }
-                let started = out
-                    .lines()
-                    .find_map(|l| l.strip_prefix("started_ns "))
-                    .and_then(|v| v.trim().parse::<u64>().ok());
-                let (ok, cpu) = res.unwrap_or((false, 0));
-                let _ = done.send((f.index, mono_ns_of(finish), ok, cpu, started));
-            }));
-        }
-        for w in waiters {
-            let _ = w.join();
-        }
-        Ok(())
-    });
+            })
+        })
+        .collect();
+    drop(done_tx);
+    let reaper = {
+        let (launching, started) = (launching.clone(), started.clone());
+        std::thread::spawn(move || reap_all(rt, launching, started))
+    };
+    ready.wait();
+    let t0_ns = scx_foresight::monotonic_ns();
+    let t0 = Instant::now();
+    let mut measured: Vec<Measured> = Vec::with_capacity(rows.len());
     for (i, row) in rows.iter().enumerate() {
         let arrival = Duration::from_micros((row.arrival_us as f64 / a.speed) as u64);
         if let Some(wait) = arrival.checked_sub(t0.elapsed()) {
             std::thread::sleep(wait);
         }
         let arg = replay::launch_arg(row, &cal);
-        let launch = Instant::now();
-        let child = Command::new(&payload)
-            .arg(arg.to_string())
-            .stdout(Stdio::piped())
-            .spawn()
-            .with_context(|| format!("cannot run {}", payload.display()))?;
         measured.push(Measured {
             arg,
             demand_us: cal.cpu_us(arg),
             arrival_us: arrival.as_micros() as u64,
-            launch_us: since_us(launch),
+            launch_us: 0,
             start_us: 0,
             finish_us: 0,
             cpu_us: 0,
             ok: false,
         });
-        tx.send(InFlight { index: i, child })
-            .context("the reaper thread is gone")?;
+        job_tx
+            .send((i, arg))
+            .context("the launcher threads are gone")?;
     }
-    drop(tx);
-    let mut results: HashMap<usize, (u64, bool, u64, Option<u64>)> = HashMap::new();
-    for (i, fin, ok, cpu, started) in done_rx {
-        results.insert(i, (fin, ok, cpu, started));
+    drop(job_tx);
+    for l in launchers {
+        let _ = l.join();
     }
-    reaper
+    let launched: Vec<Result<Launched>> = done_rx.into_iter().collect();
+    launching.store(false, Ordering::Release);
+    let reaped = reaper
         .join()
         .map_err(|_| anyhow::anyhow!("the reaper thread panicked"))??;
-    let t0_ns = mono_ns_of(t0);
-    for (i, m) in measured.iter_mut().enumerate() {
-        if let Some(&(fin, ok, cpu, started)) = results.get(&i) {
-            m.finish_us = fin.saturating_sub(t0_ns) / 1000;
+    let rel_us = |ns: u64| ns.saturating_sub(t0_ns) / 1000;
+    for l in launched {
+        let mut l = l?;
+        let m = &mut measured[l.index];
+        m.launch_us = rel_us(l.launch_ns);
+        let mut out = String::new();
+        if let Some(s) = l.stdout.as_mut() {
+            let _ = s.read_to_string(&mut out);
+        }
+        let started = out
+            .lines()
+            .find_map(|l| l.strip_prefix("started_ns "))
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if let Some(&(finish_ns, ok, cpu)) = reaped.get(&l.pid) {
+            m.finish_us = rel_us(finish_ns);
             m.cpu_us = cpu;
             m.ok = ok && started.is_some();
-            m.start_us = started.map_or(m.launch_us, |s| s.saturating_sub(t0_ns) / 1000);
+            m.start_us = started.map_or(m.launch_us, rel_us);
         }
     }
     let report = replay::report(&measured, a.short_us);
@@ -381,16 +467,4 @@ fn replay_trace(a: &ReplayArgs) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// CLOCK_MONOTONIC ns of an Instant (Instant is CLOCK_MONOTONIC on Linux): the payload
-/// reports its start on the same clock.
-fn mono_ns_of(t: Instant) -> u64 {
-    let now = Instant::now();
-    let now_ns = scx_foresight::monotonic_ns();
-    if t <= now {
-        now_ns.saturating_sub(now.duration_since(t).as_nanos() as u64)
-    } else {
-        now_ns + t.duration_since(now).as_nanos() as u64
-    }
 }
