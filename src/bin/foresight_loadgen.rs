@@ -121,19 +121,28 @@ fn series(arg: u32, count: u32, gap_ms: u64) -> Result<()> {
     Ok(())
 }
 
-/// Wait for `pid`, returning its exit success and CPU time (µs) from the kernel.
-fn wait_cpu(pid: i32) -> Result<(bool, u64)> {
+/// wait4 on `pid` (-1: any child): (the pid reaped, exited 0, CPU µs from the kernel).
+fn wait4_cpu(pid: i32) -> std::io::Result<(i32, bool, u64)> {
     let mut status = 0;
     // SAFETY: rusage is plain data the kernel fills.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: wait4 on our own child with valid out pointers.
+    // SAFETY: wait4 on our own child(ren) with valid out pointers.
     let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
-    if r != pid {
-        bail!("wait4({pid}): {}", std::io::Error::last_os_error());
+    if r < 0 {
+        return Err(std::io::Error::last_os_error());
     }
     let us = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
     let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
-    Ok((ok, us(ru.ru_utime) + us(ru.ru_stime)))
+    Ok((r, ok, us(ru.ru_utime) + us(ru.ru_stime)))
+}
+
+/// Wait for `pid`, returning its exit success and CPU time (µs) from the kernel.
+fn wait_cpu(pid: i32) -> Result<(bool, u64)> {
+    match wait4_cpu(pid) {
+        Ok((r, ok, cpu)) if r == pid => Ok((ok, cpu)),
+        Ok((r, ..)) => bail!("wait4({pid}): reaped {r}"),
+        Err(e) => bail!("wait4({pid}): {e}"),
+    }
 }
 
 fn calibrate(args: &[u32], reps: u32, out: Option<&Path>) -> Result<()> {
@@ -286,26 +295,12 @@ type Reaped = (u64, bool, u64);
 
 /// wait4(-1): the next child of ours to exit, or None when none is running.
 fn reap_any() -> Result<Option<(i32, Reaped)>> {
-    let mut status = 0;
-    // SAFETY: rusage is plain data the kernel fills.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: wait4 for any child of ours, with valid out pointers.
-    let pid = unsafe { libc::wait4(-1, &mut status, 0, &mut ru) };
-    let finish_ns = scx_foresight::monotonic_ns();
-    if pid < 0 {
-        let err = std::io::Error::last_os_error();
-        return match err.raw_os_error() {
-            Some(libc::ECHILD) => Ok(None),
-            Some(libc::EINTR) => reap_any(),
-            _ => Err(anyhow::anyhow!("wait4: {err}")),
-        };
+    match wait4_cpu(-1) {
+        Ok((pid, ok, cpu)) => Ok(Some((pid, (scx_foresight::monotonic_ns(), ok, cpu)))),
+        Err(e) if e.raw_os_error() == Some(libc::ECHILD) => Ok(None),
+        Err(e) if e.raw_os_error() == Some(libc::EINTR) => reap_any(),
+        Err(e) => Err(anyhow::anyhow!("wait4: {e}")),
     }
-    let us = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
-    let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
-    Ok(Some((
-        pid,
-        (finish_ns, ok, us(ru.ru_utime) + us(ru.ru_stime)),
-    )))
 }
 
 /// The reaper: times every exit at once (one thread, SCHED_FIFO with --rt-prio) until
