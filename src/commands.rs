@@ -51,6 +51,11 @@ pub struct SimulateArgs {
     /// Print JSON (one object; an array with `--policy all`).
     #[arg(long)]
     pub json: bool,
+    /// foresight predicts an invocation from this enqueue on; before, only the general model
+    /// (behaviour alone) can. 3 is the live scheduler today (its /proc worker is asked at the
+    /// 2nd enqueue and answers by the 3rd); 1 is identity known at arrival.
+    #[arg(long, default_value_t = sim::IDENTIFY_FROM_ENQUEUE_LIVE, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub identify_from_enqueue: u32,
     /// Start foresight from this model file (the prior); online learning continues from it.
     #[arg(long, value_name = "FILE")]
     pub models: Option<PathBuf>,
@@ -110,6 +115,11 @@ pub enum TraceCmd {
         /// `arg,cpu_us` measured on the machine that will replay it.
         #[arg(long, value_name = "FILE")]
         calibration: PathBuf,
+        /// Shift every fib argument down by the same number of steps so that the largest
+        /// becomes this (each demand shrinks by the same factor; the workload's largest, fib(46),
+        /// is a minute of CPU on a 1-GIPS machine). Default: unshifted.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=60))]
+        max_arg: Option<u32>,
         /// Write here instead of stdout.
         #[arg(long, short = 'o', value_name = "FILE")]
         out: Option<PathBuf>,
@@ -160,6 +170,7 @@ pub fn simulate(a: &SimulateArgs) -> Result<()> {
                 policy,
                 slices: SliceConfig::defaults(u64::from(a.cpus)),
                 prior: prior.clone(),
+                identify_from_enqueue: a.identify_from_enqueue,
             };
             let (times, _) = sim::simulate(&jobs, &cfg);
             sim::report(&jobs, &times, &cfg, a.short_us)
@@ -260,11 +271,12 @@ pub fn trace(cmd: &TraceCmd) -> Result<()> {
         TraceCmd::FromAzure {
             input,
             calibration,
+            max_arg,
             out,
         } => {
             let cal = replay::Calibration::read(calibration)?;
             let (text, file) = trace::read_input(input)?;
-            let rows = replay::rows_from_azure(&text, &file, &cal)?;
+            let rows = replay::rows_from_azure(&text, &file, &cal, *max_arg)?;
             write_or_print(&trace::to_csv(&rows), out.as_deref())
         }
     }

@@ -95,7 +95,15 @@ pub struct SimConfig {
     pub slices: SliceConfig,
     /// Models to start from (foresight only); online learning continues from them.
     pub prior: ModelSet,
+    /// Foresight predicts a job from this enqueue on (1: from its arrival). The live
+    /// scheduler asks /proc for a task's command line at its 2nd enqueue and has the answer by
+    /// its 3rd at the earliest ([`IDENTIFY_FROM_ENQUEUE_LIVE`]): a short invocation that
+    /// finishes in one or two runs is never predicted.
+    pub identify_from_enqueue: u32,
 }
+
+/// The live scheduler's first enqueue with a prediction (the /proc round trip).
+pub const IDENTIFY_FROM_ENQUEUE_LIVE: u32 = 3;
 
 /// Run the jobs (sorted by arrival) and return each one's times, plus the trainer (foresight).
 pub fn simulate(jobs: &[Job], cfg: &SimConfig) -> (Vec<JobTimes>, Option<Trainer>) {
@@ -107,6 +115,8 @@ pub fn simulate(jobs: &[Job], cfg: &SimConfig) -> (Vec<JobTimes>, Option<Trainer
 
 struct Active {
     job: usize,
+    /// Times it was queued (arrival included).
+    enqueues: u32,
     used: u64,
     vruntime: u64,
     first_run: Option<u64>,
@@ -175,6 +185,7 @@ fn sliced(jobs: &[Job], cfg: &SimConfig) -> (Vec<JobTimes>, Option<Trainer>) {
             next_arrival += 1;
             let a = Active {
                 job: j,
+                enqueues: 0,
                 used: 0,
                 vruntime: fair_clock,
                 first_run: None,
@@ -192,7 +203,9 @@ fn sliced(jobs: &[Job], cfg: &SimConfig) -> (Vec<JobTimes>, Option<Trainer>) {
         };
         let mut slices_by_slot: Option<(usize, u64)> = None;
         if let Some(slot) = slot {
-            let a = &active[slot];
+            let a = &mut active[slot];
+            a.enqueues += 1;
+            let identified = a.enqueues >= cfg.identify_from_enqueue;
             let job = &jobs[a.job];
             let (key, slice) = match cfg.policy {
                 PolicyKind::Fifo => (job.arrival_ns, u64::MAX),
@@ -202,6 +215,7 @@ fn sliced(jobs: &[Job], cfg: &SimConfig) -> (Vec<JobTimes>, Option<Trainer>) {
                         &policy,
                         trainer.as_ref(),
                         job,
+                        identified,
                         a.used,
                         now,
                         queue.len() + 1,
@@ -235,8 +249,9 @@ fn sliced(jobs: &[Job], cfg: &SimConfig) -> (Vec<JobTimes>, Option<Trainer>) {
                 // Decided earlier: decide again now (only the batch size changed), as the live
                 // loop would on its next round.
                 _ => {
-                    foresight_decide(&policy, trainer.as_ref(), job, a.used, now, queue.len() + 1)
-                        .slice_ns
+                    let identified = a.enqueues >= cfg.identify_from_enqueue;
+                    let (t, n) = (trainer.as_ref(), queue.len() + 1);
+                    foresight_decide(&policy, t, job, identified, a.used, now, n).slice_ns
                 }
             };
             let run = slice.min(job.cpu_ns - a.used).max(1);
@@ -247,17 +262,30 @@ fn sliced(jobs: &[Job], cfg: &SimConfig) -> (Vec<JobTimes>, Option<Trainer>) {
     (times, trainer)
 }
 
-/// The live policy's decision for a job that has run `used` ns, with the models learnt so far.
+/// The live policy's decision for a job that has run `used` ns, with the models learnt so far;
+/// before it is `identified` only the general model can predict it, from behaviour alone.
 fn foresight_decide(
     policy: &Policy,
     trainer: Option<&Trainer>,
     job: &Job,
+    identified: bool,
     used: u64,
     now: u64,
     nr_waiting: usize,
 ) -> crate::policy::Decision {
     let predicted = trainer
-        .and_then(|t| t.models().predict_total_ns(job.func, &job.fx, &job.gx))
+        .and_then(|t| match identified {
+            true => t.models().predict_total_ns(job.func, &job.fx, &job.gx),
+            false => {
+                let anonymous = Behaviour {
+                    weight: WEIGHT_DEFAULT,
+                    ..Behaviour::default()
+                };
+                let gx = general_features(None, &anonymous);
+                t.models()
+                    .predict_total_ns(None, &[0.0; FUNCTION_FEATURES], &gx)
+            }
+        })
         .map(|(ns, _)| ns);
     let view = TaskView {
         weight: WEIGHT_DEFAULT,
@@ -396,6 +424,7 @@ mod tests {
             policy,
             slices: SliceConfig::defaults(u64::from(cpus)),
             prior: ModelSet::default(),
+            identify_from_enqueue: 1,
         }
     }
 

@@ -14,7 +14,6 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
 
@@ -136,6 +135,18 @@ fn wait4_cpu(pid: i32) -> std::io::Result<(i32, bool, u64)> {
     Ok((r, ok, us(ru.ru_utime) + us(ru.ru_stime)))
 }
 
+/// CPU time of this process (every thread; children not included), µs.
+fn self_cpu_us() -> u64 {
+    // SAFETY: rusage is plain data the kernel fills.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: RUSAGE_SELF with a valid out pointer.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
+        return 0;
+    }
+    let us = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+    us(ru.ru_utime) + us(ru.ru_stime)
+}
+
 /// Wait for `pid`, returning its exit success and CPU time (µs) from the kernel.
 fn wait_cpu(pid: i32) -> Result<(bool, u64)> {
     match wait4_cpu(pid) {
@@ -240,8 +251,20 @@ struct ReplayArgs {
     #[arg(long)]
     limit: Option<usize>,
     /// Arrival times divided by this (2 = twice the load).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, conflicts_with = "load")]
     speed: f64,
+    /// Scale arrival times so that the invocations, at their calibrated demands, offer this
+    /// load per CPU (0 < L <= 4) on --cpus CPUs: the trace's shape, this machine's costs.
+    #[arg(long)]
+    load: Option<f64>,
+    /// Shift every invocation's payload argument down by the same number of steps so that the
+    /// largest is at most this: each demand shrinks by the same factor (φ per step), keeping
+    /// the trace's shape at a cost this machine can replay.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=60))]
+    max_arg: Option<u32>,
+    /// CPUs --load is computed for (default: the CPUs this process may run on).
+    #[arg(long, requires = "load", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    cpus: Option<u32>,
     /// Per-invocation CSV.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -279,8 +302,6 @@ fn set_rt(prio: Option<i32>) -> Result<()> {
 /// at the child's (normal) priority under the scheduler being measured: with one launcher,
 /// one slow start would delay every later arrival.
 const LAUNCHERS: usize = 16;
-/// How long the reaper naps while no invocation is running.
-const REAP_IDLE_SLEEP: Duration = Duration::from_millis(1);
 
 /// An invocation a launcher started.
 struct Launched {
@@ -303,26 +324,34 @@ fn reap_any() -> Result<Option<(i32, Reaped)>> {
     }
 }
 
-/// The reaper: times every exit at once (one thread, SCHED_FIFO with --rt-prio) until
-/// `launching` is over and all `started` invocations are reaped.
-fn reap_all(
-    rt: Option<i32>,
-    launching: Arc<AtomicBool>,
-    started: Arc<AtomicUsize>,
-) -> Result<HashMap<i32, Reaped>> {
+/// The reaper: times every exit at once (one thread, SCHED_FIFO with --rt-prio) until the
+/// launchers are gone (`spawned` disconnected) and every invocation they started is reaped.
+/// Each launch sends one message on `spawned`; with no child running the reaper sleeps on it
+/// (a 1 ms polling nap here cost the replayer ~0.8 % of the guest's CPU).
+fn reap_all(rt: Option<i32>, spawned: mpsc::Receiver<()>) -> Result<HashMap<i32, Reaped>> {
     set_rt(rt)?;
     let mut reaped = HashMap::new();
+    let (mut started, mut launching) = (0usize, true);
     loop {
+        loop {
+            match spawned.try_recv() {
+                Ok(()) => started += 1,
+                Err(mpsc::TryRecvError::Empty) => break,
+                Err(mpsc::TryRecvError::Disconnected) => {
+                    launching = false;
+                    break;
+                }
+            }
+        }
         match reap_any()? {
             Some((pid, r)) => {
                 reaped.insert(pid, r);
             }
-            None if !launching.load(Ordering::Acquire)
-                && reaped.len() >= started.load(Ordering::Acquire) =>
-            {
-                return Ok(reaped);
-            }
-            None => std::thread::sleep(REAP_IDLE_SLEEP),
+            None if !launching && reaped.len() >= started => return Ok(reaped),
+            None => match spawned.recv() {
+                Ok(()) => started += 1,
+                Err(_) => launching = false,
+            },
         }
     }
 }
@@ -336,11 +365,33 @@ fn replay_trace(a: &ReplayArgs) -> Result<()> {
     if let Some(n) = a.limit {
         rows.truncate(n);
     }
+    let mut args: Vec<u32> = rows.iter().map(|r| replay::launch_arg(r, &cal)).collect();
+    replay::shift_to_max(&mut args, a.max_arg);
+    let speed = match a.load {
+        None => a.speed,
+        Some(load) => {
+            if !(load.is_finite() && load > 0.0 && load <= 4.0) {
+                bail!("--load {load}: must be in (0, 4]");
+            }
+            let cpus = a.cpus.unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(1, |n| n.get() as u32)
+            });
+            let demands: Vec<(u64, u64)> = rows
+                .iter()
+                .zip(&args)
+                .map(|(r, &arg)| (r.arrival_us, cal.cpu_us(arg)))
+                .collect();
+            let speed = replay::speed_for_load(&demands, load, cpus).with_context(|| {
+                format!("--load {load}: the trace has no span or no demand to scale")
+            })?;
+            eprintln!("replay: arrival times / {speed:.4} for load {load} on {cpus} CPU(s)");
+            speed
+        }
+    };
     let payload = payload_path();
     set_rt(a.rt_prio)?;
     let rt = a.rt_prio;
-    let launching = Arc::new(AtomicBool::new(true));
-    let started = Arc::new(AtomicUsize::new(0));
+    let (spawned_tx, spawned_rx) = mpsc::channel::<()>();
     let (job_tx, job_rx) = mpsc::channel::<(usize, u32)>();
     let job_rx = Arc::new(Mutex::new(job_rx));
     let (done_tx, done_rx) = mpsc::channel::<Result<Launched>>();
@@ -349,7 +400,7 @@ fn replay_trace(a: &ReplayArgs) -> Result<()> {
     let launchers: Vec<_> = (0..LAUNCHERS)
         .map(|_| {
             let (job_rx, done_tx, ready) = (job_rx.clone(), done_tx.clone(), ready.clone());
-            let (payload, started) = (payload.clone(), started.clone());
+            let (payload, spawned) = (payload.clone(), spawned_tx.clone());
             std::thread::spawn(move || {
                 // Already checked by the main thread; a failure here only costs timing.
                 let _ = set_rt(rt);
@@ -367,7 +418,7 @@ fn replay_trace(a: &ReplayArgs) -> Result<()> {
                         .spawn()
                         .with_context(|| format!("cannot run {}", payload.display()))
                         .map(|mut child| {
-                            started.fetch_add(1, Ordering::AcqRel);
+                            let _ = spawned.send(());
                             Launched {
                                 index,
                                 pid: child.id() as i32,
@@ -383,20 +434,17 @@ fn replay_trace(a: &ReplayArgs) -> Result<()> {
         })
         .collect();
     drop(done_tx);
-    let reaper = {
-        let (launching, started) = (launching.clone(), started.clone());
-        std::thread::spawn(move || reap_all(rt, launching, started))
-    };
+    drop(spawned_tx);
+    let reaper = std::thread::spawn(move || reap_all(rt, spawned_rx));
     ready.wait();
     let t0_ns = scx_foresight::monotonic_ns();
     let t0 = Instant::now();
     let mut measured: Vec<Measured> = Vec::with_capacity(rows.len());
-    for (i, row) in rows.iter().enumerate() {
-        let arrival = Duration::from_micros((row.arrival_us as f64 / a.speed) as u64);
+    for (i, (row, &arg)) in rows.iter().zip(&args).enumerate() {
+        let arrival = Duration::from_micros((row.arrival_us as f64 / speed) as u64);
         if let Some(wait) = arrival.checked_sub(t0.elapsed()) {
             std::thread::sleep(wait);
         }
-        let arg = replay::launch_arg(row, &cal);
         measured.push(Measured {
             arg,
             demand_us: cal.cpu_us(arg),
@@ -416,7 +464,6 @@ fn replay_trace(a: &ReplayArgs) -> Result<()> {
         let _ = l.join();
     }
     let launched: Vec<Result<Launched>> = done_rx.into_iter().collect();
-    launching.store(false, Ordering::Release);
     let reaped = reaper
         .join()
         .map_err(|_| anyhow::anyhow!("the reaper thread panicked"))??;
@@ -440,7 +487,8 @@ fn replay_trace(a: &ReplayArgs) -> Result<()> {
             m.start_us = started.map_or(m.launch_us, rel_us);
         }
     }
-    let report = replay::report(&measured, a.short_us);
+    let mut report = replay::report(&measured, a.short_us);
+    report.replayer_cpu_us = self_cpu_us();
     println!("replay {}", serde_json::to_string(&report)?);
     if let Some(p) = &a.out {
         let mut text = format!("{MEASURED_HEADER}\n");

@@ -9,18 +9,32 @@
 
 REPS=${fs_reps:-3}
 SCHEDS=${fs_scheds:-default,scx_rustland,scx_bpfland,scx_foresight}
-# Lengths: the replayed trace (s), the stress-ng mix (s), hackbench messages per sender.
-REPLAY_S=${fs_replay_s:-30}
-MIX_S=${fs_mix_s:-15}
+# FaaS replays: traces (azure: the Azure 2019 workload; gen: generated; extra: --trace FILE),
+# target loads per CPU, with and without CPU hogs (one per CPU), invocations per replay.
+TRACES=${fs_traces:-azure,gen}
+LOADS=${fs_loads:-0.5,0.7,0.9}
+HOGS=${fs_hogs:-0,1}
+REPLAY_N=${fs_replay_n:-400}
+# Every replayed argument is shifted down (the same steps for a whole replay) so that the
+# largest launched is this, per trace: each keeps its shape at a cost the guest can replay.
+max_arg_of() {
+	case $1 in
+	azure) echo "${fs_max_arg_azure:-38}" ;;
+	gen) echo "${fs_max_arg_gen:-36}" ;;
+	*) echo "${fs_max_arg_extra:-36}" ;;
+	esac
+}
+# Throughput: seconds per stressor, hackbench messages per sender, fixed-work jobs' argument.
+STRESS_S=${fs_stress_s:-10}
 HACK_LOOPS=${fs_hack_loops:-200}
-# Offered FaaS load per CPU of the two levels, beside two CPU hogs.
-LOADS="low:0.3 high:0.6"
+JOB_ARG=${fs_job_arg:-32}
+# Wakeup latency: cyclictest loops (1 ms period) beside one CPU hog per CPU.
+CYCLIC_LOOPS=${fs_cyclic_loops:-5000}
+CAL_MAX=${fs_cal_max:-40}
+CPUS=$(nproc)
 
 bench() { echo "@@BENCH $CUR_SCHED $CUR_REP $1 $2 $3"; }
 bench_err() { echo "@@BENCHERR $CUR_SCHED $CUR_REP $*"; }
-
-# sched_ticks NAME: CPU time (clock ticks) of every process called NAME, all threads.
-sched_ticks() { awk -v n="($1)" '$2 == n { t += $14 + $15 } END { print t + 0 }' /proc/[0-9]*/stat 2>/dev/null; }
 
 # attach NAME: start scheduler NAME (nothing for the kernel's default); 1 if it never attaches.
 attach() {
@@ -28,7 +42,7 @@ attach() {
 	[ "$1" = default ] && return 0
 	"$FS_BIN/$1" >/tmp/bench-"$1".log 2>&1 &
 	PEER_PID=$!
-	wait_state enabled 30 && se_ops | grep -qE "^(${1#scx_}|$1)"
+	wait_state enabled 60 && se_ops | grep -qE "^(${1#scx_}|$1)"
 }
 
 detach() {
@@ -38,18 +52,26 @@ detach() {
 	wait_state disabled 30
 }
 
-# replay LABEL LOAD: the trace of that load with two CPU hogs beside it.
+hogs_start() {
+	stress-ng --cpu "$CPUS" --cpu-method int64 --timeout 3600s >/dev/null 2>&1 &
+	HOGS_PID=$!
+}
+hogs_stop() {
+	kill "$HOGS_PID" 2>/dev/null
+	wait "$HOGS_PID" 2>/dev/null
+}
+
+# replay TRACE LOAD HOGS: the trace's first REPLAY_N invocations at that load per CPU.
 replay() {
-	stress-ng --cpu 2 --timeout 600s >/dev/null 2>&1 &
-	_hogs=$!
+	_w="faas-$1-$2"
+	[ "$3" = 1 ] && { _w="$_w-hogs"; hogs_start; }
 	"$FS_BIN/foresight_loadgen" replay --rt-prio 50 --trace /tmp/trace-"$1".csv --calibration /tmp/cal.csv \
-		--json /tmp/r.json --out /tmp/r.csv >/tmp/r.log 2>&1
+		--limit "$REPLAY_N" --max-arg "$(max_arg_of "$1")" --load "$2" --cpus "$CPUS" --json /tmp/r.json --out /tmp/r.csv >/tmp/r.log 2>&1
 	_rc=$?
-	kill "$_hogs" 2>/dev/null
-	wait "$_hogs" 2>/dev/null
-	[ "$_rc" -eq 0 ] || { bench_err "replay-$1 rc=$_rc $(tail -n 1 /tmp/r.log)"; return; }
-	tail -n +2 /tmp/r.csv | sed "s/^/@@INV $CUR_SCHED $CUR_REP replay-$1 /"
-	bench replay-"$1" summary "$(tr -d '\n' </tmp/r.json)"
+	[ "$3" = 1 ] && hogs_stop
+	[ "$_rc" -eq 0 ] || { bench_err "$_w rc=$_rc $(tail -n 1 /tmp/r.log)"; return; }
+	tail -n +2 /tmp/r.csv | sed "s/^/@@INV $CUR_SCHED $CUR_REP $_w /"
+	bench "$_w" summary "$(tr -d '\n ' </tmp/r.json)"
 }
 
 hackbench_run() {
@@ -59,12 +81,56 @@ hackbench_run() {
 	bench hackbench time_s "$_t"
 }
 
-# The stress-ng throughput mix: CPU, context switches, pipes, memory; bogo ops/s (real time).
-mix_run() {
-	stress-ng --cpu 2 --switch 1 --pipe 1 --matrix 1 --vm 1 --vm-bytes 64M \
-		--timeout "${MIX_S}s" --metrics-brief >/tmp/mix.log 2>&1 || bench_err "stress-ng rc=$?"
-	awk '$2 == "metrc:" && $5 ~ /^[0-9]+$/ && NF == 10 { print $4, $9 }' /tmp/mix.log |
-		while read -r _s _v; do bench stress-ng "$_s" "$_v"; done
+# Each stressor alone, one worker per CPU: bogo ops per second of real time.
+stress_run() {
+	for _s in cpu matrix vm switch pipe; do
+		_extra=
+		[ "$_s" = vm ] && _extra="--vm-bytes 32M"
+		# shellcheck disable=SC2086
+		stress-ng --"$_s" "$CPUS" $_extra --timeout "${STRESS_S}s" --metrics-brief >/tmp/st.log 2>&1 ||
+			bench_err "stress-ng $_s rc=$?"
+		_v=$(awk -v s="$_s" '$2 == "metrc:" && $4 == s && NF == 10 { print $9 }' /tmp/st.log)
+		[ -n "$_v" ] && bench "stress-$_s" ops_s "$_v"
+	done
+}
+
+# Fixed work: 4 compile-like CPU jobs per CPU started at once; time until all finished.
+jobs_run() {
+	_jt0=$(now)
+	_ji=0
+	_jpids=
+	while [ "$_ji" -lt $((4 * CPUS)) ]; do
+		"$PAYLOAD" "$JOB_ARG" >/dev/null &
+		_jpids="$_jpids $!"
+		_ji=$((_ji + 1))
+	done
+	# Only these: a bare `wait` would also wait for the scheduler under test.
+	for _jp in $_jpids; do wait "$_jp"; done
+	bench jobs time_s "$(since "$_jt0")"
+}
+
+# Wakeup latency of a periodic normal-priority task (1 ms) beside one CPU hog per CPU: p50,
+# p99 and max from cyclictest's histogram (µs).
+cyclic_run() {
+	hogs_start
+	cyclictest -q -m -p 0 -i 1000 -l "$CYCLIC_LOOPS" -h 100000 --default-system >/tmp/cyc.log 2>&1 ||
+		bench_err "cyclictest rc=$?"
+	hogs_stop
+	# Wakeups past the histogram's last bucket count as overflows: at the max.
+	awk '/^[0-9]/ { n += $2; c[$1 + 0] = $2; if ($1 + 0 > top) top = $1 + 0 }
+		/Max Latencies/ { max = $NF + 0 }
+		/Histogram Overflows/ { n += $NF }
+		END {
+			if (n == 0) exit 1
+			for (i = 0; i <= top; i++) { s += c[i]; if (p50 == "" && s >= n * 0.5) p50 = i; if (p99 == "" && s >= n * 0.99) p99 = i }
+			if (p50 == "") p50 = max
+			if (p99 == "") p99 = max
+			printf "%d %d %d\n", p50, p99, max
+		}' /tmp/cyc.log >/tmp/cyc.txt || { bench_err "cyclictest no histogram"; return; }
+	read -r _p50 _p99 _max </tmp/cyc.txt
+	bench cyclictest p50_us "$_p50"
+	bench cyclictest p99_us "$_p99"
+	bench cyclictest max_us "$_max"
 }
 
 run_one() {
@@ -76,42 +142,57 @@ run_one() {
 		detach
 		return
 	fi
-	_c0=$(sched_ticks "$1")
-	_t0=$(now)
-	for _l in $LOADS; do replay "${_l%%:*}"; done
+	# Shell variables are global: names of their own, no helper may clobber them.
+	_run_c0=$(proc_cpu_ticks "$1")
+	_run_t0=$(now)
+	for _tr in $(echo "$TRACES" | tr ',' ' '); do
+		for _ld in $(echo "$LOADS" | tr ',' ' '); do
+			for _h in $(echo "$HOGS" | tr ',' ' '); do replay "$_tr" "$_ld" "$_h"; done
+		done
+	done
 	hackbench_run
-	mix_run
-	_wall=$(since "$_t0")
-	_c1=$(sched_ticks "$1")
+	stress_run
+	jobs_run
+	cyclic_run
+	_wall=$(since "$_run_t0")
+	_run_c1=$(proc_cpu_ticks "$1")
 	_att=no
 	[ "$1" = default ] || { [ "$(se_state)" = enabled ] && _att=yes; }
 	detach
 	bench all wall_s "$_wall"
-	bench all sched_cpu_pct "$(awk -v t=$((_c1 - _c0)) -v w="$_wall" 'BEGIN { printf "%.2f", t / 100 / w * 100 }')"
+	bench all sched_cpu_pct "$(awk -v c=$((_run_c1 - _run_c0)) -v w="$_wall" 'BEGIN { printf "%.3f", c / 100 / w * 100 }')"
 	bench all evictions "$(($(evictions) - _ev0))"
 	[ "$1" = default ] || bench all still_attached "$_att"
 }
 
 setup_disk
-echo "@@INFO bench: reps=$REPS schedulers=$SCHEDS replay_s=$REPLAY_S mix_s=$MIX_S hackbench_loops=$HACK_LOOPS"
-"$FS_BIN/foresight_loadgen" calibrate --args 20,24,26,28,30,32 --reps 3 --out /tmp/cal.csv 2>/tmp/calibrate.log ||
+echo "@@INFO bench: reps=$REPS schedulers=$SCHEDS traces=$TRACES loads=$LOADS hogs=$HOGS replay_n=$REPLAY_N max_arg=azure:$(max_arg_of azure),gen:$(max_arg_of gen) stress_s=$STRESS_S hackbench_loops=$HACK_LOOPS cyclic_loops=$CYCLIC_LOOPS cpus=$CPUS"
+_args=0
+_a=16
+while [ "$_a" -le "$CAL_MAX" ]; do
+	_args="$_args,$_a"
+	_a=$((_a + 1))
+done
+"$FS_BIN/foresight_loadgen" calibrate --args "$_args" --reps 3 --out /tmp/cal.csv 2>/tmp/calibrate.log ||
 	{ echo "@@BENCHERR - - calibrate $(tail -n 1 /tmp/calibrate.log)"; exit 1; }
 echo "@@INFO calibration $(tail -n +2 /tmp/cal.csv | tr '\n' ' ')"
-for _l in $LOADS; do
-	"$SCHED" trace gen --cpus 2 --load "${_l#*:}" --duration-s "$REPLAY_S" --seed 5 -o /tmp/trace-"${_l%%:*}".csv ||
-		{ echo "@@BENCHERR - - trace gen"; exit 1; }
+for _tr in $(echo "$TRACES" | tr ',' ' '); do
+	case $_tr in
+	azure) "$SCHED" trace from-azure --input /guest/azure.txt --calibration /tmp/cal.csv -o /tmp/trace-azure.csv ;;
+	gen) "$SCHED" trace gen --cpus "$CPUS" --load 0.7 --duration-s 7200 --seed 5 -o /tmp/trace-gen.csv ;;
+	extra) cp /guest/extra-trace.csv /tmp/trace-extra.csv ;;
+	esac || { echo "@@BENCHERR - - trace $_tr"; exit 1; }
 done
-echo "@@INFO kernel $(uname -r) cpus $(nproc) guest_mem_kb $(awk '/MemTotal/ { print $2 }' /proc/meminfo)"
+echo "@@INFO kernel $(uname -r) cpus $CPUS guest_mem_kb $(awk '/MemTotal/ { print $2 }' /proc/meminfo)"
 _list=$(echo "$SCHEDS" | tr ',' ' ')
 _n=$(echo "$_list" | wc -w)
 CUR_REP=1
 while [ "$CUR_REP" -le "$REPS" ]; do
 	# Rotate the order by one each repetition.
-	_i=0
-	while [ "$_i" -lt "$_n" ]; do
-		_k=$(((_i + CUR_REP - 1) % _n + 1))
-		run_one "$(echo "$_list" | cut -d' ' -f"$_k")"
-		_i=$((_i + 1))
+	_rot=0
+	while [ "$_rot" -lt "$_n" ]; do
+		run_one "$(echo "$_list" | cut -d' ' -f$(((_rot + CUR_REP - 1) % _n + 1)))"
+		_rot=$((_rot + 1))
 	done
 	CUR_REP=$((CUR_REP + 1))
 done

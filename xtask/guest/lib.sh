@@ -43,6 +43,12 @@ stop_sched() {
 
 alive() { kill -0 "$1" 2>/dev/null; }
 
+# proc_cpu_ticks NAME: CPU time (clock ticks, 1/100 s) of every process called NAME, all its
+# threads, those that exited included (utime+stime of /proc/PID/stat: the kernel scales the
+# pair so that its sum is the scheduler's exact runtime). `cargo xtask validate` checks it
+# against a BPF-only scheduler (~0).
+proc_cpu_ticks() { awk -v n="($1)" '$2 == n { t += $14 + $15 } END { print t + 0 }' /proc/[0-9]*/stat 2>/dev/null; }
+
 # Kernel log lines that mean the scheduler was thrown out (watchdog, errors).
 evictions() { dmesg | grep -ciE 'runnable task stall|watchdog failed|scheduler.*(error|stall)'; }
 

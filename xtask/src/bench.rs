@@ -5,72 +5,143 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
-use crate::{peers, tasks, vm, BenchArgs};
+use crate::{cmd, initramfs, peers, stats, tasks, vm, BenchArgs};
 
 /// The schedulers, in the order of the table's columns; "default" is the kernel's own.
 pub const SCHEDULERS: &[&str] = &["default", "scx_rustland", "scx_bpfland", "scx_foresight"];
+/// The scheduler every ratio is taken against, and ours.
+const BASE: &str = "default";
+const US: &str = "scx_foresight";
 /// Seconds the run may take beyond the workloads themselves (boot, calibration, attaches).
 const BENCH_SLACK_S: u64 = 15 * 60;
 /// The font the plots' labels are drawn with (package fonts-dejavu-core).
 const FONT_PATH: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+/// The Azure Functions 2019 workload, beside the repository (`../shared/data`), unless
+/// FORESIGHT_AZURE_WORKLOAD names it.
+const AZURE_WORKLOAD: &str = "../shared/data/azure2019-fib-workload.txt";
 
-/// How long each workload runs and how often.
-#[derive(Debug, Clone, Copy, Serialize)]
+/// What runs and how often.
+#[derive(Debug, Clone, Serialize)]
 pub struct Plan {
     pub reps: u32,
-    /// Length of each replayed FaaS trace.
-    pub replay_s: u32,
-    /// Length of the stress-ng mix.
-    pub mix_s: u32,
+    /// FaaS traces: `azure`, `gen`, `extra` (--trace FILE).
+    pub traces: Vec<String>,
+    /// Offered FaaS loads per CPU (arrival times scaled to them).
+    pub loads: Vec<f64>,
+    /// Replays without (0) and with (1) one CPU hog per CPU beside.
+    pub hogs: Vec<u8>,
+    /// Invocations per replay.
+    pub replay_n: u32,
+    /// The largest payload argument a replay launches (every argument shifted to fit), per
+    /// trace: azure, gen, extra. Chosen so that both short and long invocations occur and a
+    /// replay lasts tens of seconds of guest time.
+    pub max_arg: [u32; 3],
+    /// Seconds per stressor.
+    pub stress_s: u32,
     /// hackbench messages per sender (4 groups of 40 processes).
     pub hackbench_loops: u32,
+    /// cyclictest wakeups (1 ms period).
+    pub cyclic_loops: u32,
+    /// Calibration up to fib(cal_max).
+    pub cal_max: u32,
 }
 
 impl Plan {
     pub fn new(args: &BenchArgs) -> Plan {
-        let base = if args.quick {
+        let mut plan = if args.quick {
             Plan {
                 reps: 2,
-                replay_s: 15,
-                mix_s: 8,
-                hackbench_loops: 50,
+                traces: vec!["azure".into(), "gen".into()],
+                loads: vec![0.7],
+                hogs: vec![0, 1],
+                replay_n: 50,
+                max_arg: [36, 34, 34],
+                stress_s: 1,
+                hackbench_loops: 20,
+                cyclic_loops: 500,
+                cal_max: 36,
             }
         } else {
             Plan {
                 reps: 3,
-                replay_s: 30,
-                mix_s: 15,
+                traces: vec!["azure".into(), "gen".into()],
+                loads: vec![0.5, 0.7, 0.9],
+                hogs: vec![0, 1],
+                replay_n: 400,
+                max_arg: [38, 36, 36],
+                stress_s: 10,
                 hackbench_loops: 200,
+                cyclic_loops: 5000,
+                cal_max: 40,
             }
         };
-        Plan {
-            reps: args.reps.unwrap_or(base.reps),
-            ..base
+        if let Some(r) = args.reps {
+            plan.reps = r;
         }
+        if !args.traces.is_empty() {
+            plan.traces = args.traces.clone();
+        }
+        if !args.loads.is_empty() {
+            plan.loads = args.loads.clone();
+        }
+        if !args.hogs.is_empty() {
+            plan.hogs = args.hogs.clone();
+        }
+        if let Some(n) = args.replay_n {
+            plan.replay_n = n;
+        }
+        if args.trace.is_some() {
+            plan.traces.push("extra".into());
+        }
+        plan
     }
 
     fn params(&self, schedulers: &[String]) -> Vec<String> {
+        let list = |v: &[String]| v.join(",");
         vec![
-            format!("fs_scheds={}", schedulers.join(",")),
+            format!("fs_scheds={}", list(schedulers)),
             format!("fs_reps={}", self.reps),
-            format!("fs_replay_s={}", self.replay_s),
-            format!("fs_mix_s={}", self.mix_s),
+            format!("fs_traces={}", list(&self.traces)),
+            format!(
+                "fs_loads={}",
+                list(&self.loads.iter().map(|l| l.to_string()).collect::<Vec<_>>())
+            ),
+            format!(
+                "fs_hogs={}",
+                list(&self.hogs.iter().map(|h| h.to_string()).collect::<Vec<_>>())
+            ),
+            format!("fs_replay_n={}", self.replay_n),
+            format!("fs_max_arg_azure={}", self.max_arg[0]),
+            format!("fs_max_arg_gen={}", self.max_arg[1]),
+            format!("fs_max_arg_extra={}", self.max_arg[2]),
+            format!("fs_stress_s={}", self.stress_s),
             format!("fs_hack_loops={}", self.hackbench_loops),
+            format!("fs_cyclic_loops={}", self.cyclic_loops),
+            format!("fs_cal_max={}", self.cal_max),
         ]
     }
 
-    /// Generous: under TCG a replay overruns its trace by the last invocations' run time and
-    /// hackbench takes tens of seconds.
+    /// Generous: with hogs beside, a replay at high load runs well past its trace.
     fn timeout(&self, n_scheds: usize) -> Duration {
-        let per_run_s = 2 * (u64::from(self.replay_s) + 60) + u64::from(self.mix_s) + 120;
+        let replays = (self.traces.len() * self.loads.len() * self.hogs.len()) as u64;
+        let per_replay_s = 30 + u64::from(self.replay_n) / 2;
+        let per_run_s = replays * per_replay_s + 6 * u64::from(self.stress_s) + 180;
         Duration::from_secs(BENCH_SLACK_S + per_run_s * u64::from(self.reps) * n_scheds as u64)
     }
+}
+
+/// The Azure workload file, if there is one.
+fn azure_workload() -> Option<PathBuf> {
+    let path = std::env::var_os("FORESIGHT_AZURE_WORKLOAD")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| cmd::workspace_root().join(AZURE_WORKLOAD));
+    path.is_file().then_some(path)
 }
 
 /// One measured figure: `@@BENCH sched rep workload metric value`.
@@ -87,7 +158,9 @@ pub struct Sample {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Invocation {
     pub sched: String,
+    pub rep: u32,
     pub workload: String,
+    pub arg: u32,
     pub demand_us: u64,
     pub arrival_us: u64,
     pub finish_us: u64,
@@ -115,9 +188,23 @@ const REPLAY_FIGURES: &[(&[&str], &str, f64)] = &[
     (&["short", "mean_slowdown"], "short_mean_slowdown", 1.0),
     (&["short", "p99_slowdown"], "short_p99_slowdown", 1.0),
     (&["long", "mean_slowdown"], "long_mean_slowdown", 1.0),
-    (&["all", "p99_slowdown"], "all_p99_slowdown", 1.0),
-    (&["startup_mean_us"], "startup_mean_ms", 0.001),
-    (&["launch_lag_mean_us"], "launch_lag_mean_ms", 0.001),
+    (&["short", "mean_response_us"], "short_response_ms", 0.001),
+    (&["long", "mean_response_us"], "long_response_ms", 0.001),
+    (&["short_wait_mean_us"], "short_wait_ms", 0.001),
+    (&["long_wait_mean_us"], "long_wait_ms", 0.001),
+    (
+        &["short_own_cpu", "mean_slowdown"],
+        "short_own_cpu_slowdown",
+        1.0,
+    ),
+    (
+        &["long_own_cpu", "mean_slowdown"],
+        "long_own_cpu_slowdown",
+        1.0,
+    ),
+    (&["short", "count"], "short_count", 1.0),
+    (&["long", "count"], "long_count", 1.0),
+    (&["launch_lag_mean_us"], "launch_lag_ms", 0.001),
     (&["failed"], "failed", 1.0),
 ];
 
@@ -190,7 +277,7 @@ fn parse_bench(rest: &str, p: &mut Parsed) {
 
 fn parse_inv(rest: &str) -> Option<Invocation> {
     let mut w = rest.splitn(4, ' ');
-    let (sched, _rep, workload, csv) = (w.next()?, w.next()?, w.next()?, w.next()?);
+    let (sched, rep, workload, csv) = (w.next()?, w.next()?, w.next()?, w.next()?);
     // arg,demand_us,arrival_us,launch_us,start_us,finish_us,cpu_us,ok
     let f: Vec<&str> = csv.split(',').collect();
     if f.len() != 8 {
@@ -199,7 +286,9 @@ fn parse_inv(rest: &str) -> Option<Invocation> {
     let num = |i: usize| f[i].trim().parse::<u64>().ok();
     Some(Invocation {
         sched: sched.into(),
+        rep: rep.parse().ok()?,
         workload: workload.into(),
+        arg: u32::try_from(num(0)?).ok()?,
         demand_us: num(1)?,
         arrival_us: num(2)?,
         finish_us: num(5)?,
@@ -217,19 +306,15 @@ pub struct Spread {
 }
 
 pub fn spread(values: &[f64]) -> Option<Spread> {
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    let median = match n {
-        0 => return None,
-        _ if n % 2 == 1 => v[n / 2],
-        _ => (v[n / 2 - 1] + v[n / 2]) / 2.0,
-    };
+    let median = stats::median(values)?;
+    let (min, max) = values
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(lo, hi), x| (lo.min(*x), hi.max(*x)));
     Some(Spread {
         median,
-        min: v[0],
-        max: v[n - 1],
-        n,
+        min,
+        max,
+        n: values.len(),
     })
 }
 
@@ -240,81 +325,56 @@ pub enum Better {
     Higher,
 }
 
-/// The replay loads: (workload, label).
-const LOADS: &[(&str, &str)] = &[
-    ("replay-low", "FaaS low load"),
-    ("replay-high", "FaaS high load"),
-];
-/// Rows of each replay load: (metric, label, which way is better).
-const REPLAY_ROWS: &[(&str, &str, Better)] = &[
-    ("short_mean_slowdown", "short mean slowdown", Better::Lower),
-    ("short_p99_slowdown", "short p99 slowdown", Better::Lower),
-    ("long_mean_slowdown", "long mean slowdown", Better::Lower),
+/// Every metric's label and which way is better; rows follow this order.
+const METRICS: &[(&str, &str, Better)] = &[
+    ("short_mean_slowdown", "short: mean slowdown", Better::Lower),
+    ("short_p99_slowdown", "short: p99 slowdown", Better::Lower),
+    ("long_mean_slowdown", "long: mean slowdown", Better::Lower),
     (
-        "startup_mean_ms",
-        "startup latency mean (ms)",
+        "short_response_ms",
+        "short: mean response (ms)",
         Better::Lower,
     ),
     (
-        "launch_lag_mean_ms",
-        "replayer's launch lag mean (ms)",
+        "long_response_ms",
+        "long: mean response (ms)",
         Better::Lower,
     ),
-];
-/// The other rows: (workload, metric, label, which way is better).
-const OTHER_ROWS: &[(&str, &str, &str, Better)] = &[
-    ("hackbench", "time_s", "hackbench time (s)", Better::Lower),
     (
-        "stress-ng",
-        "cpu",
-        "stress-ng cpu (bogo ops/s)",
-        Better::Higher,
+        "short_wait_ms",
+        "short: wait before first run (ms)",
+        Better::Lower,
     ),
     (
-        "stress-ng",
-        "switch",
-        "stress-ng switch (bogo ops/s)",
-        Better::Higher,
+        "long_wait_ms",
+        "long: wait before first run (ms)",
+        Better::Lower,
     ),
     (
-        "stress-ng",
-        "pipe",
-        "stress-ng pipe (bogo ops/s)",
-        Better::Higher,
+        "short_own_cpu_slowdown",
+        "short: slowdown on own CPU time",
+        Better::Lower,
     ),
     (
-        "stress-ng",
-        "matrix",
-        "stress-ng matrix (bogo ops/s)",
-        Better::Higher,
+        "long_own_cpu_slowdown",
+        "long: slowdown on own CPU time",
+        Better::Lower,
     ),
+    ("short_count", "short invocations", Better::Higher),
+    ("long_count", "long invocations", Better::Higher),
+    ("launch_lag_ms", "replayer's launch lag (ms)", Better::Lower),
+    ("ops_s", "bogo ops/s", Better::Higher),
+    ("time_s", "time (s)", Better::Lower),
+    ("p50_us", "wakeup latency p50 (µs)", Better::Lower),
+    ("p99_us", "wakeup latency p99 (µs)", Better::Lower),
+    ("max_us", "wakeup latency max (µs)", Better::Lower),
     (
-        "stress-ng",
-        "vm",
-        "stress-ng vm (bogo ops/s)",
-        Better::Higher,
-    ),
-    (
-        "all",
         "sched_cpu_pct",
         "scheduler's own CPU (% of one CPU)",
         Better::Lower,
     ),
-    ("all", "evictions", "watchdog evictions", Better::Lower),
+    ("evictions", "watchdog evictions", Better::Lower),
 ];
-
-/// The table's rows in order: (workload, metric, label, which way is better).
-fn row_specs() -> Vec<(&'static str, &'static str, String, Better)> {
-    let replay = LOADS.iter().flat_map(|(w, load)| {
-        REPLAY_ROWS
-            .iter()
-            .map(move |(m, label, b)| (*w, *m, format!("{load}: {label}"), *b))
-    });
-    let other = OTHER_ROWS
-        .iter()
-        .map(|(w, m, label, b)| (*w, *m, label.to_string(), *b));
-    replay.chain(other).collect()
-}
 
 /// One row of the results table.
 #[derive(Debug, Clone, Serialize)]
@@ -323,117 +383,177 @@ pub struct Row {
     pub metric: String,
     pub label: String,
     pub better: Better,
-    /// Per scheduler: the repetitions' values and their spread.
-    pub by_sched: BTreeMap<String, (Vec<f64>, Spread)>,
+    /// Per scheduler: the repetitions' values, their spread and (not for the base) the ratio
+    /// of medians to the base scheduler's with its bootstrap 95 % interval.
+    pub by_sched: BTreeMap<String, Cell>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Cell {
+    pub values: Vec<f64>,
+    pub spread: Spread,
+    pub ratio: Option<stats::Ratio>,
 }
 
 impl Row {
-    fn median(&self, sched: &str) -> Option<f64> {
-        self.by_sched.get(sched).map(|(_, s)| s.median)
+    fn values(&self, sched: &str) -> Option<&[f64]> {
+        self.by_sched.get(sched).map(|c| c.values.as_slice())
     }
 }
 
+/// Rows for every (workload, metric) measured, workloads in the order first seen, metrics in
+/// METRICS' order; `failed`, `wall_s` and `still_attached` are checked, not tabled.
 pub fn rows(samples: &[Sample]) -> Vec<Row> {
-    row_specs()
-        .into_iter()
-        .filter_map(|(workload, metric, label, better)| {
+    let mut workloads: Vec<&str> = Vec::new();
+    for s in samples {
+        if !workloads.contains(&s.workload.as_str()) {
+            workloads.push(&s.workload);
+        }
+    }
+    let mut out = Vec::new();
+    for workload in workloads {
+        for (metric, label, better) in METRICS {
             let mut by_sched = BTreeMap::new();
             for sched in SCHEDULERS {
                 let values: Vec<f64> = samples
                     .iter()
-                    .filter(|s| s.sched == *sched && s.workload == workload && s.metric == metric)
+                    .filter(|s| s.sched == *sched && s.workload == workload && s.metric == *metric)
                     .map(|s| s.value)
                     .collect();
-                if let Some(sp) = spread(&values) {
-                    by_sched.insert(sched.to_string(), (values, sp));
+                if let Some(spread) = spread(&values) {
+                    by_sched.insert(
+                        sched.to_string(),
+                        Cell {
+                            values,
+                            spread,
+                            ratio: None,
+                        },
+                    );
                 }
             }
-            (!by_sched.is_empty()).then(|| Row {
-                workload: workload.to_string(),
-                metric: metric.to_string(),
-                label,
-                better,
-                by_sched,
-            })
-        })
-        .collect()
+            let base = by_sched.get(BASE).map(|c| c.values.clone());
+            if let Some(base) = base {
+                for (sched, cell) in by_sched.iter_mut() {
+                    if sched != BASE {
+                        cell.ratio = stats::ratio_interval(&cell.values, &base);
+                    }
+                }
+            }
+            if !by_sched.is_empty() {
+                out.push(Row {
+                    workload: workload.to_string(),
+                    metric: metric.to_string(),
+                    label: format!("{workload}: {label}"),
+                    better: *better,
+                    by_sched,
+                });
+            }
+        }
+    }
+    out
 }
 
-/// One of the issue's targets for scx_foresight, judged on medians.
+/// One of the targets for scx_foresight, judged on the bootstrap interval of a ratio.
 #[derive(Debug, Clone, Serialize)]
 pub struct Target {
     pub name: String,
-    /// The measured ratio (see `goal` for which way).
-    pub ratio: Option<f64>,
-    pub goal: String,
-    pub met: bool,
+    pub ratio: Option<stats::Ratio>,
+    pub goal: stats::Goal,
+    pub verdict: stats::Verdict,
 }
 
-fn target(name: String, ratio: Option<f64>, goal: &str, ok: impl Fn(f64) -> bool) -> Target {
+fn find<'a>(rows: &'a [Row], workload: &str, metric: &str) -> Option<&'a Row> {
+    rows.iter()
+        .find(|r| r.workload == workload && r.metric == metric)
+}
+
+/// `num`'s figure over `den`'s (inverted for throughput given as a time).
+fn ratio(rows: &[Row], workload: &str, metric: &str, num: &str, den: &str) -> Option<stats::Ratio> {
+    let row = find(rows, workload, metric)?;
+    stats::ratio_interval(row.values(num)?, row.values(den)?)
+}
+
+fn target(name: String, ratio: Option<stats::Ratio>, goal: stats::Goal) -> Target {
     Target {
-        met: ratio.is_some_and(ok),
         name,
+        verdict: goal.judge(ratio),
         ratio,
-        goal: goal.into(),
+        goal,
     }
 }
 
-fn ratio_of(rows: &[Row], workload: &str, metric: &str, num: &str, den: &str) -> Option<f64> {
-    let row = rows
-        .iter()
-        .find(|r| r.workload == workload && r.metric == metric)?;
-    let (a, b) = (row.median(num)?, row.median(den)?);
-    (b > 0.0).then_some(a / b)
-}
-
+/// The targets: FaaS at loads >= 0.7 (short mean <= 0.5x the default's, short p99 <= the
+/// default's, long mean <= 1.1x, short mean below each peer's); throughput >= 0.95x the
+/// default's; wakeup p99 <= 1.5x; scheduler's own CPU <= 5 % of one CPU.
 pub fn targets(rows: &[Row]) -> Vec<Target> {
-    const US: &str = "scx_foresight";
+    use stats::Goal::{AtLeast, AtMost, Below};
     let mut t = Vec::new();
-    for (load, _) in LOADS {
-        let short = |den| ratio_of(rows, load, "short_mean_slowdown", US, den);
+    let faas: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.metric == "short_mean_slowdown")
+        .map(|r| r.workload.as_str())
+        .filter(|w| load_of(w).is_some_and(|l| l >= 0.7))
+        .collect();
+    for w in faas {
+        let r = |metric, den| ratio(rows, w, metric, US, den);
         t.push(target(
-            format!("{load}: short mean slowdown, scx_foresight / default"),
-            short("default"),
-            "<= 0.50",
-            |r| r <= 0.5,
+            format!("{w}: short mean slowdown / default"),
+            r("short_mean_slowdown", BASE),
+            AtMost(0.5),
         ));
         t.push(target(
-            format!("{load}: short mean slowdown, scx_foresight / scx_rustland"),
-            short("scx_rustland"),
-            "< 1.00",
-            |r| r < 1.0,
+            format!("{w}: short p99 slowdown / default"),
+            r("short_p99_slowdown", BASE),
+            AtMost(1.0),
         ));
         t.push(target(
-            format!("{load}: long mean slowdown, scx_foresight / default"),
-            ratio_of(rows, load, "long_mean_slowdown", US, "default"),
-            "<= 1.10",
-            |r| r <= 1.10,
+            format!("{w}: long mean slowdown / default"),
+            r("long_mean_slowdown", BASE),
+            AtMost(1.1),
+        ));
+        for peer in ["scx_rustland", "scx_bpfland"] {
+            t.push(target(
+                format!("{w}: short mean slowdown / {peer}"),
+                r("short_mean_slowdown", peer),
+                Below(1.0),
+            ));
+        }
+    }
+    for row in rows.iter().filter(|r| r.metric == "ops_s") {
+        t.push(target(
+            format!("{}: throughput / default", row.workload),
+            ratio(rows, &row.workload, "ops_s", US, BASE),
+            AtLeast(0.95),
         ));
     }
-    // Throughput is the inverse of hackbench's time.
+    for w in ["hackbench", "jobs"] {
+        // Throughput is the inverse of the time: default's time over ours.
+        t.push(target(
+            format!("{w}: throughput / default"),
+            ratio(rows, w, "time_s", BASE, US),
+            AtLeast(0.95),
+        ));
+    }
     t.push(target(
-        "hackbench throughput, scx_foresight / default".into(),
-        ratio_of(rows, "hackbench", "time_s", "default", US),
-        ">= 0.90",
-        |r| r >= 0.9,
+        "cyclictest: wakeup p99 / default".into(),
+        ratio(rows, "cyclictest", "p99_us", US, BASE),
+        AtMost(1.5),
     ));
-    let mix: Vec<f64> = rows
-        .iter()
-        .filter(|r| r.workload == "stress-ng")
-        .filter_map(|r| ratio_of(rows, "stress-ng", &r.metric, US, "default"))
-        .collect();
-    let geomean = (!mix.is_empty())
-        .then(|| (mix.iter().map(|r| r.ln()).sum::<f64>() / mix.len() as f64).exp());
+    // An absolute figure: the interval of our own values (ratio to 1).
+    let own = find(rows, "all", "sched_cpu_pct")
+        .and_then(|r| r.values(US))
+        .and_then(|v| stats::ratio_interval(v, &[1.0]));
     t.push(target(
-        format!(
-            "stress-ng mix throughput (geometric mean of {} stressors), scx_foresight / default",
-            mix.len()
-        ),
-        geomean,
-        ">= 0.90",
-        |r| r >= 0.9,
+        "scheduler's own CPU (% of one CPU)".into(),
+        own,
+        AtMost(5.0),
     ));
     t
+}
+
+/// `faas-azure-0.7-hogs` → 0.7.
+fn load_of(workload: &str) -> Option<f64> {
+    workload.split('-').nth(2)?.parse().ok()
 }
 
 fn fmt_num(x: f64) -> String {
@@ -445,15 +565,19 @@ fn fmt_num(x: f64) -> String {
     }
 }
 
-/// The Markdown report: table (median, range, ratio to default), targets, errors.
+fn fmt_ratio(r: &stats::Ratio) -> String {
+    format!("×{:.2} ({:.2}–{:.2})", r.value, r.lo, r.hi)
+}
+
+/// The Markdown report: table (median, range, ratio to default with its interval), targets.
 pub fn markdown(rows: &[Row], targets: &[Target], plan: &Plan, info: &[String]) -> String {
     let mut md = String::new();
     md.push_str(&format!(
-        "Median over {} repetitions (min–max in brackets); ×: the median's ratio to the default \
-         scheduler's.\n\n",
+        "Median over {} repetitions [min–max]; ×: the ratio of medians to the default \
+         scheduler's, with its bootstrap 95 % interval in brackets.\n\n",
         plan.reps
     ));
-    md.push_str("| workload / metric | better |");
+    md.push_str("| workload: metric | better |");
     for s in SCHEDULERS {
         md.push_str(&format!(" {s} |"));
     }
@@ -466,37 +590,34 @@ pub fn markdown(rows: &[Row], targets: &[Target], plan: &Plan, info: &[String]) 
             Better::Higher => "higher",
         };
         md.push_str(&format!("| {} | {better} |", row.label));
-        let base = row.median("default");
         for s in SCHEDULERS {
             let cell = match row.by_sched.get(*s) {
                 None => "–".to_string(),
-                Some((_, sp)) => {
-                    let ratio = match base {
-                        Some(b) if *s != "default" && b > 0.0 => {
-                            format!(" ×{:.2}", sp.median / b)
-                        }
-                        _ => String::new(),
-                    };
-                    format!(
-                        "{} [{}–{}]{ratio}",
-                        fmt_num(sp.median),
-                        fmt_num(sp.min),
-                        fmt_num(sp.max)
-                    )
-                }
+                Some(c) => format!(
+                    "{} [{}–{}]{}",
+                    fmt_num(c.spread.median),
+                    fmt_num(c.spread.min),
+                    fmt_num(c.spread.max),
+                    c.ratio
+                        .as_ref()
+                        .map_or(String::new(), |r| format!(" {}", fmt_ratio(r)))
+                ),
             };
             md.push_str(&format!(" {cell} |"));
         }
         md.push('\n');
     }
-    md.push_str("\nTargets (scx_foresight, on medians):\n\n| target | goal | measured | verdict |\n|---|---|---|---|\n");
+    md.push_str(
+        "\nTargets (scx_foresight): met only when the whole 95 % interval is on the goal's side, \
+         unclear when it straddles the goal.\n\n| target | goal | measured | verdict |\n|---|---|---|---|\n",
+    );
     for t in targets {
         md.push_str(&format!(
             "| {} | {} | {} | {} |\n",
             t.name,
-            t.goal,
-            t.ratio.map_or("–".into(), |r| format!("{r:.2}")),
-            if t.met { "met" } else { "**missed**" }
+            t.goal.text(),
+            t.ratio.as_ref().map_or("–".into(), fmt_ratio),
+            t.verdict.word()
         ));
     }
     if !info.is_empty() {
@@ -582,10 +703,12 @@ struct JsonReport<'a> {
     accel: String,
     host_cpus: usize,
     guest_cpus: u32,
+    machine: vm::Machine,
     plan: &'a Plan,
     peers: Vec<String>,
     rows: &'a [Row],
     targets: &'a [Target],
+    simulator: &'a [SimCheck],
     errors: &'a [String],
     info: &'a [String],
     complete: bool,
@@ -605,23 +728,158 @@ fn chosen(asked: &[String]) -> Result<Vec<String>> {
     })
 }
 
+/// The guest's data files: the Azure workload and the extra trace, when the plan uses them.
+fn guest_files(plan: &mut Plan, extra: Option<&Path>) -> Result<Vec<initramfs::GuestFile>> {
+    let mut files = Vec::new();
+    if let Some(t) = extra {
+        if !t.is_file() {
+            bail!("--trace {}: no such file", t.display());
+        }
+        files.push((t.to_path_buf(), "extra-trace.csv".to_string()));
+    }
+    match azure_workload() {
+        Some(a) => files.push((a, "azure.txt".to_string())),
+        None => {
+            eprintln!(
+                "xtask: no Azure workload at {AZURE_WORKLOAD} (or FORESIGHT_AZURE_WORKLOAD): \
+                 the bench replays the other traces only"
+            );
+            plan.traces.retain(|t| t != "azure");
+        }
+    }
+    Ok(files)
+}
+
+/// The simulator on the trace the VM replayed, beside the VM's figures: each policy's
+/// predicted short/long mean slowdown against the scheduler it stands for.
+#[derive(Debug, Clone, Serialize)]
+pub struct SimCheck {
+    pub workload: String,
+    pub policy: String,
+    pub vm_sched: String,
+    pub class: String,
+    pub simulated: f64,
+    pub measured: f64,
+    /// simulated / measured − 1.
+    pub error: f64,
+}
+
+/// Pairs of (simulator policy, the VM scheduler it models).
+const SIM_PAIRS: &[(&str, &str)] = &[("fair", BASE), ("foresight", US)];
+/// The simulator's error goal on both classes.
+const SIM_ERROR_GOAL: f64 = 0.25;
+
+/// Run `scx_foresight simulate` on each hog-free replay's trace (the default scheduler's
+/// first repetition: the arrivals and demands every scheduler got) with the guest's CPUs.
+fn sim_checks(parsed: &Parsed, rows: &[Row], cpus: u32, dir: &Path) -> Result<Vec<SimCheck>> {
+    let sim = tasks::target_dir().join("release").join("scx_foresight");
+    let mut out = Vec::new();
+    let workloads: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.metric == "short_mean_slowdown" && !r.workload.ends_with("-hogs"))
+        .map(|r| r.workload.as_str())
+        .collect();
+    for w in workloads {
+        let mut trace = String::from("arrival_us,function,args,cpu_us\n");
+        let mut invs: Vec<&Invocation> = parsed
+            .invocations
+            .iter()
+            .filter(|i| i.sched == BASE && i.rep == 1 && i.workload == w)
+            .collect();
+        invs.sort_by_key(|i| i.arrival_us);
+        for i in &invs {
+            trace.push_str(&format!(
+                "{},foresight_payload,{},{}\n",
+                i.arrival_us, i.arg, i.demand_us
+            ));
+        }
+        if invs.is_empty() {
+            continue;
+        }
+        let path = dir.join(format!("trace-{w}.csv"));
+        fs::write(&path, trace)?;
+        let json = cmd::output(
+            std::process::Command::new(&sim)
+                .args(["simulate", "--policy", "all", "--json", "--cpus"])
+                .arg(cpus.to_string())
+                .arg("--trace")
+                .arg(&path),
+        )?;
+        let reports: Vec<serde_json::Value> = serde_json::from_str(&json)
+            .with_context(|| format!("simulate --json on {}", path.display()))?;
+        for (policy, sched) in SIM_PAIRS {
+            let Some(rep) = reports.iter().find(|r| r["policy"] == *policy) else {
+                continue;
+            };
+            for class in ["short", "long"] {
+                let simulated = rep[class]["mean_slowdown"].as_f64();
+                let measured = find(rows, w, &format!("{class}_mean_slowdown"))
+                    .and_then(|r| r.values(sched))
+                    .and_then(stats::median);
+                if let (Some(simulated), Some(measured)) = (simulated, measured) {
+                    out.push(SimCheck {
+                        workload: w.to_string(),
+                        policy: policy.to_string(),
+                        vm_sched: sched.to_string(),
+                        class: class.to_string(),
+                        simulated,
+                        measured,
+                        error: simulated / measured - 1.0,
+                    });
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn sim_markdown(checks: &[SimCheck]) -> String {
+    let mut md = format!(
+        "\nSimulator against the VM (the VM's trace, calibration and CPUs; goal: error within \
+         ±{:.0} %):\n\n| workload | class | simulator policy | simulated mean slowdown | VM scheduler | \
+         measured (median) | error |\n|---|---|---|---|---|---|---|\n",
+        SIM_ERROR_GOAL * 100.0
+    );
+    for c in checks {
+        md.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {:+.0} %{} |\n",
+            c.workload,
+            c.class,
+            c.policy,
+            fmt_num(c.simulated),
+            c.vm_sched,
+            fmt_num(c.measured),
+            c.error * 100.0,
+            if c.error.abs() <= SIM_ERROR_GOAL {
+                ""
+            } else {
+                " (off)"
+            }
+        ));
+    }
+    md
+}
+
 pub fn bench(args: &BenchArgs) -> Result<()> {
-    let plan = Plan::new(args);
+    let mut plan = Plan::new(args);
     let schedulers = chosen(&args.schedulers)?;
+    let files = guest_files(&mut plan, args.trace.as_deref())?;
     let peer_bins = peers::ensure()?;
-    let (kernel, initrd, results) = tasks::prepare(&args.vm, "bench", &peer_bins)?;
+    let machine = args.vm.machine(vm::MEASURE_MACHINE)?;
+    let (kernel, initrd, results) = tasks::prepare(&args.vm, "bench", &peer_bins, &files)?;
     let out_dir = match &args.out {
         Some(d) => d.clone(),
         None => results.clone(),
     };
     fs::create_dir_all(&out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
     eprintln!(
-        "xtask: bench {:?}, up to {} min",
+        "xtask: bench {:?} on {machine:?}, up to {} min",
         plan,
         plan.timeout(schedulers.len()).as_secs() / 60
     );
     let out = vm::boot(&vm::Spec {
         kernel: &kernel,
+        machine,
         initrd: &initrd,
         script: "bench.sh",
         params: plan.params(&schedulers),
@@ -635,17 +893,26 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     let parsed = parse(&out.lines);
     let rows = rows(&parsed.samples);
     let targets = targets(&rows);
+    let checks = sim_checks(&parsed, &rows, machine.cpus, &out_dir).unwrap_or_else(|e| {
+        eprintln!("xtask: simulator comparison failed: {e:#}");
+        Vec::new()
+    });
     register_font()?;
     let mut md = format!(
-        "Kernel {} in QEMU ({:?}), {} vCPUs; run took {:.0} s.\n\n",
+        "Kernel {} in QEMU ({}); run took {:.0} s.\n\n",
         kernel.version,
-        out.accel,
-        vm::GUEST_CPUS,
+        machine.describe(out.accel),
         out.wall.as_secs_f64()
     );
     md.push_str(&markdown(&rows, &targets, &plan, &parsed.info));
-    for (workload, load) in LOADS {
-        let title = format!("{load}, 2 CPU hogs beside: completion time CDF");
+    md.push_str(&sim_markdown(&checks));
+    let faas: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.metric == "short_mean_slowdown")
+        .map(|r| r.workload.as_str())
+        .collect();
+    for workload in faas {
+        let title = format!("{workload}: completion time CDF");
         let png = out_dir.join(format!("cdf-{workload}.png"));
         match plot_cdf(&parsed.invocations, workload, &title, &png) {
             Ok(()) => md.push_str(&format!("\n![{title}](cdf-{workload}.png)\n")),
@@ -662,7 +929,8 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         kernel: kernel.version.clone(),
         accel: format!("{:?}", out.accel),
         host_cpus: std::thread::available_parallelism().map_or(0, |n| n.get()),
-        guest_cpus: vm::GUEST_CPUS,
+        guest_cpus: machine.cpus,
+        machine,
         plan: &plan,
         peers: peers::PEERS
             .iter()
@@ -670,6 +938,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
             .collect(),
         rows: &rows,
         targets: &targets,
+        simulator: &checks,
         errors: &parsed.errors,
         info: &parsed.info,
         complete: parsed.done,
@@ -709,22 +978,24 @@ mod tests {
     fn guest_lines_become_samples_and_invocations() {
         let p = parse(&lines(
             "@@BENCH default 1 hackbench time_s 12.5\n\
-             @@BENCH scx_foresight 2 replay-low summary {\"short\":{\"mean_slowdown\":3.5,\"p99_slowdown\":9.0},\"long\":{\"mean_slowdown\":2.0},\"all\":{\"p99_slowdown\":8.0},\"startup_mean_us\":1500.0,\"failed\":0}\n\
+             @@BENCH scx_foresight 2 faas-gen-0.7 summary {\"short\":{\"mean_slowdown\":3.5,\"p99_slowdown\":9.0,\"count\":80},\"long\":{\"mean_slowdown\":2.0},\"short_wait_mean_us\":1500.0,\"failed\":0}\n\
              @@BENCH scx_foresight 2 all still_attached yes\n\
-             @@INV default 1 replay-low 24,50000,1000,1100,2000,61000,49000,1\n\
-             @@INV default 1 replay-low 24,50000,oops\n\
-             @@BENCH default 1 stress-ng cpu NaN\n\
+             @@INV default 1 faas-gen-0.7 24,50000,1000,1100,2000,61000,49000,1\n\
+             @@INV default 1 faas-gen-0.7 24,50000,oops\n\
+             @@BENCH default 1 stress-cpu ops_s NaN\n\
              @@BENCHERR scx_bpfland 1 never attached\n\
              @@BENCH-DONE",
         ));
         assert!(p.done);
-        assert_eq!(p.samples.len(), 8);
+        assert_eq!(p.samples.len(), 8, "{:?}", p.samples);
         let get = |m: &str| p.samples.iter().find(|s| s.metric == m).map(|s| s.value);
         assert_eq!(get("time_s"), Some(12.5));
         assert_eq!(get("short_mean_slowdown"), Some(3.5));
-        assert_eq!(get("startup_mean_ms"), Some(1.5));
+        assert_eq!(get("short_wait_ms"), Some(1.5));
+        assert_eq!(get("short_count"), Some(80.0));
         assert_eq!(get("still_attached"), Some(1.0));
         assert_eq!(p.invocations.len(), 1);
+        assert_eq!((p.invocations[0].arg, p.invocations[0].rep), (24, 1));
         assert_eq!(p.invocations[0].completion_ms(), 60.0);
         // The bad invocation, the NaN and the guest's own error.
         assert_eq!(p.errors.len(), 3, "{:?}", p.errors);
@@ -736,61 +1007,100 @@ mod tests {
         assert_eq!((s.median, s.min, s.max, s.n), (2.0, 1.0, 3.0, 3));
         assert_eq!(spread(&[4.0, 1.0]).unwrap().median, 2.5);
         assert!(spread(&[]).is_none());
+        assert_eq!(load_of("faas-azure-0.9-hogs"), Some(0.9));
+        assert_eq!(load_of("hackbench"), None);
     }
 
-    fn sample(sched: &str, workload: &str, metric: &str, value: f64) -> Sample {
+    fn sample(sched: &str, rep: u32, workload: &str, metric: &str, value: f64) -> Sample {
         Sample {
             sched: sched.into(),
-            rep: 1,
+            rep,
             workload: workload.into(),
             metric: metric.into(),
             value,
         }
     }
 
+    /// The same value in three repetitions.
+    fn three(sched: &str, workload: &str, metric: &str, value: f64) -> Vec<Sample> {
+        (1..=3)
+            .map(|r| sample(sched, r, workload, metric, value))
+            .collect()
+    }
+
     #[test]
-    fn targets_judge_medians_in_the_right_direction() {
-        let s = vec![
-            sample("default", "replay-low", "short_mean_slowdown", 10.0),
-            sample("scx_rustland", "replay-low", "short_mean_slowdown", 6.0),
-            sample("scx_foresight", "replay-low", "short_mean_slowdown", 4.0),
-            sample("default", "replay-low", "long_mean_slowdown", 2.0),
-            sample("scx_foresight", "replay-low", "long_mean_slowdown", 2.4),
-            sample("default", "hackbench", "time_s", 10.0),
-            sample("scx_foresight", "hackbench", "time_s", 10.5),
-            sample("default", "stress-ng", "cpu", 100.0),
-            sample("scx_foresight", "stress-ng", "cpu", 50.0),
-            sample("default", "stress-ng", "pipe", 100.0),
-            sample("scx_foresight", "stress-ng", "pipe", 200.0),
-        ];
-        let t = targets(&rows(&s));
-        let find = |prefix: &str| t.iter().find(|t| t.name.starts_with(prefix)).unwrap();
-        let short = find("replay-low: short mean slowdown, scx_foresight / default");
-        assert_eq!((short.ratio, short.met), (Some(0.4), true));
-        assert!(find("replay-low: short mean slowdown, scx_foresight / scx_rustland").met);
-        let long = find("replay-low: long");
-        assert!(!long.met && (long.ratio.unwrap() - 1.2).abs() < 1e-9);
-        let hb = find("hackbench");
-        assert!(hb.met && (hb.ratio.unwrap() - 10.0 / 10.5).abs() < 1e-9);
-        // sqrt(0.5 * 2) = 1.
-        let mix = find("stress-ng");
-        assert!(mix.met && (mix.ratio.unwrap() - 1.0).abs() < 1e-9);
-        // No high-load data: not met, no ratio.
-        assert!(find("replay-high: short").ratio.is_none());
-        let md = markdown(
-            &rows(&s),
-            &t,
-            &Plan {
-                reps: 1,
-                replay_s: 1,
-                mix_s: 1,
-                hackbench_loops: 1,
-            },
-            &[],
+    fn targets_judge_intervals_in_the_right_direction() {
+        let w = "faas-gen-0.7";
+        let mut s = Vec::new();
+        s.extend(three("default", w, "short_mean_slowdown", 10.0));
+        s.extend(three("scx_rustland", w, "short_mean_slowdown", 6.0));
+        s.extend(three("scx_foresight", w, "short_mean_slowdown", 4.0));
+        s.extend(three("default", w, "long_mean_slowdown", 2.0));
+        s.extend(three("scx_foresight", w, "long_mean_slowdown", 2.4));
+        s.extend(three("default", "hackbench", "time_s", 10.0));
+        s.extend(three("scx_foresight", "hackbench", "time_s", 10.5));
+        s.extend(three("default", "stress-cpu", "ops_s", 100.0));
+        // Straddles 0.95: 0.9, 1.0, 1.1 of the default's.
+        for (r, v) in [(1, 90.0), (2, 100.0), (3, 110.0)] {
+            s.push(sample("scx_foresight", r, "stress-cpu", "ops_s", v));
+        }
+        s.extend(three("scx_foresight", "all", "sched_cpu_pct", 3.0));
+        // A load below 0.7 has no targets.
+        s.extend(three("default", "faas-gen-0.5", "short_mean_slowdown", 1.0));
+        let rows = rows(&s);
+        let t = targets(&rows);
+        let find = |prefix: &str| {
+            t.iter()
+                .find(|t| t.name.starts_with(prefix))
+                .unwrap_or_else(|| panic!("no target {prefix}"))
+        };
+        let short = find("faas-gen-0.7: short mean slowdown / default");
+        assert_eq!(short.verdict, stats::Verdict::Met);
+        assert_eq!(short.ratio.unwrap().value, 0.4);
+        assert_eq!(
+            find("faas-gen-0.7: short mean slowdown / scx_rustland").verdict,
+            stats::Verdict::Met
         );
-        assert!(md.contains("| FaaS low load: short mean slowdown | lower | 10.00 [10.00–10.00] |"));
-        assert!(md.contains("4.00 [4.00–4.00] ×0.40"));
-        assert!(md.contains("**missed**"));
+        // No bpfland data: not measured, never met.
+        assert_eq!(
+            find("faas-gen-0.7: short mean slowdown / scx_bpfland").verdict,
+            stats::Verdict::Unmeasured
+        );
+        assert_eq!(find("faas-gen-0.7: long").verdict, stats::Verdict::Missed);
+        let hb = find("hackbench");
+        assert_eq!(hb.verdict, stats::Verdict::Met);
+        assert!((hb.ratio.unwrap().value - 10.0 / 10.5).abs() < 1e-9);
+        assert_eq!(find("stress-cpu").verdict, stats::Verdict::Unclear);
+        assert_eq!(find("scheduler's own CPU").verdict, stats::Verdict::Met);
+        assert!(!t.iter().any(|t| t.name.starts_with("faas-gen-0.5")));
+        let plan = Plan::new(&crate::BenchArgs {
+            vm: crate::VmArgs {
+                kernel: crate::KernelArgs { kernel: None },
+                results: None,
+                clock: None,
+                tcg: None,
+                cpus: None,
+            },
+            quick: true,
+            reps: Some(3),
+            schedulers: Vec::new(),
+            traces: Vec::new(),
+            loads: Vec::new(),
+            hogs: Vec::new(),
+            replay_n: None,
+            trace: None,
+            out: None,
+        });
+        let md = markdown(&rows, &t, &plan, &[]);
+        assert!(
+            md.contains("| faas-gen-0.7: short: mean slowdown | lower | 10.00 [10.00–10.00] |"),
+            "{md}"
+        );
+        assert!(md.contains("4.00 [4.00–4.00] ×0.40 (0.40–0.40)"), "{md}");
+        assert!(
+            md.contains("**missed**") && md.contains("| unclear |"),
+            "{md}"
+        );
     }
 
     #[test]
@@ -798,7 +1108,9 @@ mod tests {
         register_font().unwrap();
         let inv = |sched: &str, finish| Invocation {
             sched: sched.into(),
+            rep: 1,
             workload: "replay-low".into(),
+            arg: 20,
             demand_us: 1000,
             arrival_us: 0,
             finish_us: finish,

@@ -20,14 +20,19 @@ const GUEST_FILES: &[(&str, &str)] = &[
     ("guest/vm-test.sh", include_str!("../guest/vm-test.sh")),
     ("guest/demo.sh", include_str!("../guest/demo.sh")),
     ("guest/bench.sh", include_str!("../guest/bench.sh")),
+    ("guest/validate.sh", include_str!("../guest/validate.sh")),
 ];
 
 /// Host tools copied into the guest's /usr/bin.
-const HOST_TOOLS: &[&str] = &["stress-ng", "hackbench"];
+const HOST_TOOLS: &[&str] = &["stress-ng", "hackbench", "cyclictest"];
+
+/// A data file for the guest: (host path, path under /guest).
+pub type GuestFile = (PathBuf, String);
 
 /// Build the initramfs for `binaries` (already built) into `out`, with the kernel's modules
-/// (if any) under /lib/modules and its config (if known) as /boot/config-VERSION.
-pub fn build(binaries: &[PathBuf], kernel: &Kernel, out: &Path) -> Result<()> {
+/// (if any) under /lib/modules, its config (if known) as /boot/config-VERSION and `files`
+/// under /guest.
+pub fn build(binaries: &[PathBuf], kernel: &Kernel, out: &Path, files: &[GuestFile]) -> Result<()> {
     let stage = out.with_extension("d");
     let _ = fs::remove_dir_all(&stage);
     for d in [
@@ -78,6 +83,10 @@ pub fn build(binaries: &[PathBuf], kernel: &Kernel, out: &Path) -> Result<()> {
                 fs::copy(&path, stage.join("lib/modules").join(name))?;
             }
         }
+    }
+    for (from, to) in files {
+        fs::copy(from, stage.join("guest").join(to))
+            .with_context(|| format!("copying {} into the guest", from.display()))?;
     }
     // Model files shipped in models/, for the model cases.
     fs::create_dir_all(stage.join("models"))?;

@@ -153,14 +153,18 @@ fn debian_kernel() -> Result<Kernel> {
     })
 }
 
+/// The Debian mirror: FORESIGHT_DEBIAN_MIRROR, else Debian's redirector.
+pub fn mirror() -> String {
+    std::env::var("FORESIGHT_DEBIAN_MIRROR").unwrap_or_else(|_| DEFAULT_MIRROR.to_string())
+}
+
 /// apt options that point every state and cache path into our own directory.
 fn apt_opts() -> Result<Vec<String>> {
     let dir = cache_dir().join("apt");
     for sub in ["lists/partial", "cache/archives/partial"] {
         fs::create_dir_all(dir.join(sub))?;
     }
-    let mirror =
-        std::env::var("FORESIGHT_DEBIAN_MIRROR").unwrap_or_else(|_| DEFAULT_MIRROR.to_string());
+    let mirror = mirror();
     let list = dir.join("sid.list");
     fs::write(
         &list,

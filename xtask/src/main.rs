@@ -9,7 +9,9 @@ mod host_deps;
 mod initramfs;
 mod kernel;
 mod peers;
+mod stats;
 mod tasks;
+mod validate;
 mod vm;
 
 use std::path::PathBuf;
@@ -38,6 +40,11 @@ enum Cmd {
     /// hackbench, a stress-ng mix; several interleaved repetitions. Writes results.md,
     /// results.json and completion-time CDF plots (PNG).
     Bench(BenchArgs),
+    /// Check the instrument against answers known in advance: an idle guest's response equals
+    /// the calibrated demand, fair share beside CPU hogs, fib's golden-ratio calibration, a
+    /// BPF-only scheduler's userspace CPU ~0, the load generator's own timing error, and every
+    /// headline figure repeated across two boots. Ends with `N passed, N failed`.
+    Validate(ValidateArgs),
     /// Every test: `cargo test` (no kernel needed) and then the VM cases.
     Test(VmArgs),
     /// The in-kernel integration cases only, each with a verdict.
@@ -59,9 +66,41 @@ pub struct KernelArgs {
 pub struct VmArgs {
     #[command(flatten)]
     pub kernel: KernelArgs,
+    /// Guest clock under software emulation: `icount` (guest time = instructions executed,
+    /// 1 ns each, idle skipped: repeatable costs, but one counter for all vCPUs, so only a
+    /// 1-vCPU guest is an exact machine) or `wall` (the host's time). Default: icount for
+    /// `validate` and `bench` (see BENCHMARKS.md for the validation), wall for the VM cases.
+    #[arg(long, value_enum)]
+    pub clock: Option<vm::Clock>,
+    /// TCG threading with the wall clock: `single` (one host thread for all vCPUs) or `multi`
+    /// (a thread per vCPU; QEMU >= 10). Default single. icount is always single-threaded.
+    #[arg(long, value_enum)]
+    pub tcg: Option<vm::Tcg>,
+    /// Guest vCPUs. Default: 1 for `validate` and `bench` under icount, else 2.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub cpus: Option<u32>,
     /// Keep the guest console log and results here (default: target/vm/results/<run>).
     #[arg(long, value_name = "DIR")]
     pub results: Option<PathBuf>,
+}
+
+impl VmArgs {
+    /// The machine these flags ask for, the rest from `default`.
+    pub fn machine(&self, default: vm::Machine) -> Result<vm::Machine, anyhow::Error> {
+        let clock = self.clock.unwrap_or(default.clock);
+        let m = vm::Machine {
+            clock,
+            tcg: self.tcg.unwrap_or(default.tcg),
+            cpus: self.cpus.unwrap_or(match (self.clock, clock) {
+                // A clock asked for without a vCPU count: that clock's own default.
+                (Some(vm::Clock::Icount), _) => 1,
+                (Some(vm::Clock::Wall), _) => 2,
+                (None, _) => default.cpus,
+            }),
+        };
+        m.check()?;
+        Ok(m)
+    }
 }
 
 #[derive(Debug, Args, Clone)]
@@ -93,10 +132,39 @@ pub struct BenchArgs {
     /// scx_foresight); default all.
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub schedulers: Vec<String>,
+    /// Only these FaaS traces (comma separated: azure, gen); default both (plus `extra`
+    /// with --trace).
+    #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = ["azure", "gen", "extra"])]
+    pub traces: Vec<String>,
+    /// Offered FaaS loads per CPU (comma separated; default 0.5,0.7,0.9, 0.7 with --quick).
+    #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = parse_load)]
+    pub loads: Vec<f64>,
+    /// CPU hogs beside each replay: 0 (none), 1 (one per CPU) or both (default 0,1).
+    #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = clap::value_parser!(u8).range(0..=1))]
+    pub hogs: Vec<u8>,
+    /// Invocations per replay (default 400, 50 with --quick).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(10..=100_000))]
+    pub replay_n: Option<u32>,
+    /// Also replay this trace (the simulator's CSV: `arrival_us,function,args,cpu_us`) at
+    /// every load, beside the Azure workload and the generated trace.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
     /// Write results.md, results.json and the plots here (default: the run's results
     /// directory, target/vm/results/bench-<time>).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub vm: VmArgs,
+    /// A short run (CI): calibration up to fib(36), 150 replayed invocations.
+    #[arg(long)]
+    pub quick: bool,
+    /// Boots (the repeatability case needs 2).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=5))]
+    pub boots: Option<u32>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -111,11 +179,20 @@ pub struct DemoArgs {
     pub duration_s: u32,
 }
 
+/// A load per CPU in (0, 4].
+fn parse_load(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(l) if l > 0.0 && l <= 4.0 => Ok(l),
+        _ => Err(format!("`{s}` is not a load in (0, 4]")),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.cmd {
         Cmd::Demo(a) => tasks::demo(&a),
         Cmd::Bench(a) => bench::bench(&a),
+        Cmd::Validate(a) => validate::validate(&a),
         Cmd::Test(a) => tasks::test(&a),
         Cmd::VmTest(a) => tasks::vm_test(&a).map(|_| ()),
         Cmd::Kernel(a) => kernel::resolve(&a).map(|k| println!("{}", k.image.display())),

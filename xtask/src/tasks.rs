@@ -53,6 +53,7 @@ pub fn prepare(
     args: &VmArgs,
     what: &str,
     extra: &[PathBuf],
+    files: &[initramfs::GuestFile],
 ) -> Result<(kernel::Kernel, PathBuf, PathBuf)> {
     let mut bins = build_binaries()?;
     bins.extend_from_slice(extra);
@@ -60,7 +61,7 @@ pub fn prepare(
     let vm_dir = target_dir().join("vm");
     fs::create_dir_all(&vm_dir)?;
     let initrd = vm_dir.join("initramfs.cpio");
-    initramfs::build(&bins, &kernel, &initrd)?;
+    initramfs::build(&bins, &kernel, &initrd, files)?;
     let stamp = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
     let results = args
         .results
@@ -98,9 +99,11 @@ pub fn demo(args: &DemoArgs) -> Result<()> {
     if args.native {
         return demo_native(args);
     }
-    let (kernel, initrd, results) = prepare(&args.vm, "demo", &[])?;
+    let machine = args.vm.machine(vm::CASES_MACHINE)?;
+    let (kernel, initrd, results) = prepare(&args.vm, "demo", &[], &[])?;
     let out = vm::boot(&vm::Spec {
         kernel: &kernel,
+        machine,
         initrd: &initrd,
         script: "demo.sh",
         params: vec![format!("fs_duration={}", args.duration_s)],
@@ -172,16 +175,38 @@ pub struct Tally {
     pub failed: usize,
 }
 
-/// Boot once, run the VM cases, print a table and `N passed, N failed`. When the guest kernel
-/// crashes (under TCG, cross-modifying code occasionally trips an `int3` Oops while sched_ext
-/// patches static branches), the crash is printed and the cases still without a verdict run
-/// once more in a fresh boot.
-pub fn vm_test(args: &VmTestArgs) -> Result<Tally> {
-    let (kernel, initrd, results) = prepare(&args.vm, "vm-test", &[])?;
-    let mut cases: Vec<CaseResult> = Vec::new();
-    let mut planned: Vec<String> = Vec::new();
-    let mut wanted = args.case.clone();
-    let mut boots = Vec::new();
+/// Cases whose verdict is a timing: they run on the validated measuring machine
+/// (`vm::MEASURE_MACHINE`) in a boot of their own, unless --clock/--tcg/--cpus name a machine
+/// for every case.
+const TIMED_CASES: &[&str] = &["faas-priority"];
+
+/// The VM boots of one machine shape: the cases it ran and how each boot went.
+struct Group {
+    machine: vm::Machine,
+    cases: Vec<CaseResult>,
+    planned: Vec<String>,
+    boots: Vec<(vm::Outcome, PathBuf, Option<String>)>,
+}
+
+/// Run `wanted` cases (all but `skip` when empty) on `machine`. When the guest kernel crashes
+/// (under TCG, cross-modifying code occasionally trips an `int3` Oops while sched_ext patches
+/// static branches), the crash is printed and the cases still without a verdict run once more
+/// in a fresh boot.
+fn run_group(
+    args: &VmTestArgs,
+    machine: vm::Machine,
+    kernel: &kernel::Kernel,
+    initrd: &Path,
+    log_prefix: &Path,
+    mut wanted: Vec<String>,
+    skip: &[&str],
+) -> Result<Group> {
+    let mut g = Group {
+        machine,
+        cases: Vec::new(),
+        planned: Vec::new(),
+        boots: Vec::new(),
+    };
     for attempt in 1..=2 {
         let mut params = vec![
             format!("fs_soak_s={}", args.soak_s),
@@ -190,37 +215,44 @@ pub fn vm_test(args: &VmTestArgs) -> Result<Tally> {
         if !wanted.is_empty() {
             params.push(format!("fs_cases={}", wanted.join(",")));
         }
-        let log = results.join(format!("console-{attempt}.log"));
+        if !skip.is_empty() {
+            params.push(format!("fs_skip={}", skip.join(",")));
+        }
+        let log = PathBuf::from(format!("{}-{attempt}.log", log_prefix.display()));
+        let results = log_prefix.parent().unwrap_or(Path::new("."));
         let out = vm::boot(&vm::Spec {
-            kernel: &kernel,
-            initrd: &initrd,
+            kernel,
+            machine,
+            initrd,
             script: "vm-test.sh",
             params,
             timeout: VM_TEST_TIMEOUT,
             log: log.clone(),
             echo: |l| l.starts_with("@@CASE") || l.starts_with("@@INFO"),
         })?;
-        save_kmsg(&out.lines, &results)?;
+        save_kmsg(&out.lines, results)?;
         save_prefixed(&out.lines, "@@REC ", &results.join("recorded-samples.csv"))?;
         save_prefixed(&out.lines, "@@SIG ", &results.join("signal-windows.csv"))?;
-        if planned.is_empty() {
-            planned = out
+        if g.planned.is_empty() {
+            g.planned = out
                 .lines
                 .iter()
                 .find_map(|l| l.strip_prefix("@@PLAN "))
                 .map(|p| p.split_whitespace().map(str::to_string).collect())
                 .unwrap_or_default();
         }
-        cases.extend(out.lines.iter().filter_map(|l| parse_case(l)));
+        g.cases
+            .extend(out.lines.iter().filter_map(|l| parse_case(l)));
         let crash = out
             .lines
             .iter()
             .find(|l| l.contains("Oops:") || l.contains("Kernel panic") || l.contains("BUG:"))
             .cloned();
-        boots.push((out, log, crash.clone()));
-        let missing: Vec<String> = planned
+        g.boots.push((out, log, crash.clone()));
+        let missing: Vec<String> = g
+            .planned
             .iter()
-            .filter(|p| !cases.iter().any(|c| &c.name == *p))
+            .filter(|p| !g.cases.iter().any(|c| &c.name == *p))
             .cloned()
             .collect();
         match crash {
@@ -235,29 +267,72 @@ pub fn vm_test(args: &VmTestArgs) -> Result<Tally> {
             _ => break,
         }
     }
-    println!();
-    for (i, (out, log, crash)) in boots.iter().enumerate() {
-        println!(
-            "VM boot {}: kernel {}, {:?}, boot to /init {}, whole run {:.1} s{}; console {}",
-            i + 1,
-            kernel.version,
-            out.accel,
-            out.boot_to_init
-                .map_or("never".into(), |d| format!("{:.1} s", d.as_secs_f64())),
-            out.wall.as_secs_f64(),
-            crash
-                .as_ref()
-                .map_or(String::new(), |c| format!(", guest crashed: {}", c.trim())),
-            log.display()
-        );
-        if out.timed_out {
-            println!(
-                "(boot {} timed out after {} s)",
-                i + 1,
-                VM_TEST_TIMEOUT.as_secs()
-            );
+    Ok(g)
+}
+
+/// Run the VM cases (each group of machine shape in its own boots), print a table and
+/// `N passed, N failed`.
+pub fn vm_test(args: &VmTestArgs) -> Result<Tally> {
+    let explicit = args.vm.clock.is_some() || args.vm.tcg.is_some() || args.vm.cpus.is_some();
+    let cases_machine = args.vm.machine(vm::CASES_MACHINE)?;
+    let (kernel, initrd, results) = prepare(&args.vm, "vm-test", &[], &[])?;
+    // (machine, cases asked for, cases to skip): the timed cases apart unless a machine is named.
+    let mut plan: Vec<(vm::Machine, Vec<String>, Vec<&str>)> = Vec::new();
+    if explicit {
+        plan.push((cases_machine, args.case.clone(), Vec::new()));
+    } else {
+        let timed = |c: &String| TIMED_CASES.contains(&c.as_str());
+        let (t, rest): (Vec<String>, Vec<String>) = args.case.iter().cloned().partition(timed);
+        if args.case.is_empty() {
+            plan.push((cases_machine, Vec::new(), TIMED_CASES.to_vec()));
+            let all_timed = TIMED_CASES.iter().map(|c| c.to_string()).collect();
+            plan.push((vm::MEASURE_MACHINE, all_timed, Vec::new()));
+        } else {
+            if !rest.is_empty() {
+                plan.push((cases_machine, rest, Vec::new()));
+            }
+            if !t.is_empty() {
+                plan.push((vm::MEASURE_MACHINE, t, Vec::new()));
+            }
         }
     }
+    let mut groups = Vec::new();
+    for (i, (machine, wanted, skip)) in plan.into_iter().enumerate() {
+        // Each group's console logs, kernel log and recordings in a folder of its own.
+        let dir = results.join(format!("g{}", i + 1));
+        fs::create_dir_all(&dir)?;
+        let prefix = dir.join("console");
+        groups.push(run_group(
+            args, machine, &kernel, &initrd, &prefix, wanted, &skip,
+        )?);
+    }
+    println!();
+    for g in &groups {
+        for (i, (out, log, crash)) in g.boots.iter().enumerate() {
+            println!(
+                "VM boot {}: kernel {}, {}, boot to /init {}, whole run {:.1} s{}; console {}",
+                i + 1,
+                kernel.version,
+                g.machine.describe(out.accel),
+                out.boot_to_init
+                    .map_or("never".into(), |d| format!("{:.1} s", d.as_secs_f64())),
+                out.wall.as_secs_f64(),
+                crash
+                    .as_ref()
+                    .map_or(String::new(), |c| format!(", guest crashed: {}", c.trim())),
+                log.display()
+            );
+            if out.timed_out {
+                println!(
+                    "(boot {} timed out after {} s)",
+                    i + 1,
+                    VM_TEST_TIMEOUT.as_secs()
+                );
+            }
+        }
+    }
+    let cases: Vec<CaseResult> = groups.iter().flat_map(|g| g.cases.clone()).collect();
+    let planned: Vec<String> = groups.iter().flat_map(|g| g.planned.clone()).collect();
     println!("{:<14} {:<6} {:>8}  detail", "case", "result", "secs");
     let mut tally = Tally {
         passed: 0,
