@@ -8,11 +8,12 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 
-use scx_foresight::classify::classify_by_thresholds;
+use scx_foresight::classify::{classify_by_thresholds, SystemClass};
 use scx_foresight::classmodel::{self, Classifier};
 use scx_foresight::features::Invocation;
 use scx_foresight::model::{ModelSet, Sample};
 use scx_foresight::modelfile::{self, ModelFile, Params};
+use scx_foresight::modes::{ModeConfig, ModeParams};
 use scx_foresight::policy::SliceConfig;
 use scx_foresight::replay;
 use scx_foresight::samples::{self, Recorded};
@@ -56,6 +57,11 @@ pub struct SimulateArgs {
     /// 2nd enqueue and answers by the 3rd); 1 is identity known at arrival.
     #[arg(long, default_value_t = sim::IDENTIFY_FROM_ENQUEUE_LIVE, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub identify_from_enqueue: u32,
+    /// Run foresight in the mode the live scheduler uses for this workload class (the shipped
+    /// modes config: idle, cpu-bound, interactive, io-heavy, network-heavy, faas-burst, mixed).
+    /// Default: the base parameters, as before any class is known.
+    #[arg(long, value_name = "CLASS")]
+    pub mode: Option<SystemClass>,
     /// Start foresight from this model file (the prior); online learning continues from it.
     #[arg(long, value_name = "FILE")]
     pub models: Option<PathBuf>,
@@ -162,6 +168,10 @@ pub fn simulate(a: &SimulateArgs) -> Result<()> {
         PolicyArg::Oracle => vec![PolicyKind::Oracle],
         PolicyArg::All => PolicyKind::ALL.to_vec(),
     };
+    let mode = match a.mode {
+        Some(class) => ModeConfig::builtin().mode(class),
+        None => ModeParams::default(),
+    };
     let reports: Vec<sim::Report> = policies
         .into_iter()
         .map(|policy| {
@@ -171,6 +181,7 @@ pub fn simulate(a: &SimulateArgs) -> Result<()> {
                 slices: SliceConfig::defaults(u64::from(a.cpus)),
                 prior: prior.clone(),
                 identify_from_enqueue: a.identify_from_enqueue,
+                mode: mode.clone(),
             };
             let (times, _) = sim::simulate(&jobs, &cfg);
             sim::report(&jobs, &times, &cfg, a.short_us)

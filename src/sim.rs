@@ -100,6 +100,9 @@ pub struct SimConfig {
     /// its 3rd at the earliest ([`IDENTIFY_FROM_ENQUEUE_LIVE`]): a short invocation that
     /// finishes in one or two runs is never predicted.
     pub identify_from_enqueue: u32,
+    /// The live scheduler's mode parameters in force (foresight only): a workload class's
+    /// mode changes slices and the short-first stretch.
+    pub mode: crate::modes::ModeParams,
 }
 
 /// The live scheduler's first enqueue with a prediction (the /proc round trip).
@@ -130,7 +133,7 @@ fn fair_slice_ns(cpus: u32) -> u64 {
 /// Non-preemptive, slice-based engine for fifo, fair and foresight.
 fn sliced(jobs: &[Job], cfg: &SimConfig) -> (Vec<JobTimes>, Option<Trainer>) {
     let cpus = cfg.cpus.max(1) as usize;
-    let policy = Policy::new(cfg.slices);
+    let policy = Policy::with_mode(cfg.slices, &cfg.mode);
     let mut trainer =
         (cfg.policy == PolicyKind::Foresight).then(|| Trainer::new(cfg.prior.clone()));
     let mut times = vec![JobTimes::default(); jobs.len()];
@@ -425,6 +428,7 @@ mod tests {
             slices: SliceConfig::defaults(u64::from(cpus)),
             prior: ModelSet::default(),
             identify_from_enqueue: 1,
+            mode: Default::default(),
         }
     }
 

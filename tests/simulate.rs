@@ -74,6 +74,33 @@ fn foresight_serves_short_invocations_better_than_fair() {
     assert!(short("oracle") <= short("foresight"), "{v}");
 }
 
+/// The live scheduler's /proc delay and its modes change foresight's result, and nothing else's;
+/// an unknown class is refused by name.
+#[test]
+fn identification_delay_and_mode_are_simulated() {
+    let trace = tmp("modes.csv");
+    let t = trace.to_str().unwrap();
+    gen_trace(t, 1, 200, 9);
+    let sim = |extra: &[&str]| {
+        let mut args = vec!["simulate", "--trace", t, "--cpus", "1", "--json"];
+        args.extend_from_slice(extra);
+        let o = run(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
+    };
+    let short = |v: &serde_json::Value| v["short"]["mean_slowdown"].as_f64().unwrap();
+    let live = sim(&["--policy", "foresight"]);
+    let at_arrival = sim(&["--policy", "foresight", "--identify-from-enqueue", "1"]);
+    let burst = sim(&["--policy", "foresight", "--mode", "faas-burst"]);
+    assert_ne!(short(&live), short(&at_arrival), "{live} {at_arrival}");
+    assert_ne!(short(&live), short(&burst), "{live} {burst}");
+    let fair = sim(&["--policy", "fair"]);
+    assert_eq!(fair, sim(&["--policy", "fair", "--mode", "faas-burst"]));
+    let o = run(&["simulate", "--trace", t, "--mode", "sleepy"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("sleepy"));
+}
+
 #[test]
 fn malformed_trace_is_rejected_with_file_and_line() {
     let trace = tmp("bad.csv");

@@ -40,7 +40,12 @@ bench_err() { echo "@@BENCHERR $CUR_SCHED $CUR_REP $*"; }
 attach() {
 	PEER_PID=
 	[ "$1" = default ] && return 0
-	"$FS_BIN/$1" >/tmp/bench-"$1".log 2>&1 &
+	# scx_foresight prints its stats each second: the class (and so the mode) in force during
+	# each replay goes to the host, which simulates that mode beside the VM's figures.
+	_args=
+	[ "$1" = scx_foresight ] && _args="--stats 1"
+	# shellcheck disable=SC2086
+	"$FS_BIN/$1" $_args >/tmp/bench-"$1".log 2>&1 &
 	PEER_PID=$!
 	wait_state enabled 60 && se_ops | grep -qE "^(${1#scx_}|$1)"
 }
@@ -61,16 +66,31 @@ hogs_stop() {
 	wait "$HOGS_PID" 2>/dev/null
 }
 
+# stats_count: stats lines scx_foresight printed so far (0 for the others).
+stats_count() {
+	_sc=$(grep -c '^stats:' /tmp/bench-"$CUR_SCHED".log 2>/dev/null)
+	echo "${_sc:-0}"
+}
+
+# mode_since N: the class in force in most of the stats lines after the first N, with counts.
+mode_since() {
+	grep '^stats:' /tmp/bench-"$CUR_SCHED".log 2>/dev/null | tail -n +$(($1 + 1)) |
+		grep -o ' class=[a-z-]*' | cut -d= -f2 | sort | uniq -c | sort -rn |
+		awk '{ s = s (s ? "," : "") $2 ":" $1 } END { print s }'
+}
+
 # replay TRACE LOAD HOGS: the trace's first REPLAY_N invocations at that load per CPU.
 replay() {
 	_w="faas-$1-$2"
 	[ "$3" = 1 ] && { _w="$_w-hogs"; hogs_start; }
+	_st0=$(stats_count)
 	"$FS_BIN/foresight_loadgen" replay --rt-prio 50 --trace /tmp/trace-"$1".csv --calibration /tmp/cal.csv \
 		--limit "$REPLAY_N" --max-arg "$(max_arg_of "$1")" --load "$2" --cpus "$CPUS" --json /tmp/r.json --out /tmp/r.csv >/tmp/r.log 2>&1
 	_rc=$?
 	[ "$3" = 1 ] && hogs_stop
 	[ "$_rc" -eq 0 ] || { bench_err "$_w rc=$_rc $(tail -n 1 /tmp/r.log)"; return; }
 	tail -n +2 /tmp/r.csv | sed "s/^/@@INV $CUR_SCHED $CUR_REP $_w /"
+	[ "$CUR_SCHED" = scx_foresight ] && echo "@@MODE $CUR_SCHED $CUR_REP $_w $(mode_since "$_st0")"
 	bench "$_w" summary "$(tr -d '\n ' </tmp/r.json)"
 }
 

@@ -180,6 +180,9 @@ pub struct Parsed {
     pub invocations: Vec<Invocation>,
     pub errors: Vec<String>,
     pub info: Vec<String>,
+    /// The classes scx_foresight had in force during each replay (by stats lines):
+    /// `(rep, workload) → "faas-burst:12,idle:3"`, most first.
+    pub modes: BTreeMap<(u32, String), String>,
     pub done: bool,
 }
 
@@ -222,6 +225,14 @@ pub fn parse(lines: &[String]) -> Parsed {
             p.errors.push(rest.to_string());
         } else if let Some(rest) = line.strip_prefix("@@INFO ") {
             p.info.push(rest.to_string());
+        } else if let Some(rest) = line.strip_prefix("@@MODE ") {
+            let w: Vec<&str> = rest.splitn(4, ' ').collect();
+            if let [_, rep, workload, classes] = w.as_slice() {
+                if let Ok(rep) = rep.parse() {
+                    p.modes
+                        .insert((rep, workload.to_string()), classes.trim().to_string());
+                }
+            }
         } else if line.starts_with("@@BENCH-DONE") {
             p.done = true;
         }
@@ -798,19 +809,26 @@ fn sim_checks(parsed: &Parsed, rows: &[Row], cpus: u32, dir: &Path) -> Result<Ve
         }
         let path = dir.join(format!("trace-{w}.csv"));
         fs::write(&path, trace)?;
-        let json = cmd::output(
-            std::process::Command::new(&sim)
-                .args(["simulate", "--policy", "all", "--json", "--cpus"])
+        // The class scx_foresight had in force most of its first repetition of this replay:
+        // the simulator runs that class's mode.
+        let mode = parsed
+            .modes
+            .get(&(1, w.to_string()))
+            .and_then(|c| c.split(':').next())
+            .filter(|c| !c.is_empty())
+            .map(str::to_string);
+        for (policy, sched) in SIM_PAIRS {
+            let mut c = std::process::Command::new(&sim);
+            c.args(["simulate", "--json", "--policy", policy, "--cpus"])
                 .arg(cpus.to_string())
                 .arg("--trace")
-                .arg(&path),
-        )?;
-        let reports: Vec<serde_json::Value> = serde_json::from_str(&json)
-            .with_context(|| format!("simulate --json on {}", path.display()))?;
-        for (policy, sched) in SIM_PAIRS {
-            let Some(rep) = reports.iter().find(|r| r["policy"] == *policy) else {
-                continue;
-            };
+                .arg(&path);
+            let mode = mode.as_deref().filter(|_| *policy == "foresight");
+            if let Some(m) = mode {
+                c.args(["--mode", m]);
+            }
+            let rep: serde_json::Value = serde_json::from_str(&cmd::output(&mut c)?)
+                .with_context(|| format!("simulate --json on {}", path.display()))?;
             for class in ["short", "long"] {
                 let simulated = rep[class]["mean_slowdown"].as_f64();
                 let measured = find(rows, w, &format!("{class}_mean_slowdown"))
@@ -819,7 +837,10 @@ fn sim_checks(parsed: &Parsed, rows: &[Row], cpus: u32, dir: &Path) -> Result<Ve
                 if let (Some(simulated), Some(measured)) = (simulated, measured) {
                     out.push(SimCheck {
                         workload: w.to_string(),
-                        policy: policy.to_string(),
+                        policy: match mode {
+                            Some(m) => format!("{policy} (mode {m})"),
+                            None => policy.to_string(),
+                        },
                         vm_sched: sched.to_string(),
                         class: class.to_string(),
                         simulated,
@@ -984,9 +1005,14 @@ mod tests {
              @@INV default 1 faas-gen-0.7 24,50000,oops\n\
              @@BENCH default 1 stress-cpu ops_s NaN\n\
              @@BENCHERR scx_bpfland 1 never attached\n\
+             @@MODE scx_foresight 1 faas-gen-0.7 faas-burst:12,idle:2\n\
              @@BENCH-DONE",
         ));
         assert!(p.done);
+        assert_eq!(
+            p.modes.get(&(1, "faas-gen-0.7".to_string())).map(String::as_str),
+            Some("faas-burst:12,idle:2")
+        );
         assert_eq!(p.samples.len(), 8, "{:?}", p.samples);
         let get = |m: &str| p.samples.iter().find(|s| s.metric == m).map(|s| s.value);
         assert_eq!(get("time_s"), Some(12.5));
