@@ -627,7 +627,12 @@ pub fn markdown(rows: &[Row], targets: &[Target], plan: &Plan, info: &[String]) 
             "| {} | {} | {} | {} |\n",
             t.name,
             t.goal.text(),
-            t.ratio.as_ref().map_or("–".into(), fmt_ratio),
+            match (&t.ratio, t.name.ends_with("(% of one CPU)")) {
+                (None, _) => "–".into(),
+                // An absolute figure: the median and its interval, not a ratio.
+                (Some(r), true) => format!("{:.2} % ({:.2}–{:.2})", r.value, r.lo, r.hi),
+                (Some(r), false) => fmt_ratio(r),
+            },
             t.verdict.word()
         ));
     }
@@ -1010,7 +1015,9 @@ mod tests {
         ));
         assert!(p.done);
         assert_eq!(
-            p.modes.get(&(1, "faas-gen-0.7".to_string())).map(String::as_str),
+            p.modes
+                .get(&(1, "faas-gen-0.7".to_string()))
+                .map(String::as_str),
             Some("faas-burst:12,idle:2")
         );
         assert_eq!(p.samples.len(), 8, "{:?}", p.samples);
