@@ -181,7 +181,7 @@ pub fn simulate(a: &SimulateArgs) -> Result<()> {
                 slices: SliceConfig::defaults(u64::from(a.cpus)),
                 prior: prior.clone(),
                 identify_from_enqueue: a.identify_from_enqueue,
-                mode: mode.clone(),
+                mode,
             };
             let (times, _) = sim::simulate(&jobs, &cfg);
             sim::report(&jobs, &times, &cfg, a.short_us)
