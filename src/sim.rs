@@ -168,7 +168,9 @@ fn sliced(jobs: &[Job], cfg: &SimConfig) -> (Vec<JobTimes>, Option<Trainer>) {
             let job = &jobs[a.job];
             if a.used >= job.cpu_ns {
                 times[a.job].finish_ns = now;
-                if let Some(tr) = trainer.as_mut() {
+                // Like the live scheduler, only an identified task becomes a training sample.
+                let identified = a.enqueues >= cfg.identify_from_enqueue;
+                if let Some(tr) = trainer.as_mut().filter(|_| identified) {
                     if tr.add(Sample {
                         func: job.func,
                         fx: job.fx,
