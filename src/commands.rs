@@ -62,6 +62,10 @@ pub struct SimulateArgs {
     /// Default: the base parameters, as before any class is known.
     #[arg(long, value_name = "CLASS")]
     pub mode: Option<SystemClass>,
+    /// Write each invocation's times per policy into this directory (`POLICY.csv`:
+    /// arrival_us,cpu_us,first_run_us,finish_us), to set beside a replay's own.
+    #[arg(long, value_name = "DIR")]
+    pub times_dir: Option<PathBuf>,
     /// Start foresight from this model file (the prior); online learning continues from it.
     #[arg(long, value_name = "FILE")]
     pub models: Option<PathBuf>,
@@ -184,6 +188,22 @@ pub fn simulate(a: &SimulateArgs) -> Result<()> {
                 mode,
             };
             let (times, _) = sim::simulate(&jobs, &cfg);
+            if let Some(dir) = &a.times_dir {
+                let mut text = String::from("arrival_us,cpu_us,first_run_us,finish_us\n");
+                for (j, t) in jobs.iter().zip(&times) {
+                    text.push_str(&format!(
+                        "{},{},{},{}\n",
+                        j.arrival_ns / 1000,
+                        j.cpu_ns / 1000,
+                        t.first_run_ns / 1000,
+                        t.finish_ns / 1000
+                    ));
+                }
+                let path = dir.join(format!("{}.csv", policy.name()));
+                if let Err(e) = std::fs::write(&path, text) {
+                    log::error!("cannot write {}: {e}", path.display());
+                }
+            }
             sim::report(&jobs, &times, &cfg, a.short_us)
         })
         .collect();

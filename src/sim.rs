@@ -145,6 +145,9 @@ fn sliced(jobs: &[Job], cfg: &SimConfig) -> (Vec<JobTimes>, Option<Trainer>) {
     let mut next_arrival = 0;
     let mut seq = 0u64;
     let mut fair_clock = 0u64;
+    // The live loop sizes slices by the tasks queued in its current round (its batch), not by
+    // everything runnable: here, the jobs queued at the same instant.
+    let (mut batch_at, mut batch_len) = (u64::MAX, 0usize);
 
     loop {
         let t_arr = jobs.get(next_arrival).map(|j| j.arrival_ns);
@@ -208,6 +211,10 @@ fn sliced(jobs: &[Job], cfg: &SimConfig) -> (Vec<JobTimes>, Option<Trainer>) {
         };
         let mut slices_by_slot: Option<(usize, u64)> = None;
         if let Some(slot) = slot {
+            if batch_at != now {
+                (batch_at, batch_len) = (now, 0);
+            }
+            batch_len += 1;
             let a = &mut active[slot];
             a.enqueues += 1;
             let identified = a.enqueues >= cfg.identify_from_enqueue;
@@ -223,7 +230,7 @@ fn sliced(jobs: &[Job], cfg: &SimConfig) -> (Vec<JobTimes>, Option<Trainer>) {
                         identified,
                         a.used,
                         now,
-                        queue.len() + 1,
+                        batch_len,
                     );
                     (d.deadline, d.slice_ns)
                 }
@@ -255,7 +262,8 @@ fn sliced(jobs: &[Job], cfg: &SimConfig) -> (Vec<JobTimes>, Option<Trainer>) {
                 // loop would on its next round.
                 _ => {
                     let identified = a.enqueues >= cfg.identify_from_enqueue;
-                    let (t, n) = (trainer.as_ref(), queue.len() + 1);
+                    let n = if batch_at == now { batch_len } else { 1 };
+                    let t = trainer.as_ref();
                     foresight_decide(&policy, t, job, identified, a.used, now, n).slice_ns
                 }
             };
