@@ -96,6 +96,23 @@ fn identification_delay_and_mode_are_simulated() {
     assert_ne!(short(&live), short(&burst), "{live} {burst}");
     let fair = sim(&["--policy", "fair"]);
     assert_eq!(fair, sim(&["--policy", "fair", "--mode", "faas-burst"]));
+    // Per-invocation times, one file per policy, every invocation finished after it arrived.
+    let dir = tmp("times");
+    std::fs::create_dir_all(&dir).unwrap();
+    let d = dir.to_str().unwrap();
+    let o = run(&["simulate", "--trace", t, "--cpus", "1", "--times-dir", d]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(dir.join("foresight.csv")).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("arrival_us,cpu_us,first_run_us,finish_us")
+    );
+    let rows: Vec<Vec<u64>> = lines
+        .map(|l| l.split(',').map(|x| x.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows.len() as u64, live["invocations"].as_u64().unwrap());
+    assert!(rows.iter().all(|r| r[0] <= r[2] && r[2] < r[3]), "{text}");
     let o = run(&["simulate", "--trace", t, "--mode", "sleepy"]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("sleepy"));
