@@ -180,7 +180,7 @@ run_one() {
 	[ "$1" = default ] || { [ "$(se_state)" = enabled ] && _att=yes; }
 	detach
 	bench all wall_s "$_wall"
-	bench all sched_cpu_pct "$(awk -v c=$((_run_c1 - _run_c0)) -v w="$_wall" 'BEGIN { printf "%.3f", c / 100 / w * 100 }')"
+	bench all sched_cpu_pct "$(ticks_pct $((_run_c1 - _run_c0)) "$_wall")"
 	bench all evictions "$(($(evictions) - _ev0))"
 	[ "$1" = default ] || bench all still_attached "$_att"
 }

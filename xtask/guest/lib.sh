@@ -48,6 +48,8 @@ alive() { kill -0 "$1" 2>/dev/null; }
 # pair so that its sum is the scheduler's exact runtime). `cargo xtask validate` checks it
 # against a BPF-only scheduler (~0).
 proc_cpu_ticks() { awk -v n="($1)" '$2 == n { t += $14 + $15 } END { print t + 0 }' /proc/[0-9]*/stat 2>/dev/null; }
+# ticks_pct TICKS SECS: TICKS of CPU (1/100 s) over SECS of time, as % of one CPU.
+ticks_pct() { awk -v c="$1" -v w="$2" 'BEGIN { printf "%.3f", c / 100 / w * 100 }'; }
 
 # Kernel log lines that mean the scheduler was thrown out (watchdog, errors).
 evictions() { dmesg | grep -ciE 'runnable task stall|watchdog failed|scheduler.*(error|stall)'; }

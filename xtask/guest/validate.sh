@@ -71,7 +71,7 @@ if [ -x "$FS_BIN/$BPF_PEER" ]; then
 		_w=$(since "$_t0")
 		_c1=$(sched_cpu_ns "$BPF_PEER")
 		_k1=$(proc_cpu_ticks "$BPF_PEER")
-		val peer_cpu_pct "$(awk -v c=$((_k1 - _k0)) -v w="$_w" 'BEGIN { printf "%.3f", c / 100 / w * 100 }')"
+		val peer_cpu_pct "$(ticks_pct $((_k1 - _k0)) "$_w")"
 		val peer_schedstat_pct "$(awk -v c=$((_c1 - _c0)) -v w="$_w" 'BEGIN { printf "%.3f", c / 1e9 / w * 100 }')"
 	else
 		echo "@@VALERR $BPF_PEER never attached: $(tail -n 2 /tmp/peer.log | tr '\n' ' ')"

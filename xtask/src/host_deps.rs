@@ -95,10 +95,7 @@ fn os_codename() -> Option<String> {
 /// Debian 12 ships QEMU 7.2; install QEMU_PACKAGE alone from bookworm-backports (with what it
 /// depends on), nothing else from there.
 fn ensure_qemu_from_backports() -> Result<()> {
-    let major = cmd::output(std::process::Command::new("qemu-system-x86_64").arg("--version"))
-        .ok()
-        .and_then(|v| vm::parse_qemu_version(&v))
-        .and_then(|v| v.split('.').next()?.parse::<u32>().ok());
+    let major = vm::qemu_major();
     if major.is_some_and(|m| m >= QEMU_WANT_MAJOR) {
         return Ok(());
     }

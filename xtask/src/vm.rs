@@ -124,7 +124,8 @@ fn qemu_version_text() -> String {
         .map_or("QEMU ?".into(), |v| format!("QEMU {v}"))
 }
 
-fn qemu_major() -> Option<u32> {
+/// The installed QEMU's major version, if it answers `--version`.
+pub fn qemu_major() -> Option<u32> {
     let out = cmd::output(Command::new("qemu-system-x86_64").arg("--version")).ok()?;
     parse_qemu_version(&out)?.split('.').next()?.parse().ok()
 }
