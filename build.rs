@@ -17,10 +17,16 @@ fn main() {
 
     scx_cargo::BpfBuilder::new()
         .expect("BPF builder: cannot start (is clang >= 18 installed? set BPF_CLANG)")
+        .enable_skel("bpf/execs.bpf.c", "execs")
+        .build()
+        .expect("bpf/execs.bpf.c: BPF build failed");
+
+    scx_cargo::BpfBuilder::new()
+        .expect("BPF builder: cannot start (is clang >= 18 installed? set BPF_CLANG)")
         .enable_skel("bpf/signals.bpf.c", "signals")
         .build()
         .expect("bpf/signals.bpf.c: BPF build failed");
-    for header in ["bpf/exits.h", "bpf/signals.h"] {
+    for header in ["bpf/exits.h", "bpf/execs.h", "bpf/signals.h"] {
         println!("cargo:rerun-if-changed={header}");
     }
 }

@@ -8,6 +8,7 @@
 //! hot-reloads the modes config and the classifier (on change or SIGHUP: a bad file is
 //! reported and the one in use stays), and appends each window to `--record-signals`.
 
+use crate::helper_thread;
 use std::fs::OpenOptions;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -152,9 +153,7 @@ pub fn spawn(setup: Setup) -> anyhow::Result<(Arc<Adapt>, SyncSender<WindowMsg>)
         retired_boosts: Retired::default(),
     };
     thread.seen_files = thread.watched_fingerprint();
-    std::thread::Builder::new()
-        .name("adapt".into())
-        .spawn(move || thread.run(rx))?;
+    helper_thread::spawn("adapt", helper_thread::LIGHT_BUDGET, move || thread.run(rx))?;
     Ok((shared, tx))
 }
 

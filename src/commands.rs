@@ -53,8 +53,8 @@ pub struct SimulateArgs {
     #[arg(long)]
     pub json: bool,
     /// foresight predicts an invocation from this enqueue on; before, only the general model
-    /// (behaviour alone) can. 3 is the live scheduler today (its /proc worker is asked at the
-    /// 2nd enqueue and answers by the 3rd); 1 is identity known at arrival.
+    /// (behaviour alone) can. 2 is the live scheduler today (identity at exec, in the first run
+    /// after the fork's enqueue); 3 was its /proc-only path; 1 is identity known at arrival.
     #[arg(long, default_value_t = sim::IDENTIFY_FROM_ENQUEUE_LIVE, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub identify_from_enqueue: u32,
     /// Run foresight in the mode the live scheduler uses for this workload class (the shipped
@@ -157,6 +157,10 @@ pub struct GenArgs {
 
 pub fn simulate(a: &SimulateArgs) -> Result<()> {
     let rows = trace::read(&a.trace)?;
+    if let Some(dir) = &a.times_dir {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("--times-dir {}: cannot create it", dir.display()))?;
+    }
     let (jobs, mut names) = sim::jobs_from_trace(&rows);
     let prior = match &a.models {
         Some(path) => {

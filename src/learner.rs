@@ -3,6 +3,7 @@
 //! [`Trainer`] refits, and each new [`ModelSet`] is published by atomic swap. The dispatch loop
 //! never waits: it `try_send`s samples (dropping and counting when full) and `load`s models.
 
+use crate::helper_thread;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, RecvTimeoutError, SyncSender};
 use std::sync::Arc;
@@ -68,41 +69,39 @@ pub fn spawn(prior: ModelSet) -> std::io::Result<(Arc<Shared>, SyncSender<Msg>)>
     });
     let (tx, rx) = sync_channel::<Msg>(SAMPLE_QUEUE);
     let out = shared.clone();
-    std::thread::Builder::new()
-        .name("learner".into())
-        .spawn(move || {
-            let mut trainer = Trainer::new(prior);
-            let mut pending = 0usize;
-            let mut last_fit = Instant::now();
-            let mut retired = Retired::default();
-            loop {
-                match rx.recv_timeout(REFIT_PERIOD) {
-                    Ok(Msg::Sample(s)) => {
-                        trainer.add(s);
-                        pending += 1;
-                        out.samples_seen.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Ok(Msg::Prior(models)) => {
-                        retired.publish(&out.models, trainer.set_prior(models).clone());
-                        continue;
-                    }
-                    Err(RecvTimeoutError::Timeout) => {}
-                    Err(RecvTimeoutError::Disconnected) => break,
+    helper_thread::spawn("learner", helper_thread::LEARNER_BUDGET, move || {
+        let mut trainer = Trainer::new(prior);
+        let mut pending = 0usize;
+        let mut last_fit = Instant::now();
+        let mut retired = Retired::default();
+        loop {
+            match rx.recv_timeout(REFIT_PERIOD) {
+                Ok(Msg::Sample(s)) => {
+                    trainer.add(s);
+                    pending += 1;
+                    out.samples_seen.fetch_add(1, Ordering::Relaxed);
                 }
-                let periodic = pending > 0 && last_fit.elapsed() >= REFIT_PERIOD;
-                if trainer.refit_due() || periodic {
-                    let next = if periodic {
-                        trainer.refit_all()
-                    } else {
-                        trainer.refit()
-                    };
-                    retired.publish(&out.models, next.clone());
-                    out.refits.fetch_add(1, Ordering::Relaxed);
-                    pending = 0;
-                    last_fit = Instant::now();
+                Ok(Msg::Prior(models)) => {
+                    retired.publish(&out.models, trainer.set_prior(models).clone());
+                    continue;
                 }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
             }
-        })?;
+            let periodic = pending > 0 && last_fit.elapsed() >= REFIT_PERIOD;
+            if trainer.refit_due() || periodic {
+                let next = if periodic {
+                    trainer.refit_all()
+                } else {
+                    trainer.refit()
+                };
+                retired.publish(&out.models, next.clone());
+                out.refits.fetch_add(1, Ordering::Relaxed);
+                pending = 0;
+                last_fit = Instant::now();
+            }
+        }
+    })?;
     Ok((shared, tx))
 }
 

@@ -14,7 +14,9 @@
 pub mod adapt;
 pub mod classify;
 pub mod classmodel;
+pub mod exec_record;
 pub mod features;
+pub mod helper_thread;
 pub mod learner;
 pub mod model;
 pub mod modelfile;

@@ -7,6 +7,7 @@ pub mod bpf_intf;
 #[allow(clippy::all)]
 mod bpf;
 mod commands;
+mod execs;
 mod exits;
 mod scheduler;
 mod signals;
@@ -20,10 +21,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use log::{error, info};
+use log::{error, info, warn};
 
 use scheduler::{BpfObjects, Helpers, LoopConfig, Scheduler};
 use scx_foresight::adapt::{self, ClassifierSource};
+use scx_foresight::helper_thread;
 use scx_foresight::learner;
 use scx_foresight::model::ModelSet;
 use scx_foresight::modes::CgroupBoost;
@@ -299,8 +301,15 @@ fn run_worker(cfg: &LoopConfig, opts: &Opts, nr_cpus: u64) -> Result<ExitCode> {
     })
     .context("cannot start workload classification")?;
     let names = SharedNames::default();
-    let procs = ProcWorker::spawn(names.clone(), adapt.boosts.clone())
-        .context("cannot start the /proc worker")?;
+    let (procs, execs) = ProcWorker::spawn(
+        names.clone(),
+        adapt.boosts.clone(),
+        Some(execs::ExecTracer::factory()),
+    )
+    .context("cannot start the /proc worker")?;
+    if let Some(Err(why)) = execs {
+        warn!("no exec tracer ({why}): invocations are identified from /proc only, after their 2nd enqueue");
+    }
     let (learner, samples) =
         learner::spawn(ModelSet::default()).context("cannot start the learner")?;
     if let Some(path) = &opts.models {
@@ -326,6 +335,9 @@ fn run_worker(cfg: &LoopConfig, opts: &Opts, nr_cpus: u64) -> Result<ExitCode> {
         adapt,
         windows,
     };
+    if std::env::var_os(TEST_ALLOC_STORM_ENV).is_some() {
+        start_alloc_storm()?;
+    }
     let mut objects = BpfObjects::new();
     let mut sched =
         Scheduler::init(cfg, helpers, &mut objects).context("cannot attach scx_foresight")?;
@@ -361,29 +373,40 @@ fn stats_interval(secs: f64) -> Result<Duration> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// Test hook for the VM case `helper-alloc`: a helper that allocates without pause, the worst
+/// case for the allocator mutex every thread shares (see helper_thread.rs).
+const TEST_ALLOC_STORM_ENV: &str = "FORESIGHT_TEST_ALLOC_STORM";
+
+fn start_alloc_storm() -> Result<()> {
+    log::warn!(
+        "{TEST_ALLOC_STORM_ENV} is set: a helper allocates in a loop (a test, not for production)"
+    );
+    helper_thread::spawn("alloc-storm", helper_thread::LIGHT_BUDGET, || loop {
+        let v: Vec<u64> = (0..64).collect();
+        std::hint::black_box(v);
+    })?;
+    Ok(())
+}
+
 /// A thread that takes each snapshot the loop sends, adds the process's page faults, prints
 /// it (with --stats) and leaves it in STATS_FILE for `--monitor`.
 fn spawn_stats_reporter(print: bool) -> Result<SyncSender<Metrics>> {
     let (tx, rx) = sync_channel::<Metrics>(1);
-    std::thread::Builder::new()
-        .name("stats".into())
-        .spawn(move || {
-            let mut baseline = None;
-            for mut m in rx {
-                let faults = own_page_faults().unwrap_or(0);
-                m.nr_page_faults = faults - *baseline.get_or_insert(faults);
-                let line = m.to_string();
-                if print {
-                    println!("{line}");
-                }
-                let _ = scx_foresight::modelfile::write_atomically(
-                    Path::new(STATS_FILE),
-                    line.as_bytes(),
-                );
+    helper_thread::spawn("stats", helper_thread::LIGHT_BUDGET, move || {
+        let mut baseline = None;
+        for mut m in rx {
+            let faults = own_page_faults().unwrap_or(0);
+            m.nr_page_faults = faults - *baseline.get_or_insert(faults);
+            let line = m.to_string();
+            if print {
+                println!("{line}");
             }
-            let _ = std::fs::remove_file(STATS_FILE);
-        })
-        .context("cannot start the stats thread")?;
+            let _ =
+                scx_foresight::modelfile::write_atomically(Path::new(STATS_FILE), line.as_bytes());
+        }
+        let _ = std::fs::remove_file(STATS_FILE);
+    })
+    .context("cannot start the stats thread")?;
     Ok(tx)
 }
 

@@ -4,19 +4,24 @@
 //! a request and a non-blocking receive of replies; a task without a reply yet is scheduled
 //! with the defaults.
 
+use crate::helper_thread;
 use std::collections::HashMap;
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError, TrySendError};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use procfs::process::Process;
 
+use crate::exec_record::{CgroupPaths, ExecRecord, ProgramPaths};
 use crate::features::Invocation;
 use crate::model::Interner;
 use crate::modes::{boost_pct, SharedBoosts};
-use crate::tasks::ProcFeatures;
+use crate::tasks::{IdentitySource, ProcFeatures};
 
 /// Requests that may wait for the worker; more are dropped (the task keeps the defaults).
 pub const REQUEST_QUEUE: usize = 1024;
+/// Where the cgroup v2 hierarchy is mounted (the exec tracer reports cgroup ids).
+pub const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 /// Distinct cgroups given an id.
 pub const MAX_CGROUPS: usize = 1024;
 
@@ -27,11 +32,23 @@ pub struct Request {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reply {
+    pub source: IdentitySource,
     pub pid: i32,
     /// Start of the task that answered (ns since boot), to detect a reused pid.
     pub start_ns: u64,
     /// None when the task vanished before it could be read.
     pub features: Option<ProcFeatures>,
+    /// The task's name when it was read (NUL-padded like the kernel's): the loop drops a reply
+    /// read before an exec that it has seen since.
+    pub comm: [u8; 16],
+}
+
+/// A task name as the kernel keeps it: at most 15 bytes, NUL-padded.
+pub fn comm_bytes(name: &str) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    let n = name.len().min(15);
+    out[..n].copy_from_slice(&name.as_bytes()[..n]);
+    out
 }
 
 /// The kernel's flag for kernel threads in /proc/<pid>/stat.
@@ -40,7 +57,7 @@ const PF_KTHREAD: u32 = 0x0020_0000;
 const CMDLINE_RETRIES: u32 = 5;
 
 /// What /proc says about `pid`; None when it is gone (or unreadable).
-pub fn read_invocation(pid: i32) -> Option<(Invocation, String, u64)> {
+pub fn read_invocation(pid: i32) -> Option<(Invocation, String, u64, [u8; 16])> {
     let p = Process::new(pid).ok()?;
     let stat = p.stat().ok()?;
     let kernel_thread = stat.flags & PF_KTHREAD != 0;
@@ -66,6 +83,7 @@ pub fn read_invocation(pid: i32) -> Option<(Invocation, String, u64)> {
         Invocation::from_cmdline(&cmdline, exe.as_deref(), &stat.comm, kernel_thread),
         cgroup,
         start_ns,
+        comm_bytes(&stat.comm),
     ))
 }
 
@@ -131,38 +149,138 @@ pub struct ProcWorker {
     pub dropped: u64,
 }
 
+/// Where exec records come from: the BPF tracer in the live scheduler. Built inside the worker
+/// thread (its ring buffer belongs to that thread), before the scheduler attaches.
+pub trait ExecSource {
+    /// Wait up to `timeout` for records and append them to `out`.
+    fn poll(&mut self, timeout: Duration, out: &mut Vec<ExecRecord>);
+}
+
+/// Builds the exec source in the worker thread; an error leaves the worker on /proc alone.
+pub type ExecSourceFactory = Box<dyn FnOnce() -> anyhow::Result<Box<dyn ExecSource>> + Send>;
+
+/// With an exec source, how long the worker waits for records before serving /proc requests.
+pub const EXEC_POLL: Duration = Duration::from_millis(10);
+
+/// The worker's state: resolves /proc reads and exec records into replies.
+struct Worker {
+    resolver: Resolver,
+    programs: ProgramPaths,
+    cgroups: CgroupPaths,
+    replies: SyncSender<Reply>,
+}
+
+impl Worker {
+    /// Answer a /proc request; false when the loop is gone.
+    fn serve_request(&mut self, req: Request) -> bool {
+        let reply = match read_invocation(req.pid) {
+            Some((inv, cgroup, start_ns, comm)) => Reply {
+                source: IdentitySource::Proc,
+                pid: req.pid,
+                start_ns,
+                features: Some(self.resolver.features(&inv, &cgroup)),
+                comm,
+            },
+            None => Reply {
+                source: IdentitySource::Proc,
+                pid: req.pid,
+                start_ns: 0,
+                features: None,
+                comm: [0; 16],
+            },
+        };
+        self.replies.send(reply).is_ok()
+    }
+
+    /// Turn an exec record into the task's identity; false when the loop is gone.
+    fn serve_exec(&mut self, rec: &ExecRecord) -> bool {
+        let program = self.programs.resolve(&rec.path());
+        let cgroup = self.cgroups.path(rec.cgroup_id);
+        let reply = Reply {
+            source: IdentitySource::Exec,
+            pid: rec.pid,
+            start_ns: rec.start_ns,
+            features: Some(self.resolver.features(&rec.invocation(&program), &cgroup)),
+            comm: rec.comm,
+        };
+        self.replies.send(reply).is_ok()
+    }
+
+    /// /proc requests only: block on them.
+    fn run_requests(mut self, requests: Receiver<Request>) {
+        for req in requests {
+            if !self.serve_request(req) {
+                break;
+            }
+        }
+    }
+
+    /// Exec records as they come, /proc requests between two polls.
+    fn run_with_execs(mut self, mut source: Box<dyn ExecSource>, requests: Receiver<Request>) {
+        let mut records = Vec::with_capacity(256);
+        loop {
+            source.poll(EXEC_POLL, &mut records);
+            for rec in records.drain(..) {
+                if !self.serve_exec(&rec) {
+                    return;
+                }
+            }
+            loop {
+                match requests.try_recv() {
+                    Ok(req) if self.serve_request(req) => {}
+                    Ok(_) | Err(TryRecvError::Disconnected) => return,
+                    Err(TryRecvError::Empty) => break,
+                }
+            }
+        }
+    }
+}
+
 impl ProcWorker {
-    /// Start the worker thread (before attaching: no new threads after).
-    pub fn spawn(names: SharedNames, boosts: SharedBoosts) -> std::io::Result<Self> {
+    /// Start the worker thread (before attaching: no new threads after). With `execs`, the
+    /// thread first builds the exec source and reports here whether it could (Err: the reason;
+    /// the worker then serves /proc requests alone).
+    pub fn spawn(
+        names: SharedNames,
+        boosts: SharedBoosts,
+        execs: Option<ExecSourceFactory>,
+    ) -> std::io::Result<(Self, Option<Result<(), String>>)> {
         let (req_tx, req_rx) = sync_channel::<Request>(REQUEST_QUEUE);
         let (rep_tx, rep_rx) = sync_channel::<Reply>(REQUEST_QUEUE);
-        std::thread::Builder::new()
-            .name("procinfo".into())
-            .spawn(move || {
-                let mut resolver = Resolver::new(names, boosts);
-                for req in req_rx {
-                    let reply = match read_invocation(req.pid) {
-                        Some((inv, cgroup, start_ns)) => Reply {
-                            pid: req.pid,
-                            start_ns,
-                            features: Some(resolver.features(&inv, &cgroup)),
-                        },
-                        None => Reply {
-                            pid: req.pid,
-                            start_ns: 0,
-                            features: None,
-                        },
-                    };
-                    if rep_tx.send(reply).is_err() {
-                        break;
-                    }
+        let (ready_tx, ready_rx) = sync_channel::<Result<(), String>>(1);
+        let with_execs = execs.is_some();
+        helper_thread::spawn("procinfo", helper_thread::PROC_BUDGET, move || {
+            let worker = Worker {
+                resolver: Resolver::new(names, boosts),
+                programs: ProgramPaths::default(),
+                cgroups: CgroupPaths::new(CGROUP_ROOT),
+                replies: rep_tx,
+            };
+            match execs.map(|build| build()) {
+                Some(Ok(source)) => {
+                    let _ = ready_tx.send(Ok(()));
+                    worker.run_with_execs(source, req_rx)
                 }
-            })?;
-        Ok(Self {
-            requests: req_tx,
-            replies: rep_rx,
-            dropped: 0,
-        })
+                Some(Err(err)) => {
+                    let _ = ready_tx.send(Err(format!("{err:#}")));
+                    worker.run_requests(req_rx)
+                }
+                None => worker.run_requests(req_rx),
+            }
+        })?;
+        let execs_ready = with_execs.then(|| {
+            ready_rx
+                .recv()
+                .unwrap_or_else(|_| Err("the /proc worker ended while starting".into()))
+        });
+        Ok((
+            Self {
+                requests: req_tx,
+                replies: rep_rx,
+                dropped: 0,
+            },
+            execs_ready,
+        ))
     }
 
     /// Ask for `pid` without waiting; false (and counted) when the worker is behind.
@@ -202,7 +320,7 @@ mod tests {
             );
             std::thread::sleep(Duration::from_millis(5));
         }
-        let (inv, _cgroup, start_ns) = read_invocation(pid).expect("child readable");
+        let (inv, _cgroup, start_ns, _comm) = read_invocation(pid).expect("child readable");
         assert!(inv.identity.ends_with("sleep"), "{}", inv.identity);
         assert_eq!(inv.n_numeric, 1);
         assert_eq!(inv.numeric[0], 30.0);
@@ -211,7 +329,9 @@ mod tests {
         child.wait().unwrap();
         assert!(read_invocation(pid).is_none());
 
-        let mut w = ProcWorker::spawn(SharedNames::default(), SharedBoosts::default()).unwrap();
+        let (mut w, execs) =
+            ProcWorker::spawn(SharedNames::default(), SharedBoosts::default(), None).unwrap();
+        assert!(execs.is_none());
         assert!(w.request(pid));
         let reply = w.replies.recv_timeout(Duration::from_secs(5)).unwrap();
         assert_eq!(reply.pid, pid);

@@ -3,6 +3,7 @@
 //! `try_send`s (a full buffer drops and counts, never blocks); the file is flushed every
 //! second and when the recorder is finished (on exit).
 
+use crate::helper_thread;
 use std::fs::OpenOptions;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -49,32 +50,30 @@ impl Recorder {
                 .with_context(|| format!("cannot write {}", path.display()))?;
         }
         let (tx, rx) = sync_channel::<Sample>(RECORD_QUEUE);
-        let handle = std::thread::Builder::new()
-            .name("recorder".into())
-            .spawn(move || {
-                let mut written = 0u64;
-                loop {
-                    match rx.recv_timeout(FLUSH_PERIOD) {
-                        Ok(s) => {
-                            let identity = s
-                                .func
-                                .and_then(|f| {
-                                    names
-                                        .lock()
-                                        .ok()
-                                        .and_then(|n| n.name(f).map(str::to_string))
-                                })
-                                .unwrap_or_else(|| "[unknown]".to_string());
-                            writeln!(out, "{}", Recorded::from_sample(identity, &s).to_line())?;
-                            written += 1;
-                        }
-                        Err(RecvTimeoutError::Timeout) => out.flush()?,
-                        Err(RecvTimeoutError::Disconnected) => break,
+        let handle = helper_thread::spawn("recorder", helper_thread::LIGHT_BUDGET, move || {
+            let mut written = 0u64;
+            loop {
+                match rx.recv_timeout(FLUSH_PERIOD) {
+                    Ok(s) => {
+                        let identity = s
+                            .func
+                            .and_then(|f| {
+                                names
+                                    .lock()
+                                    .ok()
+                                    .and_then(|n| n.name(f).map(str::to_string))
+                            })
+                            .unwrap_or_else(|| "[unknown]".to_string());
+                        writeln!(out, "{}", Recorded::from_sample(identity, &s).to_line())?;
+                        written += 1;
                     }
+                    Err(RecvTimeoutError::Timeout) => out.flush()?,
+                    Err(RecvTimeoutError::Disconnected) => break,
                 }
-                out.flush()?;
-                Ok(written)
-            })?;
+            }
+            out.flush()?;
+            Ok(written)
+        })?;
         Ok(Self {
             tx,
             handle,

@@ -5,6 +5,7 @@
 //! installs it as the prior and publishes by atomic swap. An invalid file is reported (file,
 //! reason), counted, and the models in use stay.
 
+use crate::helper_thread;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::SyncSender;
@@ -136,13 +137,13 @@ pub fn start(
     );
     shared.model_file_hash.store(hash, Ordering::Relaxed);
     let _ = learner.send(Msg::Prior(set));
-    std::thread::Builder::new()
-        .name("model-reload".into())
-        .spawn(move || watch(path, names, learner, shared))
-        .map_err(|e| ModelFileError {
-            file: "model-reload thread".into(),
-            reason: e.to_string(),
-        })?;
+    helper_thread::spawn("model-reload", helper_thread::LIGHT_BUDGET, move || {
+        watch(path, names, learner, shared)
+    })
+    .map_err(|e| ModelFileError {
+        file: "model-reload thread".into(),
+        reason: e.to_string(),
+    })?;
     Ok(())
 }
 

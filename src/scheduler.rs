@@ -29,7 +29,7 @@ use scx_foresight::monotonic_ns;
 use scx_foresight::policy::{Decision, Policy, SliceConfig, BOOST_PCT_NONE};
 use scx_foresight::procinfo::ProcWorker;
 use scx_foresight::stats::Metrics;
-use scx_foresight::tasks::{TaskTable, MAX_TASKS};
+use scx_foresight::tasks::{IdentitySource, TaskTable, MAX_TASKS};
 
 /// Tasks decided in one round at most; the rest wait for the next round (keeps rounds short).
 pub const MAX_BATCH: usize = 4096;
@@ -191,10 +191,34 @@ impl<'a> Scheduler<'a> {
     fn apply_proc_replies(&mut self) {
         while let Ok(reply) = self.helpers.procs.replies.try_recv() {
             self.m.nr_proc_replies += 1;
-            if let Some(e) = self.tasks.get_same(reply.pid, reply.start_ns) {
-                e.proc = reply.features;
-                e.predicted_ns = None;
+            let Some(e) = self.tasks.get_same(reply.pid, reply.start_ns) else {
+                continue;
+            };
+            match reply.source {
+                // The new image as it started: whatever name the loop saw last is the old one.
+                IdentitySource::Exec => {
+                    self.m.nr_ident_exec += 1;
+                    e.comm = reply.comm;
+                    e.proc_requested = true;
+                }
+                // Read before an exec the loop has seen since (or after one it has not seen
+                // yet): not this image's command line; ask again at the next enqueue.
+                IdentitySource::Proc if reply.features.is_some() && reply.comm != e.comm => {
+                    self.m.nr_proc_stale += 1;
+                    e.proc_requested = false;
+                    continue;
+                }
+                IdentitySource::Proc => {
+                    // An exec identity stays: /proc, asked before it arrived, says no more.
+                    if e.identified_by == Some(IdentitySource::Exec) {
+                        continue;
+                    }
+                    self.m.nr_ident_proc += u64::from(reply.features.is_some());
+                }
             }
+            e.identified_by = reply.features.map(|_| reply.source);
+            e.proc = reply.features;
+            e.predicted_ns = None;
         }
     }
 
@@ -206,6 +230,11 @@ impl<'a> Scheduler<'a> {
             let Some(e) = self.tasks.remove_same(rec.pid, rec.start_ns) else {
                 continue;
             };
+            match e.identified_by {
+                Some(IdentitySource::Exec) => self.m.nr_exit_ident_exec += 1,
+                Some(IdentitySource::Proc) => self.m.nr_exit_ident_proc += 1,
+                None => self.m.nr_exit_ident_never += 1,
+            }
             // A task that exec'd after its command line was read would teach the wrong function.
             let Some(p) = e.proc.filter(|p| !p.kernel_thread && e.comm == rec.comm) else {
                 continue;

@@ -95,18 +95,19 @@ pub struct SimConfig {
     pub slices: SliceConfig,
     /// Models to start from (foresight only); online learning continues from them.
     pub prior: ModelSet,
-    /// Foresight predicts a job from this enqueue on (1: from its arrival). The live
-    /// scheduler asks /proc for a task's command line at its 2nd enqueue and has the answer by
-    /// its 3rd at the earliest ([`IDENTIFY_FROM_ENQUEUE_LIVE`]): a short invocation that
-    /// finishes in one or two runs is never predicted.
+    /// Foresight predicts a job from this enqueue on (1: from its arrival); the identity is
+    /// known during the run before it, so a job that ends then is still a training sample. The
+    /// live scheduler learns the identity at exec, in the first run after the fork's enqueue,
+    /// and predicts from the 2nd enqueue ([`IDENTIFY_FROM_ENQUEUE_LIVE`]); before the exec
+    /// tracer, /proc was asked at the 2nd enqueue and answered for the 3rd.
     pub identify_from_enqueue: u32,
     /// The live scheduler's mode parameters in force (foresight only): a workload class's
     /// mode changes slices and the short-first stretch.
     pub mode: crate::modes::ModeParams,
 }
 
-/// The live scheduler's first enqueue with a prediction (the /proc round trip).
-pub const IDENTIFY_FROM_ENQUEUE_LIVE: u32 = 3;
+/// The live scheduler's first enqueue with a prediction (the first after exec).
+pub const IDENTIFY_FROM_ENQUEUE_LIVE: u32 = 2;
 
 /// Run the jobs (sorted by arrival) and return each one's times, plus the trainer (foresight).
 pub fn simulate(jobs: &[Job], cfg: &SimConfig) -> (Vec<JobTimes>, Option<Trainer>) {
@@ -171,8 +172,9 @@ fn sliced(jobs: &[Job], cfg: &SimConfig) -> (Vec<JobTimes>, Option<Trainer>) {
             let job = &jobs[a.job];
             if a.used >= job.cpu_ns {
                 times[a.job].finish_ns = now;
-                // Like the live scheduler, only an identified task becomes a training sample.
-                let identified = a.enqueues >= cfg.identify_from_enqueue;
+                // Like the live scheduler, only an identified task becomes a training sample
+                // (identified during this run when the next enqueue would have been predicted).
+                let identified = a.enqueues + 1 >= cfg.identify_from_enqueue;
                 if let Some(tr) = trainer.as_mut().filter(|_| identified) {
                     if tr.add(Sample {
                         func: job.func,

@@ -21,7 +21,16 @@ const BURST_EWMA_DIV: u64 = 4;
 /// Slack when comparing our first-seen time with the kernel's start time (clock ticks).
 pub const START_SLACK_NS: u64 = 50_000_000;
 
-/// What /proc said about a task, resolved off the hot path.
+/// Where a task's identity came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentitySource {
+    /// The exec tracer: the new image, read as it started.
+    Exec,
+    /// A /proc read the loop asked for.
+    Proc,
+}
+
+/// What /proc (or the exec tracer) said about a task, resolved off the hot path.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ProcFeatures {
     pub func: Option<FunctionId>,
@@ -38,6 +47,8 @@ pub struct ProcFeatures {
 /// What we remember about one task.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct TaskEntry {
+    /// Where its identity came from (None: not identified yet).
+    pub identified_by: Option<IdentitySource>,
     /// When we first saw it (ns, monotonic clock): with the pid, the task's identity.
     pub born_ns: u64,
     /// CPU time observed so far.
@@ -87,6 +98,7 @@ impl TaskEntry {
             self.proc = None;
             self.proc_requested = false;
             self.predicted_ns = None;
+            self.identified_by = None;
         }
         self.comm = *comm;
     }

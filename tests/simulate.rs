@@ -97,8 +97,9 @@ fn identification_delay_and_mode_are_simulated() {
     let fair = sim(&["--policy", "fair"]);
     assert_eq!(fair, sim(&["--policy", "fair", "--mode", "faas-burst"]));
     // Per-invocation times, one file per policy, every invocation finished after it arrived.
-    let dir = tmp("times");
-    std::fs::create_dir_all(&dir).unwrap();
+    // The directory is created when missing.
+    let dir = tmp("times").join("new");
+    let _ = std::fs::remove_dir_all(&dir);
     let d = dir.to_str().unwrap();
     let o = run(&["simulate", "--trace", t, "--cpus", "1", "--times-dir", d]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

@@ -117,7 +117,9 @@ label_windows() {
 # live with, so the training run records a pass with it too.
 class_sampler() {
 	while :; do
-		echo "$(now) $(grep -o ' class=[a-z-]*' /run/scx_foresight.stats 2>/dev/null | cut -d= -f2)"
+		# No file yet (the first stats line is a second away) is no class: skip it.
+		_sampled_class=$(grep -o ' class=[a-z-]*' /run/scx_foresight.stats 2>/dev/null | cut -d= -f2)
+		[ -n "$_sampled_class" ] && echo "$(now) $_sampled_class"
 		sleep 1
 	done
 }

@@ -3,7 +3,7 @@
 # 0 (pass) or 1 (fail); every case prints `@@CASE NAME PASS|FAIL SECS DETAIL`.
 . "${FS_GUEST:-/guest}/lib.sh"
 
-ALL_CASES="attach stats load sigint sigkill errors faas-priority record hot-reload classify replay churn stall-guard bad-inputs soak"
+ALL_CASES="attach stats load sigint sigkill errors faas-priority record hot-reload classify replay churn stall-guard helper-alloc bad-inputs soak"
 # Also available, opt-in: restart (`cargo xtask vm-test --case restart`, see its comment) and
 # signals (records labelled windows of every workload class for `train --windows`) and
 # stall-self (see its comment: a known failure).
@@ -426,6 +426,26 @@ case_stall_guard() {
 # Measured once: evicted (runnable task stall, a 4.5 s round). Reading another process's
 # cmdline takes that process's memory-map lock; a reader holding ours while it waits to be
 # scheduled by us is a priority inversion the loop cannot avoid by itself. Open problem.
+# A helper that allocates without pause beside CPU hogs: every thread shares the core's
+# allocator mutex, so a helper preempted inside it (queued to our own loop) stalled us within
+# seconds before the helpers left sched_ext (helper_thread.rs). Now: no eviction, loop live.
+case_helper_alloc() {
+	_ev0=$(evictions)
+	export FORESIGHT_TEST_ALLOC_STORM=1
+	start_sched /tmp/helper-alloc.log --stats 1
+	unset FORESIGHT_TEST_ALLOC_STORM
+	wait_state enabled 30 || { DETAIL="never enabled"; return 1; }
+	stress-ng --cpu 2 --fork 1 --timeout 20s >/dev/null 2>&1
+	_ev=$(($(evictions) - _ev0))
+	_att=no
+	ours_attached && alive "$SCHED_PID" && _att=yes
+	_last=$(grep '^stats:' /tmp/helper-alloc.log | tail -n 1)
+	_max=$(echo "$_last" | grep -o 'max_round_us=[0-9]*')
+	_dl=$(grep -c 'stays under sched_ext' /tmp/helper-alloc.log)
+	DETAIL="evictions=$_ev attached=$_att $_max helpers_refused_deadline=$_dl"
+	[ "$_ev" -eq 0 ] && [ "$_att" = yes ] && [ "$_dl" -eq 0 ]
+}
+
 case_stall_self() {
 	STALL_SELF=1 case_stall_guard
 }

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * scx_foresight exec tracker: one record per successful exec with what identifies the
+ * invocation (program, arguments, cgroup), read in the exec'ing task's own context right
+ * after the new image is in place, so even an invocation that lives one time slice is known
+ * before its next enqueue. Lock-free: a BPF ring buffer, dropped records are counted.
+ */
+#include <scx/common.bpf.h>
+#include "execs.h"
+
+char _license[] SEC("license") = "GPL";
+
+/* src/exec_record.rs mirrors the record and checks the same size. */
+_Static_assert(sizeof(struct exec_record) == 816, "struct exec_record changed: update src/exec_record.rs");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1024 * 1024);
+} execs SEC(".maps");
+
+/* Records lost because userspace did not drain the ring in time. */
+volatile u64 nr_exec_dropped;
+/* Records whose argv was cut at EXEC_ARGS_LEN, or could not be read. */
+volatile u64 nr_exec_truncated;
+volatile u64 nr_exec_unread;
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(foresight_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct exec_record *r;
+	struct mm_struct *mm;
+	unsigned long arg_start, arg_end;
+	u32 len;
+
+	r = bpf_ringbuf_reserve(&execs, sizeof(*r), 0);
+	if (!r) {
+		__sync_fetch_and_add(&nr_exec_dropped, 1);
+		return 0;
+	}
+	r->pid = BPF_CORE_READ(p, pid);
+	r->tgid = BPF_CORE_READ(p, tgid);
+	r->start_ns = BPF_CORE_READ(p, start_time);
+	r->cgroup_id = bpf_get_current_cgroup_id();
+	r->flags = 0;
+	r->args_len = 0;
+	bpf_probe_read_kernel_str(r->comm, sizeof(r->comm), p->comm);
+	/* For a script, interp is the interpreter (what /proc/<pid>/exe shows); else the file. */
+	if (bpf_probe_read_kernel_str(r->path, sizeof(r->path), BPF_CORE_READ(bprm, interp)) < 0)
+		r->path[0] = 0;
+
+	/* The new argv sits in the new mm, in this (current) task's own address space. */
+	mm = BPF_CORE_READ(p, mm);
+	arg_start = BPF_CORE_READ(mm, arg_start);
+	arg_end = BPF_CORE_READ(mm, arg_end);
+	len = arg_end > arg_start ? arg_end - arg_start : 0;
+	if (len > EXEC_ARGS_LEN) {
+		len = EXEC_ARGS_LEN;
+		r->flags |= EXEC_ARGS_TRUNCATED;
+		__sync_fetch_and_add(&nr_exec_truncated, 1);
+	}
+	if (len && bpf_probe_read_user(r->args, len, (void *)arg_start) == 0) {
+		r->args_len = len;
+	} else {
+		r->flags |= EXEC_ARGS_UNREAD;
+		__sync_fetch_and_add(&nr_exec_unread, 1);
+	}
+	bpf_ringbuf_submit(r, 0);
+	return 0;
+}

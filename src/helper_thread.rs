@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+//! Start the live scheduler's helper threads (learner, /proc worker, adapt, stats, reload,
+//! recorder) outside sched_ext, in the kernel's deadline class with a small CPU budget.
+//!
+//! Why: every thread of the worker shares one allocator, scx_rustland_core's buddy heap behind
+//! one mutex. A helper that sched_ext preempts while it holds that mutex is queued to OUR
+//! loop; the loop's next allocation then waits on the mutex, nobody dispatches the helper, and
+//! the kernel evicts us ("watchdog failed to check in", CPUs idle, the helper queued with
+//! slice=0: measured in the VM with a helper that allocates in a loop). In SCHED_DEADLINE
+//! the kernel runs a helper without asking the loop, so whatever lock it holds is released
+//! on its own; the budget keeps a helper (a model refit) from taking more than its share.
+
+use std::io;
+use std::thread::JoinHandle;
+
+use log::warn;
+
+/// A helper's CPU reservation: at most `runtime_ns` of CPU in each `period_ns`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CpuBudget {
+    pub runtime_ns: u64,
+    pub period_ns: u64,
+}
+
+impl CpuBudget {
+    /// A share of one CPU (runtime over period), for messages.
+    pub fn share_pct(&self) -> f64 {
+        100.0 * self.runtime_ns as f64 / self.period_ns as f64
+    }
+}
+
+// Periods are short on purpose: a helper throttled while it holds the allocator's mutex makes
+// the loop wait for its next period, so period - runtime bounds that wait (≤ 4.75 ms).
+/// Model refits are CPU-heavy but may take longer: 20 % of a CPU.
+pub const LEARNER_BUDGET: CpuBudget = CpuBudget {
+    runtime_ns: 1_000_000,
+    period_ns: 5_000_000,
+};
+/// /proc reads come in bursts with process churn: 20 % of a CPU.
+pub const PROC_BUDGET: CpuBudget = CpuBudget {
+    runtime_ns: 1_000_000,
+    period_ns: 5_000_000,
+};
+/// Window classification, stats lines, file watching, recording: light, 5 % of a CPU each.
+pub const LIGHT_BUDGET: CpuBudget = CpuBudget {
+    runtime_ns: 250_000,
+    period_ns: 5_000_000,
+};
+
+/// Linux's SCHED_DEADLINE policy and the flag that gives a child the normal policy back.
+const SCHED_DEADLINE: u32 = 6;
+const SCHED_FLAG_RESET_ON_FORK: u64 = 0x01;
+
+/// `struct sched_attr` of sched_setattr(2), first version (48 bytes).
+#[repr(C)]
+struct SchedAttr {
+    size: u32,
+    sched_policy: u32,
+    sched_flags: u64,
+    sched_nice: i32,
+    sched_priority: u32,
+    sched_runtime: u64,
+    sched_deadline: u64,
+    sched_period: u64,
+}
+
+/// Put the calling thread in SCHED_DEADLINE with `budget` (deadline = period).
+pub fn enter_deadline_class(budget: CpuBudget) -> io::Result<()> {
+    let attr = SchedAttr {
+        size: std::mem::size_of::<SchedAttr>() as u32,
+        sched_policy: SCHED_DEADLINE,
+        sched_flags: SCHED_FLAG_RESET_ON_FORK,
+        sched_nice: 0,
+        sched_priority: 0,
+        sched_runtime: budget.runtime_ns,
+        sched_deadline: budget.period_ns,
+        sched_period: budget.period_ns,
+    };
+    // SAFETY: sched_setattr(0 = this thread, a valid sched_attr of the size it declares, 0).
+    let rc = unsafe { libc::syscall(libc::SYS_sched_setattr, 0, &attr as *const SchedAttr, 0u32) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Whether the calling thread runs in SCHED_DEADLINE now.
+pub fn in_deadline_class() -> bool {
+    // SAFETY: sched_getscheduler(0) reads this thread's policy.
+    unsafe { libc::sched_getscheduler(0) == SCHED_DEADLINE as i32 }
+}
+
+/// Spawn a named helper that first leaves sched_ext for the deadline class. If the kernel
+/// refuses (not root, no bandwidth left), the helper still runs, under sched_ext, and the
+/// reason is logged: scheduling goes on, with the stall risk described above.
+pub fn spawn<T, F>(name: &str, budget: CpuBudget, f: F) -> io::Result<JoinHandle<T>>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let label = name.to_string();
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            if let Err(err) = enter_deadline_class(budget) {
+                warn!(
+                    "helper thread `{label}` stays under sched_ext (SCHED_DEADLINE {:.0} % refused: {err})",
+                    budget.share_pct()
+                );
+            }
+            f()
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sched_attr_has_the_kernels_first_size() {
+        assert_eq!(std::mem::size_of::<SchedAttr>(), 48);
+    }
+
+    #[test]
+    fn budgets_leave_room_on_one_cpu() {
+        // Admission control refuses more than 95 % of a CPU: all helpers together (adapt,
+        // stats, model reload, recorder: four light ones at most) stay well below.
+        let total =
+            LEARNER_BUDGET.share_pct() + PROC_BUDGET.share_pct() + 4.0 * LIGHT_BUDGET.share_pct();
+        assert!(total <= 60.0 + 1e-9, "{total}");
+    }
+
+    #[test]
+    fn a_helper_runs_its_work_even_when_the_class_is_refused_or_granted() {
+        let h = spawn("test-helper", LIGHT_BUDGET, || {
+            (in_deadline_class(), 41 + 1)
+        })
+        .unwrap();
+        let (deadline, v) = h.join().unwrap();
+        assert_eq!(v, 42);
+        // As root the kernel grants the class; otherwise the thread stays where it was.
+        let root = unsafe { libc::geteuid() } == 0;
+        if !root {
+            assert!(!deadline);
+        }
+    }
+}
