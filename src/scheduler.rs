@@ -200,6 +200,7 @@ impl<'a> Scheduler<'a> {
                     self.m.nr_ident_exec += 1;
                     e.comm = reply.comm;
                     e.proc_requested = true;
+                    e.decided_since_exec = false;
                 }
                 // Read before an exec the loop has seen since (or after one it has not seen
                 // yet): not this image's command line; ask again at the next enqueue.
@@ -298,10 +299,17 @@ impl<'a> Scheduler<'a> {
                 e.proc_requested = self.helpers.procs.request(t.pid);
             }
             e.refresh_prediction(&models);
-            match e.predicted_ns.map(|(_, s)| s) {
+            let source = e.predicted_ns.map(|(_, s)| s);
+            match source {
                 Some(Source::Function) => self.m.nr_pred_function += 1,
                 Some(Source::General) => self.m.nr_pred_general += 1,
                 None => self.m.nr_pred_none += 1,
+            }
+            // The new image's first decision: with its function's prediction, or not.
+            if e.identified_by == Some(IdentitySource::Exec) && !e.decided_since_exec {
+                e.decided_since_exec = true;
+                self.m.nr_exec_first_decisions += 1;
+                self.m.nr_exec_first_fn += u64::from(source == Some(Source::Function));
             }
             let view = e.view();
             let d = self.policy.decide(&view, now, nr_waiting);

@@ -53,6 +53,9 @@ pub struct Metrics {
     /// /proc replies applied, and requests dropped because the worker was behind.
     pub nr_proc_replies: u64,
     pub nr_proc_dropped: u64,
+    /// First decisions of exec'd images, and how many of them had a function-level prediction.
+    pub nr_exec_first_decisions: u64,
+    pub nr_exec_first_fn: u64,
     /// Identities applied from the exec tracer and from /proc reads.
     pub nr_ident_exec: u64,
     pub nr_ident_proc: u64,
@@ -109,7 +112,7 @@ impl fmt::Display for Metrics {
             f,
             "stats: running={}/{} queued={} pending={} user_dispatches={} idle_cpu={} kernel_dispatches={} \
              congested={} cancels={} bounces={} failed={} rounds={} max_batch={} max_round_us={} tasks={} exits={} \
-             exits_lost={} proc={} proc_lost={} proc_stale={} ident_exec={} ident_proc={} exited_exec={} exited_proc={} exited_never={} samples={} samples_lost={} trained={} \
+             exits_lost={} proc={} proc_lost={} proc_stale={} ident_exec={} ident_proc={} exited_exec={} exited_proc={} exited_never={} exec_first_fn={}/{} samples={} samples_lost={} trained={} \
              pred_fn={} pred_general={} pred_none={} model_gen={} fn_models={} model_file={:016x} \
              reloads={} rejected_reloads={} record_lost={} page_faults={} \
              class={} seen={} mode_switches={} windows={} windows_lost={} classifier={} \
@@ -142,6 +145,8 @@ impl fmt::Display for Metrics {
             self.nr_exit_ident_exec,
             self.nr_exit_ident_proc,
             self.nr_exit_ident_never,
+            self.nr_exec_first_fn,
+            self.nr_exec_first_decisions,
             self.nr_samples,
             self.nr_samples_dropped,
             self.nr_trained,

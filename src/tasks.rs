@@ -49,6 +49,8 @@ pub struct ProcFeatures {
 pub struct TaskEntry {
     /// Where its identity came from (None: not identified yet).
     pub identified_by: Option<IdentitySource>,
+    /// Decided at least once since its exec identity arrived.
+    pub decided_since_exec: bool,
     /// When we first saw it (ns, monotonic clock): with the pid, the task's identity.
     pub born_ns: u64,
     /// CPU time observed so far.

@@ -181,6 +181,12 @@ run_one() {
 	detach
 	bench all wall_s "$_wall"
 	bench all sched_cpu_pct "$(ticks_pct $((_run_c1 - _run_c0)) "$_wall")"
+	# Ours counts its decisions: the whole process's CPU (loop and helpers) per decision.
+	if [ "$1" = scx_foresight ]; then
+		_run_dec=$(grep '^stats:' /tmp/bench-"$1".log | tail -n 1 | grep -o 'user_dispatches=[0-9]*' | cut -d= -f2)
+		[ -n "$_run_dec" ] && [ "$_run_dec" -gt 0 ] &&
+			bench all sched_us_per_decision "$(awk -v t=$((_run_c1 - _run_c0)) -v h=100 -v d="$_run_dec" 'BEGIN { printf "%.2f", t * 1e6 / h / d }')"
+	fi
 	bench all evictions "$(($(evictions) - _ev0))"
 	[ "$1" = default ] || bench all still_attached "$_att"
 }

@@ -384,6 +384,11 @@ const METRICS: &[(&str, &str, Better)] = &[
         "scheduler's own CPU (% of one CPU)",
         Better::Lower,
     ),
+    (
+        "sched_us_per_decision",
+        "scheduler's CPU per decision (µs, scx_foresight)",
+        Better::Lower,
+    ),
     ("evictions", "watchdog evictions", Better::Lower),
 ];
 

@@ -22,6 +22,7 @@ pub const PACKAGES: &[&str] = &[
     "busybox-static",
     "stress-ng",
     "rt-tests",
+    "procps",
     "fonts-dejavu-core",
     "debian-archive-keyring",
     "xz-utils",

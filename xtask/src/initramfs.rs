@@ -23,8 +23,9 @@ const GUEST_FILES: &[(&str, &str)] = &[
     ("guest/validate.sh", include_str!("../guest/validate.sh")),
 ];
 
-/// Host tools copied into the guest's /usr/bin.
-const HOST_TOOLS: &[&str] = &["stress-ng", "hackbench", "cyclictest"];
+/// Host tools copied into the guest's /usr/bin (procps' ps and pgrep: the readers of every
+/// process's /proc that users run; busybox has no pgrep).
+const HOST_TOOLS: &[&str] = &["stress-ng", "hackbench", "cyclictest", "ps", "pgrep"];
 
 /// A data file for the guest: (host path, path under /guest).
 pub type GuestFile = (PathBuf, String);
