@@ -9,7 +9,6 @@
 //! reported and the one in use stays), and appends each window to `--record-signals`.
 
 use crate::helper_thread;
-use std::fs::OpenOptions;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -187,15 +186,8 @@ fn load_classifier(src: &ClassifierSource) -> Result<Option<(Classifier, u64)>, 
 
 fn open_record(path: &Path) -> anyhow::Result<std::fs::File> {
     use anyhow::Context;
-    let mut f = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .with_context(|| format!("cannot open --record-signals file {}", path.display()))?;
-    if f.metadata().map_or(0, |m| m.len()) == 0 {
-        writeln!(f, "{}", windows_header())?;
-    }
-    Ok(f)
+    crate::trace::open_csv_for_append(path, &windows_header())
+        .context("cannot record signal windows (--record-signals)")
 }
 
 /// /proc/stat now (this thread only; never the dispatch loop).

@@ -294,11 +294,15 @@ impl ClassifierFile {
             file: path.display().to_string(),
             reason,
         };
-        let bytes = std::fs::read(path).map_err(|e| err(format!("cannot read: {e}")))?;
-        let file: ClassifierFile = serde_json::from_slice(&bytes)
-            .map_err(|e| err(format!("not a valid classifier file: {e}")))?;
-        let c = file.to_classifier().map_err(err)?;
-        Ok((c, content_hash(&bytes)))
+        let bytes = crate::modelfile::read_bounded(path).map_err(err)?;
+        Self::parse(&bytes).map_err(err)
+    }
+
+    /// Parse and validate a classifier file's bytes; returns it and its content hash.
+    pub fn parse(bytes: &[u8]) -> Result<(Classifier, u64), String> {
+        let file: ClassifierFile = serde_json::from_slice(bytes)
+            .map_err(|e| format!("not a valid classifier file: {e}"))?;
+        Ok((file.to_classifier()?, content_hash(bytes)))
     }
 
     pub fn to_classifier(&self) -> Result<Classifier, String> {

@@ -69,7 +69,8 @@ pub struct SimulateArgs {
     /// Start foresight from this model file (the prior); online learning continues from it.
     #[arg(long, value_name = "FILE")]
     pub models: Option<PathBuf>,
-    /// Write every completed invocation as a training sample (the `--record` format).
+    /// Append every completed invocation as a training sample (the `--record` format; a file
+    /// that exists must be a whole samples file, else it is refused untouched).
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
 }
@@ -213,7 +214,8 @@ pub fn simulate(a: &SimulateArgs) -> Result<()> {
         .collect();
     if let Some(path) = &a.record {
         // Every invocation completes in every policy: record them once, in arrival order.
-        let mut text = samples::header() + "\n";
+        let mut out = scx_foresight::trace::open_csv_for_append(path, &samples::header())?;
+        let mut text = String::new();
         for j in &jobs {
             let identity = j
                 .func
@@ -229,7 +231,8 @@ pub fn simulate(a: &SimulateArgs) -> Result<()> {
             text.push_str(&Recorded::from_sample(identity, &s).to_line());
             text.push('\n');
         }
-        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        out.write_all(text.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
         eprintln!("recorded {} samples to {}", jobs.len(), path.display());
     }
     let mut out = std::io::stdout().lock();

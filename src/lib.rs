@@ -16,6 +16,7 @@ pub mod classify;
 pub mod classmodel;
 pub mod exec_record;
 pub mod features;
+pub mod fuzz_targets;
 pub mod helper_thread;
 pub mod learner;
 pub mod model;

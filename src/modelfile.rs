@@ -144,11 +144,16 @@ impl ModelFile {
             file: path.display().to_string(),
             reason,
         };
-        let bytes = std::fs::read(path).map_err(|e| err(format!("cannot read: {e}")))?;
-        let file: ModelFile = serde_json::from_slice(&bytes)
-            .map_err(|e| err(format!("not a valid model file: {e}")))?;
-        file.validate().map_err(err)?;
-        Ok((file, content_hash(&bytes)))
+        let bytes = read_bounded(path).map_err(err)?;
+        Self::parse(&bytes).map_err(err)
+    }
+
+    /// Parse and validate a model file's bytes; returns it and its content hash.
+    pub fn parse(bytes: &[u8]) -> Result<(Self, u64), String> {
+        let file: ModelFile =
+            serde_json::from_slice(bytes).map_err(|e| format!("not a valid model file: {e}"))?;
+        file.validate()?;
+        Ok((file, content_hash(bytes)))
     }
 
     pub fn validate(&self) -> Result<(), String> {
@@ -219,6 +224,49 @@ impl ModelFile {
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
         let text = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
         write_atomically(path, text.as_bytes())
+    }
+}
+
+/// The largest model, classifier or modes file we read: the shipped ones are < 32 KiB. A
+/// bound keeps a mistaken path (a symlink to /dev/zero, a 1 GiB log) from filling memory.
+pub const MAX_INPUT_FILE_BYTES: u64 = 16 << 20;
+
+/// The bytes of a model, classifier or modes file: a regular file of at most
+/// MAX_INPUT_FILE_BYTES, read with that bound even if it grows meanwhile.
+pub fn read_bounded(path: &Path) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read: {e}"))?;
+    let meta = file.metadata().map_err(|e| format!("cannot read: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!(
+            "not a regular file ({}); not reading it",
+            file_kind(&meta.file_type())
+        ));
+    }
+    let too_big = || format!("larger than {MAX_INPUT_FILE_BYTES} bytes; not reading it");
+    if meta.len() > MAX_INPUT_FILE_BYTES {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_INPUT_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    if bytes.len() as u64 > MAX_INPUT_FILE_BYTES {
+        return Err(too_big());
+    }
+    Ok(bytes)
+}
+
+/// What a non-regular file is, for messages.
+fn file_kind(t: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    match t {
+        t if t.is_dir() => "a directory",
+        t if t.is_char_device() => "a character device",
+        t if t.is_block_device() => "a block device",
+        t if t.is_fifo() => "a FIFO",
+        t if t.is_socket() => "a socket",
+        _ => "not a plain file",
     }
 }
 

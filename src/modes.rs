@@ -286,7 +286,7 @@ impl ModeConfig {
             file: path.display().to_string(),
             reason,
         };
-        let bytes = std::fs::read(path).map_err(|e| err(format!("cannot read: {e}")))?;
+        let bytes = crate::modelfile::read_bounded(path).map_err(err)?;
         Self::parse(&bytes).map_err(err)
     }
 

@@ -249,25 +249,32 @@ impl ProcWorker {
         let (rep_tx, rep_rx) = sync_channel::<Reply>(REQUEST_QUEUE);
         let (ready_tx, ready_rx) = sync_channel::<Result<(), String>>(1);
         let with_execs = execs.is_some();
-        helper_thread::spawn("procinfo", helper_thread::PROC_BUDGET, move || {
-            let worker = Worker {
-                resolver: Resolver::new(names, boosts),
-                programs: ProgramPaths::default(),
-                cgroups: CgroupPaths::new(CGROUP_ROOT),
-                replies: rep_tx,
-            };
-            match execs.map(|build| build()) {
-                Some(Ok(source)) => {
-                    let _ = ready_tx.send(Ok(()));
-                    worker.run_with_execs(source, req_rx)
+        // The tracer is loaded and attached before the budget applies (see spawn_after_setup).
+        let setup = move || execs.map(|build| build());
+        helper_thread::spawn_after_setup(
+            "procinfo",
+            helper_thread::PROC_BUDGET,
+            setup,
+            move |built| {
+                let worker = Worker {
+                    resolver: Resolver::new(names, boosts),
+                    programs: ProgramPaths::default(),
+                    cgroups: CgroupPaths::new(CGROUP_ROOT),
+                    replies: rep_tx,
+                };
+                match built {
+                    Some(Ok(source)) => {
+                        let _ = ready_tx.send(Ok(()));
+                        worker.run_with_execs(source, req_rx)
+                    }
+                    Some(Err(err)) => {
+                        let _ = ready_tx.send(Err(format!("{err:#}")));
+                        worker.run_requests(req_rx)
+                    }
+                    None => worker.run_requests(req_rx),
                 }
-                Some(Err(err)) => {
-                    let _ = ready_tx.send(Err(format!("{err:#}")));
-                    worker.run_requests(req_rx)
-                }
-                None => worker.run_requests(req_rx),
-            }
-        })?;
+            },
+        )?;
         let execs_ready = with_execs.then(|| {
             ready_rx
                 .recv()

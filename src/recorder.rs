@@ -4,18 +4,18 @@
 //! second and when the recorder is finished (on exit).
 
 use crate::helper_thread;
-use std::fs::OpenOptions;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, RecvTimeoutError, SyncSender};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 
 use crate::model::Sample;
 use crate::procinfo::SharedNames;
 use crate::samples::{header, Recorded};
+use crate::trace::open_csv_for_append;
 
 /// Samples that may wait for the writer.
 pub const RECORD_QUEUE: usize = 8192;
@@ -29,26 +29,11 @@ pub struct Recorder {
 
 impl Recorder {
     /// Open `path` for appending (writing the header to a new file; refusing a file that is
-    /// not a samples file) and start the writer.
+    /// not a whole samples file) and start the writer.
     pub fn start(path: &Path, names: SharedNames) -> Result<Self> {
-        let existing = std::fs::read_to_string(path).unwrap_or_default();
-        let first = existing.lines().next().unwrap_or("");
-        if !existing.is_empty() && first != header() {
-            bail!(
-                "{}: exists and is not a samples file (header `{first}`); not appending",
-                path.display()
-            );
-        }
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .with_context(|| format!("cannot open {} for recording", path.display()))?;
+        let file = open_csv_for_append(path, &header())
+            .with_context(|| "cannot record samples (--record)".to_string())?;
         let mut out = BufWriter::new(file);
-        if existing.is_empty() {
-            writeln!(out, "{}", header())
-                .with_context(|| format!("cannot write {}", path.display()))?;
-        }
         let (tx, rx) = sync_channel::<Sample>(RECORD_QUEUE);
         let handle = helper_thread::spawn("recorder", helper_thread::LIGHT_BUDGET, move || {
             let mut written = 0u64;

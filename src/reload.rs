@@ -46,22 +46,32 @@ fn is_other_config(path: &Path) -> bool {
         .any(|f| head.contains(&format!("\"{f}\"")))
 }
 
+/// The most entries a model directory may hold: listing it is bounded work for the watcher,
+/// which looks every POLL_PERIOD (a directory of 10,000 files is refused, not scanned).
+pub const MAX_MODEL_DIR_ENTRIES: usize = 1024;
+
 /// The model files under `path`: the file itself, or every `*.json` in a directory (sorted).
-pub fn model_files(path: &Path) -> Vec<PathBuf> {
-    if path.is_dir() {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-            .map(|d| {
-                d.filter_map(|e| e.ok().map(|e| e.path()))
-                    .filter(|p| p.extension().is_some_and(|e| e == "json"))
-                    .filter(|p| !is_other_config(p))
-                    .collect()
-            })
-            .unwrap_or_default();
-        files.sort();
-        files
-    } else {
-        vec![path.to_path_buf()]
+pub fn model_files(path: &Path) -> Result<Vec<PathBuf>, String> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
     }
+    let dir = std::fs::read_dir(path).map_err(|e| format!("cannot list: {e}"))?;
+    let mut entries = Vec::new();
+    for e in dir.take(MAX_MODEL_DIR_ENTRIES + 1) {
+        entries.push(e.map_err(|e| format!("cannot list: {e}"))?.path());
+    }
+    if entries.len() > MAX_MODEL_DIR_ENTRIES {
+        return Err(format!(
+            "more than {MAX_MODEL_DIR_ENTRIES} entries in this model directory; not scanning it"
+        ));
+    }
+    let mut files: Vec<PathBuf> = entries
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .filter(|p| !is_other_config(p))
+        .collect();
+    files.sort();
+    Ok(files)
 }
 
 /// Load and validate every file under `path`, merged (later files win for an identity);
@@ -71,7 +81,10 @@ pub fn load_all(
     names: &SharedNames,
     generation: u64,
 ) -> Result<(ModelSet, u64), ModelFileError> {
-    let files = model_files(path);
+    let files = model_files(path).map_err(|reason| ModelFileError {
+        file: path.display().to_string(),
+        reason,
+    })?;
     if files.is_empty() {
         return Err(ModelFileError {
             file: path.display().to_string(),
@@ -109,9 +122,11 @@ pub fn load_all(
     Ok((set, hash))
 }
 
-/// Fingerprint of the files under `path` (names, sizes, mtimes): a change means reload.
+/// Fingerprint of the files under `path` (names, sizes, mtimes): a change means reload. A
+/// directory that cannot be listed has none (a change to a listable one means reload).
 pub fn fingerprint(path: &Path) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
     model_files(path)
+        .unwrap_or_default()
         .into_iter()
         .map(|f| {
             let meta = std::fs::metadata(&f).ok();
@@ -120,6 +135,20 @@ pub fn fingerprint(path: &Path) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
             (f, len, mtime)
         })
         .collect()
+}
+
+/// When the newest of the fingerprinted files was last modified.
+fn newest_change(files: &[(PathBuf, u64, Option<SystemTime>)]) -> Option<SystemTime> {
+    files.iter().filter_map(|(_, _, t)| *t).max()
+}
+
+/// "applied N s after the file changed": the reload latency, measured here rather than by a
+/// watcher that polls our log (whose own forks are slow under emulation).
+fn since_change(changed_at: Option<SystemTime>) -> String {
+    match changed_at.and_then(|t| t.elapsed().ok()) {
+        Some(age) => format!("applied {:.3} s after the file changed", age.as_secs_f64()),
+        None => "file time unknown".into(),
+    }
 }
 
 /// Load once now (so a bad file at start is an error for the caller) and start the watcher.
@@ -137,7 +166,7 @@ pub fn start(
     );
     shared.model_file_hash.store(hash, Ordering::Relaxed);
     let _ = learner.send(Msg::Prior(set));
-    helper_thread::spawn("model-reload", helper_thread::LIGHT_BUDGET, move || {
+    helper_thread::spawn("model-reload", helper_thread::RELOAD_BUDGET, move || {
         watch(path, names, learner, shared)
     })
     .map_err(|e| ModelFileError {
@@ -157,12 +186,17 @@ fn watch(path: PathBuf, names: SharedNames, learner: SyncSender<Msg>, shared: Ar
         if now == seen && !hup {
             continue;
         }
+        let changed_at = newest_change(&now);
         seen = now;
         match load_all(&path, &names, 0) {
             Ok((set, hash)) => {
                 shared.model_file_hash.store(hash, Ordering::Relaxed);
                 shared.reloads.fetch_add(1, Ordering::Relaxed);
-                info!("models reloaded from {} (hash {hash:016x})", path.display());
+                info!(
+                    "models reloaded from {} (hash {hash:016x}, {})",
+                    path.display(),
+                    since_change(changed_at)
+                );
                 if learner.send(Msg::Prior(set)).is_err() {
                     return;
                 }
@@ -180,6 +214,7 @@ mod tests {
     use super::*;
     use crate::learner;
     use crate::modelfile::tests_support::sample_file;
+    use crate::modelfile::MAX_INPUT_FILE_BYTES;
     use std::time::Instant;
 
     #[test]
@@ -244,6 +279,50 @@ mod tests {
                 .intercept,
             3.0
         );
+    }
+
+    #[test]
+    fn hostile_files_are_refused_naming_them_without_reading_them_whole() {
+        let dir = std::env::temp_dir().join(format!("foresight-hostile-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let names = SharedNames::default();
+        let refused = |p: &Path| load_all(p, &names, 0).unwrap_err().to_string();
+        // A write caught half way: not valid JSON.
+        let half = dir.join("half.json");
+        let whole = serde_json::to_string(&sample_file()).unwrap();
+        std::fs::write(&half, &whole[..whole.len() / 2]).unwrap();
+        let e = refused(&half);
+        assert!(
+            e.starts_with(&format!("{}: not a valid model file", half.display())),
+            "{e}"
+        );
+        // A symlink to an endless device.
+        let zero = dir.join("zero.json");
+        std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+        let e = refused(&zero);
+        assert!(e.contains("not a regular file (a character device)"), "{e}");
+        // 1 GiB (sparse: no disk used): refused from its size.
+        let big = dir.join("big.json");
+        std::fs::File::create(&big)
+            .unwrap()
+            .set_len(1 << 30)
+            .unwrap();
+        let e = refused(&big);
+        assert!(
+            e.contains(&format!("larger than {MAX_INPUT_FILE_BYTES} bytes")),
+            "{e}"
+        );
+        // A directory of too many entries: refused before any is opened.
+        let many = dir.join("many");
+        std::fs::create_dir(&many).unwrap();
+        for i in 0..=MAX_MODEL_DIR_ENTRIES {
+            std::fs::write(many.join(format!("{i}.json")), "").unwrap();
+        }
+        let e = refused(&many);
+        assert!(e.contains("more than 1024 entries"), "{e}");
+        assert!(fingerprint(&many).is_empty());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

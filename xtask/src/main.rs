@@ -5,6 +5,7 @@
 
 mod bench;
 mod cmd;
+mod fuzz;
 mod host_deps;
 mod initramfs;
 mod kernel;
@@ -51,6 +52,9 @@ enum Cmd {
     VmTest(VmTestArgs),
     /// Fetch (or reuse) a sched_ext kernel and print its path.
     Kernel(KernelArgs),
+    /// Fuzz every parser of outside input (`cargo fuzz` targets in fuzz/, stable toolchain,
+    /// no sanitizer) for --seconds each; crashes are kept in fuzz/regressions/ and fail.
+    Fuzz(fuzz::FuzzArgs),
     /// Install the host packages the build and the VM need (apt), if missing.
     Deps,
 }
@@ -196,6 +200,7 @@ fn main() -> ExitCode {
         Cmd::Test(a) => tasks::test(&a),
         Cmd::VmTest(a) => tasks::vm_test(&a).map(|_| ()),
         Cmd::Kernel(a) => kernel::resolve(&a).map(|k| println!("{}", k.image.display())),
+        Cmd::Fuzz(a) => fuzz::fuzz(&a),
         Cmd::Deps => host_deps::ensure(),
     };
     match result {
