@@ -7,7 +7,7 @@
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
-use scx_foresight::features::Invocation;
+use scx_foresight::features::{Invocation, CATEGORY_BUCKETS};
 use scx_foresight::model::{ModelSet, Sample, Trainer};
 use scx_foresight::policy::{Policy, SliceConfig};
 use scx_foresight::rng::Rng;
@@ -26,7 +26,9 @@ fn trained_models(rng: &mut Rng) -> ModelSet {
         let cpu_ns = (1e6 * 1.618f64.powi(n as i32 - 20) * (1.0 + 0.05 * rng.normal())) as u64;
         if t.add(Sample {
             func: Some(f),
+            exe: Some(FUNCTIONS),
             fx,
+            cx: [0.0; CATEGORY_BUCKETS],
             gx: [0.0; 6],
             cpu_ns,
         }) {
@@ -49,8 +51,10 @@ fn entries(rng: &mut Rng) -> Vec<TaskEntry> {
                 burst_ewma_ns: rng.range(10_000, 5_000_000),
                 proc: Some(ProcFeatures {
                     func: Some(rng.range(0, u64::from(FUNCTIONS) - 1) as u32),
+                    exe: Some(FUNCTIONS),
                     cgroup: None,
                     fx: inv.function_features(),
+                    cx: inv.category_features(),
                     max_numeric_ln1p: (n as f64).ln_1p(),
                     n_numeric: 1.0,
                     kernel_thread: false,
@@ -101,10 +105,16 @@ fn bench(c: &mut Criterion) {
 
     let e = batch[0];
     let gx = e.general_features();
-    let (func, fx) = e.proc.map(|p| (p.func, p.fx)).unwrap_or_default();
+    let p = e.proc.expect("entries have features");
     c.bench_function("one_prediction", |b| {
         b.iter(|| {
-            black_box(&models).predict_total_ns(black_box(func), black_box(&fx), black_box(&gx))
+            black_box(&models).predict_total_ns(
+                black_box(p.func),
+                black_box(p.exe),
+                black_box(&p.fx),
+                black_box(&p.cx),
+                black_box(&gx),
+            )
         })
     });
 }

@@ -10,8 +10,8 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use scx_foresight::classify::{classify_by_thresholds, SystemClass};
 use scx_foresight::classmodel::{self, Classifier};
-use scx_foresight::features::Invocation;
-use scx_foresight::model::{ModelSet, Sample};
+use scx_foresight::features::{executable_features, general_features, Behaviour, Invocation};
+use scx_foresight::model::{FunctionId, Interner, LinearModel, ModelSet, Sample, Source};
 use scx_foresight::modelfile::{self, ModelFile, Params};
 use scx_foresight::modes::{ModeConfig, ModeParams};
 use scx_foresight::policy::SliceConfig;
@@ -224,7 +224,9 @@ pub fn simulate(a: &SimulateArgs) -> Result<()> {
                 .to_string();
             let s = Sample {
                 func: j.func,
+                exe: j.exe,
                 fx: j.fx,
+                cx: j.cx,
                 gx: j.gx,
                 cpu_ns: j.cpu_ns,
             };
@@ -363,11 +365,39 @@ pub fn train(a: &TrainArgs) -> Result<()> {
             None => format!("| {name} | {} | n/a | n/a | n/a |", p.n_samples),
         }
     };
-    for f in &out.functions {
+    for f in out.functions.iter().chain(&out.executables) {
         writeln!(stdout, "{}", row(&f.identity, &f.model))?;
     }
     if let Some(g) = &out.general {
         writeln!(stdout, "{}", row("(general)", g))?;
+    }
+    // Each level's held-out error over the samples its models cover (sample-weighted).
+    let level_error = |models: &mut dyn Iterator<Item = &Params>| {
+        let (mut n, mut sum) = (0usize, 0.0);
+        for p in models {
+            if let Some(q) = p.quality {
+                n += p.n_samples;
+                sum += q.mape * p.n_samples as f64;
+            }
+        }
+        (n > 0).then(|| format!("{:.1} % over {n} samples", 100.0 * sum / n as f64))
+    };
+    for (level, error) in [
+        (
+            "function",
+            level_error(&mut out.functions.iter().map(|f| &f.model)),
+        ),
+        (
+            "executable",
+            level_error(&mut out.executables.iter().map(|f| &f.model)),
+        ),
+        ("general", level_error(&mut out.general.iter())),
+    ] {
+        writeln!(
+            stdout,
+            "level {level}: held-out MAPE {}",
+            error.unwrap_or_else(|| "n/a (no model)".into())
+        )?;
     }
     for (name, n) in &out.skipped {
         writeln!(
@@ -386,6 +416,12 @@ pub fn train(a: &TrainArgs) -> Result<()> {
             .map(|s| s.to_string())
             .collect(),
         functions: out.functions,
+        executable_features: if out.executables.is_empty() {
+            Vec::new()
+        } else {
+            modelfile::executable_feature_names()
+        },
+        executables: out.executables,
         general: out.general,
         training: modelfile::Training {
             created_unix: std::time::SystemTime::now()
@@ -457,6 +493,60 @@ fn train_classifier(a: &TrainArgs) -> Result<()> {
     Ok(())
 }
 
+/// The prediction the scheduler would make from this file (function, then executable, then
+/// general model, each when trusted; default behaviour for the general features), and the
+/// level it came from. When no level is trusted, the first model there is still answers,
+/// marked untrusted.
+fn predict_with_level(m: &ModelFile, inv: &Invocation) -> Option<(f64, String)> {
+    let mut names = Interner::default();
+    let set = m.to_model_set(|id| names.intern(id), 1);
+    let func = names.intern(&inv.identity);
+    let exe = names.intern(&inv.executable_identity());
+    let (fx, cx) = (inv.function_features(), inv.category_features());
+    let behaviour = Behaviour {
+        weight: 100,
+        ..Behaviour::default()
+    };
+    let gx = general_features(Some(inv), &behaviour);
+    let label = |source: Source| match source {
+        Source::Function => format!("function `{}`", inv.identity),
+        Source::Executable => format!("executable `{}`", inv.executable_identity()),
+        Source::General => "general".to_string(),
+    };
+    if let Some((ns, source)) = set.predict_total_ns(func, exe, &fx, &cx, &gx) {
+        return Some((ns as f64 / 1000.0, label(source)));
+    }
+    let model_of = |models: &[Option<LinearModel>], id: Option<FunctionId>| {
+        id.and_then(|i| models.get(i as usize).cloned().flatten())
+    };
+    let untrusted = [
+        (
+            model_of(&set.functions, func),
+            fx.to_vec(),
+            Source::Function,
+        ),
+        (
+            model_of(&set.executables, exe),
+            executable_features(&fx, &cx).to_vec(),
+            Source::Executable,
+        ),
+        (set.general.clone(), gx.to_vec(), Source::General),
+    ];
+    untrusted.into_iter().find_map(|(model, x, source)| {
+        model.map(|m| {
+            (
+                m.predict_ns(&x) as f64 / 1000.0,
+                format!(
+                    "{}, not trusted: mean |ln error| {:.2}, {} samples",
+                    label(source),
+                    m.mean_abs_ln_error,
+                    m.n_samples
+                ),
+            )
+        })
+    })
+}
+
 pub fn model(cmd: &ModelCmd) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match cmd {
@@ -519,6 +609,14 @@ pub fn model(cmd: &ModelCmd) -> Result<()> {
                     &m.function_features,
                 )?;
             }
+            for e in &m.executables {
+                show(
+                    &mut out,
+                    &format!("executable `{}`", e.identity),
+                    &e.model,
+                    &m.executable_features,
+                )?;
+            }
             if let Some(g) = &m.general {
                 show(&mut out, "general model", g, &m.general_features)?;
             }
@@ -530,24 +628,14 @@ pub fn model(cmd: &ModelCmd) -> Result<()> {
         } => {
             let (m, _) = ModelFile::load(file)?;
             let inv = Invocation::from_args(function, args.split_whitespace());
-            let Some(f) = m.functions.iter().find(|f| f.identity == inv.identity) else {
-                bail!(
-                    "{}: no model for `{}` (functions: {})",
+            let (us, level) = predict_with_level(&m, &inv).with_context(|| {
+                format!(
+                    "{}: no model at any level for `{}`",
                     file.display(),
-                    inv.identity,
-                    m.functions
-                        .iter()
-                        .map(|f| f.identity.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
-            };
-            let us = f
-                .model
-                .to_model()
-                .predict_ln(&inv.function_features())
-                .exp();
-            writeln!(out, "{us:.0}")?;
+                    inv.identity
+                )
+            })?;
+            writeln!(out, "{us:.0} us ({level})")?;
         }
     }
     Ok(())

@@ -10,6 +10,14 @@
 pub const MAX_NUMERIC_ARGS: usize = 4;
 /// Per-function model inputs: for each numeric argument x, x and ln(1+|x|).
 pub const FUNCTION_FEATURES: usize = 2 * MAX_NUMERIC_ARGS;
+/// Hash buckets for an invocation's categorical (non-numeric) arguments: the executable-level
+/// model reads which buckets its words fall in, so `--mode medium` and `--mode fast` of one
+/// program share a model that still tells them apart.
+pub const CATEGORY_BUCKETS: usize = 8;
+/// Executable-level model inputs: the function features, then the category buckets.
+pub const EXECUTABLE_FEATURES: usize = FUNCTION_FEATURES + CATEGORY_BUCKETS;
+/// Prefix that keeps executable identities apart from function identities in one table.
+pub const EXECUTABLE_PREFIX: &str = "exe:";
 /// General model inputs, see [`general_features`].
 pub const GENERAL_FEATURES: usize = 6;
 /// Names of the general features, in order (documented in model files).
@@ -93,6 +101,26 @@ impl Invocation {
         Self::from_args(&program, argv.iter().skip(1).map(|a| a.as_ref()))
     }
 
+    /// The executable's identity (the program, the identity's first word; a program path
+    /// with a space in it is cut there, which only makes its executable level coarser).
+    pub fn executable_identity(&self) -> String {
+        let program = self.identity.split(' ').next().unwrap_or_default();
+        format!("{EXECUTABLE_PREFIX}{program}")
+    }
+
+    /// The categorical arguments (the identity's words after the program), hashed into
+    /// CATEGORY_BUCKETS indicator features (FNV-1a of each word; 1 where any word falls).
+    pub fn category_features(&self) -> [f64; CATEGORY_BUCKETS] {
+        let mut x = [0.0; CATEGORY_BUCKETS];
+        for word in self.identity.split(' ').skip(1).filter(|w| !w.is_empty()) {
+            let h = word.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+            });
+            x[(h % CATEGORY_BUCKETS as u64) as usize] = 1.0;
+        }
+        x
+    }
+
     /// Per-function model input.
     pub fn function_features(&self) -> [f64; FUNCTION_FEATURES] {
         let mut x = [0.0; FUNCTION_FEATURES];
@@ -125,6 +153,17 @@ pub struct Behaviour {
     pub burst_ewma_ns: u64,
     /// Share of the task's enqueues that followed a sleep (0..=1).
     pub sleep_ratio: f64,
+}
+
+/// Executable-level model input: `fx` (function features) then `cx` (category buckets).
+pub fn executable_features(
+    fx: &[f64; FUNCTION_FEATURES],
+    cx: &[f64; CATEGORY_BUCKETS],
+) -> [f64; EXECUTABLE_FEATURES] {
+    let mut x = [0.0; EXECUTABLE_FEATURES];
+    x[..FUNCTION_FEATURES].copy_from_slice(fx);
+    x[FUNCTION_FEATURES..].copy_from_slice(cx);
+    x
 }
 
 /// General model input: what is known of any task, with or without a function model.
@@ -160,6 +199,25 @@ mod tests {
         assert_eq!(i.n_numeric, 3);
         assert_eq!(&i.numeric[..3], &[640.0, 3.0, -2.5]);
         assert!(!i.kernel_thread);
+    }
+
+    #[test]
+    fn executable_level_keeps_the_program_and_hashes_the_words() {
+        let medium = Invocation::from_args("/bin/fn19", ["--mode", "medium", "--n=5"]);
+        let fast = Invocation::from_args("/bin/fn19", ["--mode", "fast", "--n=5"]);
+        assert_eq!(medium.executable_identity(), "exe:/bin/fn19");
+        assert_eq!(fast.executable_identity(), medium.executable_identity());
+        let (cm, cf) = (medium.category_features(), fast.category_features());
+        // `--mode` and `--n=` shared; `medium` and `fast` in buckets of their own here.
+        assert_ne!(cm, cf);
+        assert!(cm.iter().all(|v| *v == 0.0 || *v == 1.0));
+        assert_eq!(
+            Invocation::from_args("/bin/x", ["3"]).category_features(),
+            [0.0; CATEGORY_BUCKETS]
+        );
+        let x = executable_features(&medium.function_features(), &cm);
+        assert_eq!(x[0], 5.0);
+        assert_eq!(&x[FUNCTION_FEATURES..], &cm);
     }
 
     #[test]

@@ -84,9 +84,12 @@ pub fn model_json(data: &[u8]) {
         let mut names = Interner::default();
         let set = file.to_model_set(|id| names.intern(id), 1);
         for func in [None, Some(0), Some(1)] {
+            let inv = Invocation::from_args("/f", ["--mode", "x", "1"]);
             std::hint::black_box(set.predict_total_ns(
                 func,
-                &Invocation::from_args("/f", ["1"]).function_features(),
+                func,
+                &inv.function_features(),
+                &inv.category_features(),
                 &general_features(None, &Behaviour::default()),
             ));
         }

@@ -7,12 +7,17 @@
 //! one mutex. A helper that sched_ext preempts while it holds that mutex is queued to OUR
 //! loop; the loop's next allocation then waits on the mutex, nobody dispatches the helper, and
 //! the kernel evicts us ("watchdog failed to check in", CPUs idle, the helper queued with
-//! slice=0: measured in the VM with a helper that allocates in a loop). In SCHED_DEADLINE
+//! slice=0: measured in the VM with a helper that allocates in a loop).
+//!
+//! Helpers stay in the deadline class until the process exits: switching them back to the
+//! normal class before exit (to speed up the teardown) leaked their reserved bandwidth in the
+//! guest kernel (the root domain's `total_bw` grew by 20-50 % of a CPU per run, until the
+//! kernel refused new deadline helpers, CPU hotplug and even sched_ext's own enable with
+//! EBUSY). Their bandwidth is returned when they die. In SCHED_DEADLINE
 //! the kernel runs a helper without asking the loop, so whatever lock it holds is released
 //! on its own; the budget keeps a helper (a model refit) from taking more than its share.
 
 use std::io;
-use std::sync::atomic::{AtomicI32, Ordering};
 use std::thread::JoinHandle;
 
 use log::warn;
@@ -86,9 +91,7 @@ pub fn enter_deadline_class(budget: CpuBudget) -> io::Result<()> {
             sched_deadline: budget.period_ns,
             sched_period: budget.period_ns,
         },
-    )?;
-    remember_helper();
-    Ok(())
+    )
 }
 
 fn set_attr(tid: i32, attr: &SchedAttr) -> io::Result<()> {
@@ -98,49 +101,6 @@ fn set_attr(tid: i32, attr: &SchedAttr) -> io::Result<()> {
         Ok(())
     } else {
         Err(io::Error::last_os_error())
-    }
-}
-
-/// The helpers now in the deadline class (thread ids; 0 = free slot). Fixed slots: filled
-/// before attach, read at exit, never allocating.
-const MAX_HELPERS: usize = 16;
-static HELPER_TIDS: [AtomicI32; MAX_HELPERS] = [const { AtomicI32::new(0) }; MAX_HELPERS];
-
-fn remember_helper() {
-    // SAFETY: gettid(2) has no preconditions.
-    let tid = unsafe { libc::gettid() };
-    for slot in &HELPER_TIDS {
-        if slot
-            .compare_exchange(0, tid, Ordering::SeqCst, Ordering::SeqCst)
-            .is_ok()
-        {
-            return;
-        }
-    }
-}
-
-/// Before the worker exits: every helper back to the normal class at `nice`. Why: the last
-/// thread to exit tears the process down (unmapping ~100 MB of locked memory, unlinking BPF
-/// trampolines); measured in the VM, when that was a helper throttled to its 5 % budget, the
-/// worker took 13 s to exit after an eviction, and the restart waited for it.
-pub fn release_helpers(nice: i32) {
-    for slot in &HELPER_TIDS {
-        let tid = slot.swap(0, Ordering::SeqCst);
-        if tid == 0 {
-            continue;
-        }
-        let normal = SchedAttr {
-            size: std::mem::size_of::<SchedAttr>() as u32,
-            sched_policy: 0, // SCHED_OTHER
-            sched_flags: 0,
-            sched_nice: nice,
-            sched_priority: 0,
-            sched_runtime: 0,
-            sched_deadline: 0,
-            sched_period: 0,
-        };
-        // A helper that already exited: nothing to release.
-        let _ = set_attr(tid, &normal);
     }
 }
 

@@ -121,7 +121,9 @@ mod tests {
             let cpu_ns = (1000.0 * 1.618f64.powi(n as i32 - 10) * 1000.0) as u64;
             tx.send(Msg::Sample(Sample {
                 func: Some(0),
+                exe: None,
                 fx,
+                cx: [0.0; crate::features::CATEGORY_BUCKETS],
                 gx: [0.0; GENERAL_FEATURES],
                 cpu_ns,
             }))

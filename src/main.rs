@@ -314,21 +314,21 @@ fn run_worker(cfg: &LoopConfig, opts: &Opts, nr_cpus: u64) -> Result<ExitCode> {
     let t_detach = std::time::Instant::now();
     drop(sched);
     debug!("detached in {} ms", t_detach.elapsed().as_millis());
-    // Detached: no helper can be queued to our (stopped) loop any more.
-    helper_thread::release_helpers(WORKER_NICE);
     // Rows recorded so far are kept whichever way we ended.
     if let Some(r) = recorder {
         let rows = r.finish()?;
         info!("recorded {rows} completed tasks");
     }
-    let Ok(exit) = exit else {
-        return Ok(ExitCode::from(EXIT_KERNEL_ERROR));
+    let code = match exit {
+        Err(_) => EXIT_KERNEL_ERROR,
+        Ok(exit) if exit.should_restart() => EXIT_RESTART,
+        Ok(_) => {
+            info!("scx_foresight detached");
+            0
+        }
     };
-    if exit.should_restart() {
-        return Ok(ExitCode::from(EXIT_RESTART));
-    }
-    info!("scx_foresight detached");
-    Ok(ExitCode::SUCCESS)
+    supervisor::notify_detached(code);
+    Ok(ExitCode::from(code))
 }
 
 /// `--stats` seconds as a Duration, refusing what cannot be an interval.

@@ -16,7 +16,7 @@ use linfa::prelude::*;
 use linfa_linear::LinearRegression;
 use ndarray::{Array1, Array2};
 
-use crate::features::{FUNCTION_FEATURES, GENERAL_FEATURES};
+use crate::features::{executable_features, CATEGORY_BUCKETS, FUNCTION_FEATURES, GENERAL_FEATURES};
 
 /// Function identities that get their own model; later ones use the general model.
 pub const MAX_FUNCTIONS: usize = 1024;
@@ -132,11 +132,26 @@ impl LinearModel {
     }
 }
 
-/// Where a prediction came from (for stats).
+/// Where a prediction came from: the level of the hierarchy that answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
+    /// The function's own model (executable + categorical arguments, over numeric ones).
     Function,
+    /// The executable's model (categorical arguments as features): a variant never or seldom
+    /// seen still gets its program's prediction.
+    Executable,
+    /// The general model (behaviour features).
     General,
+}
+
+impl Source {
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Function => "function",
+            Source::Executable => "executable",
+            Source::General => "general",
+        }
+    }
 }
 
 /// Every model in use, immutable once built; replaced as a whole by atomic swap.
@@ -144,31 +159,42 @@ pub enum Source {
 pub struct ModelSet {
     /// Indexed by FunctionId.
     pub functions: Vec<Option<LinearModel>>,
+    /// Indexed by the FunctionId of the executable identity (`exe:<program>`).
+    pub executables: Vec<Option<LinearModel>>,
     pub general: Option<LinearModel>,
     /// Bumped on every publish: tasks re-predict when it changes.
     pub generation: u64,
 }
 
 impl ModelSet {
-    /// Total CPU demand (ns) of a task: its function's model when trusted, else the general
-    /// model when trusted, else unknown.
+    /// Total CPU demand (ns) of a task, from the first trusted level: its function's model,
+    /// its executable's model, the general model; else unknown.
     pub fn predict_total_ns(
         &self,
         func: Option<FunctionId>,
+        exe: Option<FunctionId>,
         fx: &[f64; FUNCTION_FEATURES],
+        cx: &[f64; CATEGORY_BUCKETS],
         gx: &[f64; GENERAL_FEATURES],
     ) -> Option<(u64, Source)> {
-        let by_function = func
-            .and_then(|f| self.functions.get(f as usize))
-            .and_then(Option::as_ref)
-            .filter(|m| m.trusted())
-            .map(|m| (m.predict_ns(fx), Source::Function));
-        by_function.or_else(|| {
-            self.general
-                .as_ref()
+        fn trusted(set: &[Option<LinearModel>], id: Option<FunctionId>) -> Option<&LinearModel> {
+            id.and_then(|i| set.get(i as usize))
+                .and_then(Option::as_ref)
                 .filter(|m| m.trusted())
-                .map(|m| (m.predict_ns(gx), Source::General))
-        })
+        }
+        if let Some(m) = trusted(&self.functions, func) {
+            return Some((m.predict_ns(fx), Source::Function));
+        }
+        if let Some(m) = trusted(&self.executables, exe) {
+            return Some((
+                m.predict_ns(&executable_features(fx, cx)),
+                Source::Executable,
+            ));
+        }
+        self.general
+            .as_ref()
+            .filter(|m| m.trusted())
+            .map(|m| (m.predict_ns(gx), Source::General))
     }
 }
 
@@ -176,26 +202,140 @@ impl ModelSet {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Sample {
     pub func: Option<FunctionId>,
+    /// The executable's identity (`exe:<program>`), for the executable level.
+    pub exe: Option<FunctionId>,
     pub fx: [f64; FUNCTION_FEATURES],
+    /// Category buckets of its non-numeric arguments (see features::category_features).
+    pub cx: [f64; CATEGORY_BUCKETS],
     pub gx: [f64; GENERAL_FEATURES],
     pub cpu_ns: u64,
 }
 
+/// Which per-identity level a [`Keyed`] store feeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Level {
+    #[default]
+    Function,
+    Executable,
+}
+
+impl Level {
+    fn key(self, s: &Sample) -> Option<usize> {
+        match self {
+            Level::Function => s.func,
+            Level::Executable => s.exe,
+        }
+        .map(|k| k as usize)
+        .filter(|&k| k < MAX_FUNCTIONS)
+    }
+
+    fn features(self, s: &Sample) -> Vec<f64> {
+        match self {
+            Level::Function => s.fx.to_vec(),
+            Level::Executable => executable_features(&s.fx, &s.cx).to_vec(),
+        }
+    }
+}
+
+/// Recent samples per identity of one level, and what its refits need to know.
+#[derive(Debug, Default)]
+struct Keyed {
+    level: Level,
+    samples: Vec<VecDeque<Sample>>,
+    dirty: Vec<usize>,
+    /// Per identity: its model came from a loaded file (replaced only by enough own samples).
+    from_prior: Vec<bool>,
+    /// Per identity: average error of the published model on samples it had not seen.
+    online_error: Vec<Option<f64>>,
+}
+
+impl Keyed {
+    fn new(level: Level) -> Self {
+        Self {
+            level,
+            ..Self::default()
+        }
+    }
+
+    /// Score the published model on this unseen sample, then keep it.
+    fn add(&mut self, s: Sample, published: &[Option<LinearModel>]) {
+        let Some(k) = self.level.key(&s) else {
+            return;
+        };
+        if self.samples.len() <= k {
+            self.samples.resize_with(k + 1, VecDeque::new);
+            self.dirty.resize(k + 1, 0);
+            self.online_error.resize(k + 1, None);
+        }
+        if let Some(Some(m)) = published.get(k) {
+            let err = (m.predict_ln(&self.level.features(&s)) - ln_us(s.cpu_ns)).abs();
+            let avg = self.online_error[k].map_or(err, |e| {
+                e * (1.0 - ONLINE_ERROR_ALPHA) + err * ONLINE_ERROR_ALPHA
+            });
+            self.online_error[k] = Some(avg);
+        }
+        push_bounded(&mut self.samples[k], s, SAMPLES_PER_FUNCTION);
+        self.dirty[k] += 1;
+    }
+
+    fn refit_due(&self) -> bool {
+        self.dirty.iter().any(|&d| d >= REFIT_EVERY_SAMPLES)
+    }
+
+    /// Refit every identity with at least `min_new` new samples into `models`.
+    fn refit(&mut self, models: &mut Vec<Option<LinearModel>>, min_new: usize) {
+        if models.len() < self.samples.len() {
+            models.resize(self.samples.len(), None);
+        }
+        for (k, samples) in self.samples.iter().enumerate() {
+            if self.dirty[k] < min_new && models[k].is_some() {
+                continue;
+            }
+            let prior = self.from_prior.get(k).copied().unwrap_or(false);
+            if samples.len() < if prior { REPLACE_PRIOR_SAMPLES } else { 2 } {
+                continue;
+            }
+            let rows: Vec<Vec<f64>> = samples.iter().map(|s| self.level.features(s)).collect();
+            let ln_y: Vec<f64> = samples.iter().map(|s| ln_us(s.cpu_ns)).collect();
+            if let Ok(mut m) = LinearModel::fit(&rows, &ln_y) {
+                if let Some(e) = self.online_error[k] {
+                    m.mean_abs_ln_error = m.mean_abs_ln_error.max(e);
+                }
+                models[k] = Some(m);
+                self.dirty[k] = 0;
+                if let Some(p) = self.from_prior.get_mut(k) {
+                    *p = false;
+                }
+            }
+        }
+    }
+}
+
 /// Bounded sample memory and the refit logic, shared by the live trainer thread and the
 /// simulator (which calls it inline, so its results stay deterministic).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Trainer {
-    per_function: Vec<VecDeque<Sample>>,
+    functions: Keyed,
+    executables: Keyed,
     general: VecDeque<Sample>,
-    dirty: Vec<usize>,
-    /// Per function: its model came from a loaded file (replaced only by enough own samples).
-    from_prior: Vec<bool>,
-    /// Per function: average error of the published model on samples it had not seen.
-    online_error: Vec<Option<f64>>,
     new_general: usize,
     current: ModelSet,
     pub samples_seen: u64,
     pub refits: u64,
+}
+
+impl Default for Trainer {
+    fn default() -> Self {
+        Self {
+            functions: Keyed::new(Level::Function),
+            executables: Keyed::new(Level::Executable),
+            general: VecDeque::new(),
+            new_general: 0,
+            current: ModelSet::default(),
+            samples_seen: 0,
+            refits: 0,
+        }
+    }
 }
 
 impl Trainer {
@@ -212,11 +352,12 @@ impl Trainer {
     }
 
     /// Install loaded models as the prior (samples are kept; learning continues from them):
-    /// a function's loaded model is replaced only once REPLACE_PRIOR_SAMPLES of its own
-    /// samples have arrived.
+    /// a loaded function or executable model is replaced only once REPLACE_PRIOR_SAMPLES of
+    /// its own samples have arrived.
     pub fn set_prior(&mut self, prior: ModelSet) -> &ModelSet {
         let generation = self.current.generation.max(prior.generation) + 1;
-        self.from_prior = prior.functions.iter().map(Option::is_some).collect();
+        self.functions.from_prior = prior.functions.iter().map(Option::is_some).collect();
+        self.executables.from_prior = prior.executables.iter().map(Option::is_some).collect();
         self.current = ModelSet {
             generation,
             ..prior
@@ -230,30 +371,16 @@ impl Trainer {
             return false;
         }
         self.samples_seen += 1;
-        if let Some(f) = s.func.map(|f| f as usize).filter(|&f| f < MAX_FUNCTIONS) {
-            if self.per_function.len() <= f {
-                self.per_function.resize_with(f + 1, VecDeque::new);
-                self.dirty.resize(f + 1, 0);
-                self.online_error.resize(f + 1, None);
-            }
-            // Score the published model on this unseen sample before learning from it.
-            if let Some(Some(m)) = self.current.functions.get(f) {
-                let err = (m.predict_ln(&s.fx) - ln_us(s.cpu_ns)).abs();
-                let avg = self.online_error[f].map_or(err, |e| {
-                    e * (1.0 - ONLINE_ERROR_ALPHA) + err * ONLINE_ERROR_ALPHA
-                });
-                self.online_error[f] = Some(avg);
-            }
-            push_bounded(&mut self.per_function[f], s, SAMPLES_PER_FUNCTION);
-            self.dirty[f] += 1;
-        }
+        self.functions.add(s, &self.current.functions);
+        self.executables.add(s, &self.current.executables);
         push_bounded(&mut self.general, s, SAMPLES_GENERAL);
         self.new_general += 1;
         self.refit_due()
     }
 
     pub fn refit_due(&self) -> bool {
-        self.dirty.iter().any(|&d| d >= REFIT_EVERY_SAMPLES)
+        self.functions.refit_due()
+            || self.executables.refit_due()
             || self.new_general >= REFIT_EVERY_SAMPLES * 8
     }
 
@@ -269,31 +396,8 @@ impl Trainer {
 
     fn refit_with(&mut self, min_new: usize) -> &ModelSet {
         let mut next = self.current.clone();
-        if next.functions.len() < self.per_function.len() {
-            next.functions.resize(self.per_function.len(), None);
-        }
-        for f in 0..self.per_function.len() {
-            if self.dirty[f] < min_new && next.functions[f].is_some() {
-                continue;
-            }
-            let samples = &self.per_function[f];
-            let prior = self.from_prior.get(f).copied().unwrap_or(false);
-            if samples.len() < if prior { REPLACE_PRIOR_SAMPLES } else { 2 } {
-                continue;
-            }
-            let rows: Vec<Vec<f64>> = samples.iter().map(|s| s.fx.to_vec()).collect();
-            let ln_y: Vec<f64> = samples.iter().map(|s| ln_us(s.cpu_ns)).collect();
-            if let Ok(mut m) = LinearModel::fit(&rows, &ln_y) {
-                if let Some(e) = self.online_error[f] {
-                    m.mean_abs_ln_error = m.mean_abs_ln_error.max(e);
-                }
-                next.functions[f] = Some(m);
-                self.dirty[f] = 0;
-                if let Some(p) = self.from_prior.get_mut(f) {
-                    *p = false;
-                }
-            }
-        }
+        self.functions.refit(&mut next.functions, min_new);
+        self.executables.refit(&mut next.executables, min_new);
         // The general model sees every sample: refit it 8x less often, unless forced.
         let general_min = if min_new <= 1 { 1 } else { min_new * 8 };
         if self.new_general >= general_min || next.general.is_none() {
@@ -364,10 +468,16 @@ mod tests {
     use crate::features::Invocation;
     use crate::rng::Rng;
 
+    const NO_FX: [f64; FUNCTION_FEATURES] = [0.0; FUNCTION_FEATURES];
+    const NO_CX: [f64; CATEGORY_BUCKETS] = [0.0; CATEGORY_BUCKETS];
+    const NO_GX: [f64; GENERAL_FEATURES] = [0.0; GENERAL_FEATURES];
+
     fn sample(func: FunctionId, arg: f64, cpu_us: f64) -> Sample {
         Sample {
             func: Some(func),
+            exe: None,
             fx: Invocation::from_args("f", [arg.to_string().as_str()]).function_features(),
+            cx: [0.0; CATEGORY_BUCKETS],
             gx: [0.0; GENERAL_FEATURES],
             cpu_ns: (cpu_us * 1000.0) as u64,
         }
@@ -410,7 +520,7 @@ mod tests {
         let models = t.models();
         let fx = Invocation::from_args("f", ["30"]).function_features();
         let (pred, src) = models
-            .predict_total_ns(Some(0), &fx, &[0.0; GENERAL_FEATURES])
+            .predict_total_ns(Some(0), None, &fx, &NO_CX, &NO_GX)
             .unwrap();
         assert_eq!(src, Source::Function);
         let truth = 5.0 * 1.618f64.powi(10) * 1e6;
@@ -419,6 +529,66 @@ mod tests {
             "pred {pred} truth {truth}"
         );
         assert!(models.generation > 0);
+    }
+
+    #[test]
+    fn an_unseen_variant_is_predicted_by_its_executable() {
+        // One program, two modes seen (ids 0 and 1), the executable's id 9; ln(cpu) depends
+        // on the mode and the argument.
+        let mut t = Trainer::new(ModelSet::default());
+        let mut rng = Rng::new(5);
+        for i in 0..60 {
+            let (func, mode) = if i % 2 == 0 { (0, "fast") } else { (1, "slow") };
+            let n = rng.range(1, 20) as f64;
+            let inv = Invocation::from_args("/bin/p", ["--mode", mode, &n.to_string()]);
+            let base = if mode == "fast" { 1000.0 } else { 8000.0 };
+            let s = Sample {
+                func: Some(func),
+                exe: Some(9),
+                fx: inv.function_features(),
+                cx: inv.category_features(),
+                gx: NO_GX,
+                cpu_ns: (base * 1.1f64.powf(n) * 1000.0) as u64,
+            };
+            if t.add(s) {
+                t.refit();
+            }
+        }
+        let models = t.models();
+        assert!(models.executables[9].as_ref().unwrap().trusted());
+        // A variant with no model of its own (id 5): the executable level answers, and tells
+        // the modes apart through their category buckets.
+        let predict = |mode: &str| {
+            let inv = Invocation::from_args("/bin/p", ["--mode", mode, "10"]);
+            models.predict_total_ns(
+                Some(5),
+                Some(9),
+                &inv.function_features(),
+                &inv.category_features(),
+                &NO_GX,
+            )
+        };
+        let (fast, src) = predict("fast").unwrap();
+        assert_eq!(src, Source::Executable);
+        let (slow, _) = predict("slow").unwrap();
+        let truth_fast = 1000.0 * 1.1f64.powi(10) * 1000.0;
+        assert!(
+            (fast as f64 / truth_fast - 1.0).abs() < 0.2,
+            "{fast} vs {truth_fast}"
+        );
+        assert!(slow > 4 * fast, "{slow} vs {fast}");
+        // The function level, where trusted, comes first.
+        let inv = Invocation::from_args("/bin/p", ["--mode", "fast", "10"]);
+        let (_, src) = models
+            .predict_total_ns(
+                Some(0),
+                Some(9),
+                &inv.function_features(),
+                &inv.category_features(),
+                &NO_GX,
+            )
+            .unwrap();
+        assert_eq!(src, Source::Function);
     }
 
     #[test]
@@ -433,7 +603,7 @@ mod tests {
             ln_max: 10.0,
         }));
         assert_eq!(
-            set.predict_total_ns(Some(0), &[0.0; FUNCTION_FEATURES], &[0.0; GENERAL_FEATURES]),
+            set.predict_total_ns(Some(0), None, &NO_FX, &NO_CX, &NO_GX),
             None
         );
         set.functions[0] = Some(LinearModel {
@@ -442,7 +612,7 @@ mod tests {
             ..set.functions[0].clone().unwrap()
         });
         assert_eq!(
-            set.predict_total_ns(Some(0), &[0.0; FUNCTION_FEATURES], &[0.0; GENERAL_FEATURES]),
+            set.predict_total_ns(Some(0), None, &NO_FX, &NO_CX, &NO_GX),
             None
         );
     }
@@ -482,7 +652,8 @@ mod tests {
             t.add(sample(i % 3, 1.0, 100.0));
         }
         assert!(t
-            .per_function
+            .functions
+            .samples
             .iter()
             .all(|q| q.len() <= SAMPLES_PER_FUNCTION));
         assert!(t.general.len() <= SAMPLES_GENERAL);

@@ -10,7 +10,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::features::{
-    FUNCTION_FEATURES, GENERAL_FEATURES, GENERAL_FEATURE_NAMES, MAX_NUMERIC_ARGS,
+    CATEGORY_BUCKETS, EXECUTABLE_FEATURES, EXECUTABLE_PREFIX, FUNCTION_FEATURES, GENERAL_FEATURES,
+    GENERAL_FEATURE_NAMES, MAX_NUMERIC_ARGS,
 };
 use crate::model::{FunctionId, LinearModel, ModelSet};
 
@@ -23,6 +24,13 @@ pub fn function_feature_names() -> Vec<String> {
     (0..MAX_NUMERIC_ARGS)
         .flat_map(|i| [format!("arg{i}"), format!("ln1p_abs_arg{i}")])
         .collect()
+}
+
+/// Names of the executable-level features: the function features, then the category buckets.
+pub fn executable_feature_names() -> Vec<String> {
+    let mut names = function_feature_names();
+    names.extend((0..CATEGORY_BUCKETS).map(|i| format!("category_bucket{i}")));
+    names
 }
 
 /// Held-out quality of a model (k-fold cross-validation), in µs.
@@ -126,6 +134,12 @@ pub struct ModelFile {
     pub function_features: Vec<String>,
     pub general_features: Vec<String>,
     pub functions: Vec<FunctionModel>,
+    /// The executable level (`exe:<program>` identities, categorical arguments as features);
+    /// absent in files written before it existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub executable_features: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub executables: Vec<FunctionModel>,
     pub general: Option<Params>,
     pub training: Training,
 }
@@ -191,6 +205,28 @@ impl ModelFile {
             f.model
                 .validate(FUNCTION_FEATURES, &format!("function `{}`", f.identity))?;
         }
+        if !self.executables.is_empty() && self.executable_features != executable_feature_names() {
+            return Err(format!(
+                "executable_features must be {:?}",
+                executable_feature_names()
+            ));
+        }
+        let mut seen = HashSet::new();
+        for e in &self.executables {
+            if !e.identity.starts_with(EXECUTABLE_PREFIX)
+                || e.identity.len() == EXECUTABLE_PREFIX.len()
+            {
+                return Err(format!(
+                    "executable `{}` must be named `{EXECUTABLE_PREFIX}<program>`",
+                    e.identity
+                ));
+            }
+            if !seen.insert(&e.identity) {
+                return Err(format!("executable `{}` appears twice", e.identity));
+            }
+            e.model
+                .validate(EXECUTABLE_FEATURES, &format!("executable `{}`", e.identity))?;
+        }
         if let Some(g) = &self.general {
             g.validate(GENERAL_FEATURES, "general model")?;
         }
@@ -208,13 +244,18 @@ impl ModelFile {
             general: self.general.as_ref().map(Params::to_model),
             ..ModelSet::default()
         };
-        for f in &self.functions {
-            if let Some(id) = intern(&f.identity) {
-                let i = id as usize;
-                if set.functions.len() <= i {
-                    set.functions.resize(i + 1, None);
+        for (entries, models) in [
+            (&self.functions, &mut set.functions),
+            (&self.executables, &mut set.executables),
+        ] {
+            for f in entries {
+                if let Some(id) = intern(&f.identity) {
+                    let i = id as usize;
+                    if models.len() <= i {
+                        models.resize(i + 1, None);
+                    }
+                    models[i] = Some(f.model.to_model());
                 }
-                set.functions[i] = Some(f.model.to_model());
             }
         }
         set
@@ -320,6 +361,11 @@ pub mod tests_support {
             functions: vec![FunctionModel {
                 identity: "/bin/f".into(),
                 model: params(FUNCTION_FEATURES),
+            }],
+            executable_features: executable_feature_names(),
+            executables: vec![FunctionModel {
+                identity: "exe:/bin/f".into(),
+                model: params(EXECUTABLE_FEATURES),
             }],
             general: Some(params(GENERAL_FEATURES)),
             training: Training {

@@ -123,17 +123,25 @@ impl Resolver {
         let max = inv.numeric[..inv.n_numeric]
             .iter()
             .fold(0.0f64, |m, v| m.max(v.abs()));
+        let (func, exe) = if inv.kernel_thread {
+            (None, None)
+        } else {
+            self.functions
+                .lock()
+                .ok()
+                .map_or((None, None), |mut names| {
+                    (
+                        names.intern(&inv.identity),
+                        names.intern(&inv.executable_identity()),
+                    )
+                })
+        };
         ProcFeatures {
-            func: if inv.kernel_thread {
-                None
-            } else {
-                self.functions
-                    .lock()
-                    .ok()
-                    .and_then(|mut names| names.intern(&inv.identity))
-            },
+            func,
+            exe,
             cgroup,
             fx: inv.function_features(),
+            cx: inv.category_features(),
             max_numeric_ln1p: max.ln_1p(),
             n_numeric: inv.n_numeric as f64,
             kernel_thread: inv.kernel_thread,

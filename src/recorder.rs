@@ -95,7 +95,9 @@ mod tests {
         let inv = Invocation::from_args("/bin/fib", ["25"]);
         let sample = Sample {
             func: Some(id),
+            exe: None,
             fx: inv.function_features(),
+            cx: inv.category_features(),
             gx: crate::features::general_features(Some(&inv), &Default::default()),
             cpu_ns: 7_000_000,
         };

@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime};
 use log::{error, info};
 
 use crate::learner::{Msg, Shared};
-use crate::model::ModelSet;
+use crate::model::{LinearModel, ModelSet};
 use crate::modelfile::{ModelFile, ModelFileError};
 use crate::procinfo::SharedNames;
 
@@ -107,19 +107,25 @@ pub fn load_all(
     for (file, h) in loaded {
         hash = hash.rotate_left(5) ^ h;
         let part = file.to_model_set(|id| names.intern(id), generation);
-        if part.functions.len() > set.functions.len() {
-            set.functions.resize(part.functions.len(), None);
-        }
-        for (i, m) in part.functions.into_iter().enumerate() {
-            if m.is_some() {
-                set.functions[i] = m;
-            }
-        }
+        merge_later_wins(&mut set.functions, part.functions);
+        merge_later_wins(&mut set.executables, part.executables);
         if part.general.is_some() {
             set.general = part.general;
         }
     }
     Ok((set, hash))
+}
+
+/// Models of a later file replace those of earlier ones for the same identity.
+fn merge_later_wins(into: &mut Vec<Option<LinearModel>>, later: Vec<Option<LinearModel>>) {
+    if later.len() > into.len() {
+        into.resize(later.len(), None);
+    }
+    for (i, m) in later.into_iter().enumerate() {
+        if m.is_some() {
+            into[i] = m;
+        }
+    }
 }
 
 /// Fingerprint of the files under `path` (names, sizes, mtimes): a change means reload. A

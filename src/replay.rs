@@ -261,13 +261,7 @@ pub fn report(m: &[Measured], short_us: u64) -> ReplayReport {
     let ok: Vec<&Measured> = m.iter().filter(|x| x.ok).collect();
     let jobs: Vec<Job> = ok
         .iter()
-        .map(|x| Job {
-            arrival_ns: x.arrival_us * 1000,
-            cpu_ns: x.demand_us.max(1) * 1000,
-            func: None,
-            fx: Default::default(),
-            gx: Default::default(),
-        })
+        .map(|x| Job::anonymous(x.arrival_us * 1000, x.demand_us.max(1) * 1000))
         .collect();
     let times: Vec<JobTimes> = ok
         .iter()
@@ -285,13 +279,7 @@ pub fn report(m: &[Measured], short_us: u64) -> ReplayReport {
             .zip(&times)
             .filter(|(x, _)| is_short(x) == short)
             .map(|(x, t)| {
-                let job = Job {
-                    arrival_ns: x.arrival_us * 1000,
-                    cpu_ns: x.cpu_us.max(1) * 1000,
-                    func: None,
-                    fx: Default::default(),
-                    gx: Default::default(),
-                };
+                let job = Job::anonymous(x.arrival_us * 1000, x.cpu_us.max(1) * 1000);
                 (job, *t)
             })
             .collect();

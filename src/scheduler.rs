@@ -242,7 +242,9 @@ impl<'a> Scheduler<'a> {
             };
             let sample = Sample {
                 func: p.func,
+                exe: p.exe,
                 fx: p.fx,
+                cx: p.cx,
                 gx: e.general_features(),
                 cpu_ns: rec.cpu_ns,
             };
@@ -302,6 +304,7 @@ impl<'a> Scheduler<'a> {
             let source = e.predicted_ns.map(|(_, s)| s);
             match source {
                 Some(Source::Function) => self.m.nr_pred_function += 1,
+                Some(Source::Executable) => self.m.nr_pred_executable += 1,
                 Some(Source::General) => self.m.nr_pred_general += 1,
                 None => self.m.nr_pred_none += 1,
             }

@@ -17,7 +17,7 @@ use std::collections::BinaryHeap;
 use serde::Serialize;
 
 use crate::features::{
-    general_features, Behaviour, Invocation, FUNCTION_FEATURES, GENERAL_FEATURES,
+    general_features, Behaviour, Invocation, CATEGORY_BUCKETS, FUNCTION_FEATURES, GENERAL_FEATURES,
 };
 use crate::model::{FunctionId, Interner, ModelSet, Sample, Trainer};
 use crate::policy::{Policy, SliceConfig, TaskView, WEIGHT_DEFAULT};
@@ -53,8 +53,25 @@ pub struct Job {
     pub arrival_ns: u64,
     pub cpu_ns: u64,
     pub func: Option<FunctionId>,
+    pub exe: Option<FunctionId>,
     pub fx: [f64; FUNCTION_FEATURES],
+    pub cx: [f64; CATEGORY_BUCKETS],
     pub gx: [f64; GENERAL_FEATURES],
+}
+
+impl Job {
+    /// A job known only by its arrival and demand (no identity, no features).
+    pub fn anonymous(arrival_ns: u64, cpu_ns: u64) -> Self {
+        Self {
+            arrival_ns,
+            cpu_ns,
+            func: None,
+            exe: None,
+            fx: [0.0; FUNCTION_FEATURES],
+            cx: [0.0; CATEGORY_BUCKETS],
+            gx: [0.0; GENERAL_FEATURES],
+        }
+    }
 }
 
 /// Jobs from trace rows, with function identities interned the way the live scheduler does.
@@ -72,7 +89,9 @@ pub fn jobs_from_trace(rows: &[Row]) -> (Vec<Job>, Interner) {
                 arrival_ns: r.arrival_us * 1000,
                 cpu_ns: r.cpu_us * 1000,
                 func: names.intern(&inv.identity),
+                exe: names.intern(&inv.executable_identity()),
                 fx: inv.function_features(),
+                cx: inv.category_features(),
                 gx: general_features(Some(&inv), &behaviour),
             }
         })
@@ -178,7 +197,9 @@ fn sliced(jobs: &[Job], cfg: &SimConfig) -> (Vec<JobTimes>, Option<Trainer>) {
                 if let Some(tr) = trainer.as_mut().filter(|_| identified) {
                     if tr.add(Sample {
                         func: job.func,
+                        exe: job.exe,
                         fx: job.fx,
+                        cx: job.cx,
                         gx: job.gx,
                         cpu_ns: job.cpu_ns,
                     }) {
@@ -290,15 +311,22 @@ fn foresight_decide(
 ) -> crate::policy::Decision {
     let predicted = trainer
         .and_then(|t| match identified {
-            true => t.models().predict_total_ns(job.func, &job.fx, &job.gx),
+            true => t
+                .models()
+                .predict_total_ns(job.func, job.exe, &job.fx, &job.cx, &job.gx),
             false => {
                 let anonymous = Behaviour {
                     weight: WEIGHT_DEFAULT,
                     ..Behaviour::default()
                 };
                 let gx = general_features(None, &anonymous);
-                t.models()
-                    .predict_total_ns(None, &[0.0; FUNCTION_FEATURES], &gx)
+                t.models().predict_total_ns(
+                    None,
+                    None,
+                    &[0.0; FUNCTION_FEATURES],
+                    &[0.0; CATEGORY_BUCKETS],
+                    &gx,
+                )
             }
         })
         .map(|(ns, _)| ns);
@@ -445,13 +473,7 @@ mod tests {
     }
 
     fn job(arrival_ms: u64, cpu_ms: u64) -> Job {
-        Job {
-            arrival_ns: arrival_ms * 1_000_000,
-            cpu_ns: cpu_ms * 1_000_000,
-            func: None,
-            fx: [0.0; FUNCTION_FEATURES],
-            gx: [0.0; GENERAL_FEATURES],
-        }
+        Job::anonymous(arrival_ms * 1_000_000, cpu_ms * 1_000_000)
     }
 
     #[test]

@@ -70,8 +70,10 @@ pub struct Metrics {
     pub nr_samples_dropped: u64,
     /// Samples the learner has taken in.
     pub nr_trained: u64,
-    /// Decisions made with a function model, the general model, or no prediction.
+    /// Decisions made with a function model, an executable model, the general model, or no
+    /// prediction.
     pub nr_pred_function: u64,
+    pub nr_pred_executable: u64,
     pub nr_pred_general: u64,
     pub nr_pred_none: u64,
     /// Generation of the models in use, and how many function models are trusted.
@@ -113,7 +115,7 @@ impl fmt::Display for Metrics {
             "stats: running={}/{} queued={} pending={} user_dispatches={} idle_cpu={} kernel_dispatches={} \
              congested={} cancels={} bounces={} failed={} rounds={} max_batch={} max_round_us={} tasks={} exits={} \
              exits_lost={} proc={} proc_lost={} proc_stale={} ident_exec={} ident_proc={} exited_exec={} exited_proc={} exited_never={} exec_first_fn={}/{} samples={} samples_lost={} trained={} \
-             pred_fn={} pred_general={} pred_none={} model_gen={} fn_models={} model_file={:016x} \
+             pred_fn={} pred_exe={} pred_general={} pred_none={} model_gen={} fn_models={} model_file={:016x} \
              reloads={} rejected_reloads={} record_lost={} page_faults={} \
              class={} seen={} mode_switches={} windows={} windows_lost={} classifier={} \
              mode=slice:{}%,min:{}%,short_first:{},short_ms:{},batch:{}%,cpu:{} class_s={} \
@@ -151,6 +153,7 @@ impl fmt::Display for Metrics {
             self.nr_samples_dropped,
             self.nr_trained,
             self.nr_pred_function,
+            self.nr_pred_executable,
             self.nr_pred_general,
             self.nr_pred_none,
             self.model_generation,

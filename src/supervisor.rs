@@ -56,13 +56,65 @@ impl WorkerEnd {
     fn from_status(status: ExitStatus) -> Self {
         use std::os::unix::process::ExitStatusExt;
         match (status.code(), status.signal()) {
-            (Some(c), _) if c == i32::from(EXIT_RESTART) => Self::RestartRequested,
-            (Some(c), _) if c == i32::from(EXIT_KERNEL_ERROR) => Self::KernelError,
-            (Some(c), _) => Self::Exited(u8::try_from(c).unwrap_or(1)),
+            (Some(c), _) => Self::from_code(u8::try_from(c).unwrap_or(1)),
             (None, Some(sig)) => Self::Killed(sig),
             (None, None) => Self::Exited(1),
         }
     }
+
+    fn from_code(code: u8) -> Self {
+        match code {
+            EXIT_RESTART => Self::RestartRequested,
+            EXIT_KERNEL_ERROR => Self::KernelError,
+            c => Self::Exited(c),
+        }
+    }
+}
+
+/// Set in a worker's environment: the file descriptor it writes its exit code to (one byte)
+/// once it has detached.
+pub const DETACHED_FD_ENV: &str = "SCX_FORESIGHT_DETACHED_FD";
+
+/// A pipe: our read end (close-on-exec) and the write end the worker inherits.
+fn detach_pipe() -> Result<(std::fs::File, i32)> {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0i32; 2];
+    // SAFETY: pipe(2) fills two valid fds on success; neither is close-on-exec.
+    if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+        return Err(std::io::Error::last_os_error()).context("cannot create the worker's pipe");
+    }
+    // SAFETY: fds[0] is ours alone from here on; close-on-exec so no worker inherits it.
+    unsafe { libc::fcntl(fds[0], libc::F_SETFD, libc::FD_CLOEXEC) };
+    // SAFETY: fds[0] is a valid, owned fd.
+    Ok((unsafe { std::fs::File::from_raw_fd(fds[0]) }, fds[1]))
+}
+
+/// The worker's exit code, sent when it detached; None when it ended without sending one.
+fn read_detached(mut pipe: std::fs::File) -> Option<u8> {
+    use std::io::Read;
+    let mut code = [0u8; 1];
+    loop {
+        match pipe.read(&mut code) {
+            Ok(1) => return Some(code[0]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            _ => return None,
+        }
+    }
+}
+
+/// Worker: tell the supervisor how we end, now that we have detached.
+pub fn notify_detached(code: u8) {
+    use std::io::Write;
+    use std::os::fd::FromRawFd;
+    let Some(fd) = std::env::var(DETACHED_FD_ENV)
+        .ok()
+        .and_then(|v| v.parse::<i32>().ok())
+    else {
+        return;
+    };
+    // SAFETY: the fd the supervisor gave us, used once here and closed with the File.
+    let mut pipe = unsafe { std::fs::File::from_raw_fd(fd) };
+    let _ = pipe.write_all(&[code]);
 }
 
 /// `--restart-on-error N`: the error restarts of the last minute, and the back-off.
@@ -118,15 +170,32 @@ pub fn supervise(restart_on_error: u32) -> Result<ExitCode> {
     install_sighup(forward_sighup);
     let mut budget = RestartBudget::new(restart_on_error);
     loop {
-        let mut child = Command::new(&exe)
+        let (detached, detached_tx) = detach_pipe()?;
+        let spawned = Command::new(&exe)
             .args(std::env::args_os().skip(1))
             .env(WORKER_ENV, "1")
-            .spawn()
+            .env(DETACHED_FD_ENV, detached_tx.to_string())
+            .spawn();
+        // SAFETY: our copy of the pipe's write end, not used again (the worker has its own).
+        unsafe { libc::close(detached_tx) };
+        let mut child = spawned
             .with_context(|| format!("cannot start the scheduler worker {}", exe.display()))?;
         WORKER_PID.store(child.id() as i32, Ordering::SeqCst);
-        let status = child.wait().context("waiting for the scheduler worker")?;
+        // The worker says how it ended as soon as it has detached: its process may take
+        // seconds more to go (its helpers, throttled by their budgets, tear it down), and the
+        // next worker need not wait for that.
+        let early = read_detached(detached);
+        let (end, status) = match early {
+            Some(code) if !stopping.load(Ordering::SeqCst) => {
+                std::thread::spawn(move || child.wait());
+                (WorkerEnd::from_code(code), None)
+            }
+            _ => {
+                let status = child.wait().context("waiting for the scheduler worker")?;
+                (WorkerEnd::from_status(status), Some(status))
+            }
+        };
         WORKER_PID.store(0, Ordering::SeqCst);
-        let end = WorkerEnd::from_status(status);
         if stopping.load(Ordering::SeqCst) {
             return Ok(final_code(end));
         }
@@ -141,8 +210,8 @@ pub fn supervise(restart_on_error: u32) -> Result<ExitCode> {
             WorkerEnd::Exited(code) => return Ok(ExitCode::from(code)),
         };
         if restart_on_error == 0 {
-            return match end {
-                WorkerEnd::Killed(_) => bail!("{why} ({status})"),
+            return match (end, status) {
+                (WorkerEnd::Killed(_), Some(status)) => bail!("{why} ({status})"),
                 _ => Ok(final_code(end)),
             };
         }

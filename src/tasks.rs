@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use crate::features::{Behaviour, FUNCTION_FEATURES, GENERAL_FEATURES};
+use crate::features::{Behaviour, CATEGORY_BUCKETS, FUNCTION_FEATURES, GENERAL_FEATURES};
 use crate::model::{FunctionId, ModelSet, Source};
 use crate::policy::{TaskView, BOOST_PCT_NONE};
 
@@ -34,8 +34,11 @@ pub enum IdentitySource {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ProcFeatures {
     pub func: Option<FunctionId>,
+    /// Its executable (`exe:<program>`), the level used when the function's model is not trusted.
+    pub exe: Option<FunctionId>,
     pub cgroup: Option<u32>,
     pub fx: [f64; FUNCTION_FEATURES],
+    pub cx: [f64; CATEGORY_BUCKETS],
     /// The argument part of the general features (the behaviour part is filled live).
     pub max_numeric_ln1p: f64,
     pub n_numeric: f64,
@@ -155,10 +158,16 @@ impl TaskEntry {
             return;
         }
         let gx = self.general_features();
-        let (func, fx) = self
-            .proc
-            .map_or((None, [0.0; FUNCTION_FEATURES]), |p| (p.func, p.fx));
-        self.predicted_ns = models.predict_total_ns(func, &fx, &gx);
+        self.predicted_ns = match &self.proc {
+            Some(p) => models.predict_total_ns(p.func, p.exe, &p.fx, &p.cx, &gx),
+            None => models.predict_total_ns(
+                None,
+                None,
+                &[0.0; FUNCTION_FEATURES],
+                &[0.0; CATEGORY_BUCKETS],
+                &gx,
+            ),
+        };
         self.predicted_gen = models.generation;
     }
 }

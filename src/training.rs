@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::features::executable_features;
 use crate::model::{ln_us, LinearModel};
 use crate::modelfile::{FunctionModel, Params, Quality};
 use crate::rng::Rng;
@@ -15,43 +16,74 @@ pub const FOLDS_DEFAULT: usize = 5;
 
 pub struct TrainOutcome {
     pub functions: Vec<FunctionModel>,
-    /// Functions left out for having fewer than min_samples samples, with their counts.
+    /// The executable level: one model per program (`exe:<program>`), over the function
+    /// features and the category buckets of its non-numeric arguments.
+    pub executables: Vec<FunctionModel>,
+    /// Functions and executables left out for having fewer than min_samples samples.
     pub skipped: Vec<(String, usize)>,
     pub general: Option<Params>,
 }
 
-/// Fit every function with at least `min_samples` samples, and the general model on all.
+/// Fit every function and every executable with at least `min_samples` samples, and the
+/// general model on all.
 pub fn train(samples: &[Recorded], min_samples: usize, folds: usize) -> TrainOutcome {
-    let mut by_function: BTreeMap<&str, Vec<&Recorded>> = BTreeMap::new();
-    for s in samples {
-        by_function.entry(&s.identity).or_default().push(s);
-    }
-    let mut functions = Vec::new();
     let mut skipped = Vec::new();
-    for (identity, group) in by_function {
-        if group.len() < min_samples.max(2) {
-            skipped.push((identity.to_string(), group.len()));
-            continue;
-        }
-        let rows: Vec<Vec<f64>> = group
-            .iter()
-            .map(|s| s.invocation().function_features().to_vec())
-            .collect();
-        let ln_y: Vec<f64> = group.iter().map(|s| ln_us(s.cpu_us * 1000)).collect();
-        if let Some(params) = fit_with_quality(&rows, &ln_y, folds) {
-            functions.push(FunctionModel {
-                identity: identity.to_string(),
-                model: params,
-            });
-        }
-    }
+    let functions = fit_per_identity(
+        samples,
+        |s| s.identity.clone(),
+        |s| s.invocation().function_features().to_vec(),
+        (min_samples, folds),
+        &mut skipped,
+    );
+    let executables = fit_per_identity(
+        samples,
+        |s| s.invocation().executable_identity(),
+        |s| {
+            let inv = s.invocation();
+            executable_features(&inv.function_features(), &inv.category_features()).to_vec()
+        },
+        (min_samples, folds),
+        &mut skipped,
+    );
     let rows: Vec<Vec<f64>> = samples.iter().map(|s| s.gx.to_vec()).collect();
     let ln_y: Vec<f64> = samples.iter().map(|s| ln_us(s.cpu_us * 1000)).collect();
     TrainOutcome {
         functions,
+        executables,
         skipped,
         general: fit_with_quality(&rows, &ln_y, folds),
     }
+}
+
+/// One model per identity (`key`) over `features`, for the identities with enough samples
+/// (`limits`: min samples, folds); the others are added to `skipped`.
+fn fit_per_identity(
+    samples: &[Recorded],
+    key: impl Fn(&Recorded) -> String,
+    features: impl Fn(&Recorded) -> Vec<f64>,
+    (min_samples, folds): (usize, usize),
+    skipped: &mut Vec<(String, usize)>,
+) -> Vec<FunctionModel> {
+    let mut groups: BTreeMap<String, Vec<&Recorded>> = BTreeMap::new();
+    for s in samples {
+        groups.entry(key(s)).or_default().push(s);
+    }
+    let mut models = Vec::new();
+    for (identity, group) in groups {
+        if group.len() < min_samples.max(2) {
+            skipped.push((identity, group.len()));
+            continue;
+        }
+        let rows: Vec<Vec<f64>> = group.iter().map(|s| features(s)).collect();
+        let ln_y: Vec<f64> = group.iter().map(|s| ln_us(s.cpu_us * 1000)).collect();
+        if let Some(params) = fit_with_quality(&rows, &ln_y, folds) {
+            models.push(FunctionModel {
+                identity,
+                model: params,
+            });
+        }
+    }
+    models
 }
 
 /// Fit on everything; quality (and the trust error) from k-fold cross-validation.
@@ -192,6 +224,9 @@ mod tests {
         let samples = vec![rec("thin", 1.0, 100.0), rec("thin", 2.0, 200.0)];
         let out = train(&samples, 5, 5);
         assert!(out.functions.is_empty());
-        assert_eq!(out.skipped, vec![("thin".to_string(), 2)]);
+        assert_eq!(
+            out.skipped,
+            vec![("thin".to_string(), 2), ("exe:thin".to_string(), 2)]
+        );
     }
 }

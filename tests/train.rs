@@ -50,11 +50,10 @@ fn simulate_record_then_train_then_predict() {
         "--args",
         "25",
     ]);
-    let us: f64 = String::from_utf8_lossy(&o.stdout)
-        .trim()
-        .parse()
-        .expect("a number");
+    let out = String::from_utf8_lossy(&o.stdout);
+    let us: f64 = out.split(' ').next().unwrap().parse().expect("a number");
     assert!(us > 0.0);
+    assert!(out.trim().ends_with("(function `f00-fib`)"), "{out}");
     // The model then helps the simulator from the first invocations.
     let o = run(&[
         "simulate",
@@ -144,4 +143,67 @@ fn classifier_from_recorded_vm_windows() {
     assert!(!o.status.success());
     assert!(text(&o).contains("bad-windows.csv:4"), "{}", text(&o));
     assert!(!tmp("never.json").exists());
+}
+
+/// The model hierarchy through the binary: a program with categorical arguments, trained on
+/// two of its modes (and two samples of a third, too few for a model of its own): `model
+/// predict` answers for every variant, seen or held back, and names the level that answered.
+#[test]
+fn held_back_categorical_variants_are_answered_by_their_executable() {
+    use scx_foresight::features::{general_features, Behaviour, Invocation};
+    use scx_foresight::samples::{header, Recorded};
+    let (samples, model) = (tmp("modes.csv"), tmp("modes.json"));
+    let mut csv = header() + "\n";
+    let row = |mode: &str, n: u32, cpu_us: f64| {
+        let inv = Invocation::from_args("/bin/fn19_modes", ["--mode", mode, &format!("--n={n}")]);
+        let gx = general_features(Some(&inv), &Behaviour::default());
+        Recorded {
+            identity: inv.identity.clone(),
+            numeric: vec![f64::from(n)],
+            cpu_us: cpu_us as u64,
+            gx,
+        }
+        .to_line()
+    };
+    for n in 1..=30u32 {
+        let jitter = 1.0 + 0.03 * f64::from(n % 5);
+        csv += &(row("fast", n, 2000.0 * 1.1f64.powi(n as i32) * jitter) + "\n");
+        csv += &(row("medium", n, 9000.0 * 1.1f64.powi(n as i32) * jitter) + "\n");
+    }
+    csv += &(row("rare", 3, 50_000.0) + "\n");
+    csv += &(row("rare", 4, 52_000.0) + "\n");
+    std::fs::write(&samples, csv).unwrap();
+    let (s, m) = (samples.to_str().unwrap(), model.to_str().unwrap());
+    let o = run(&["train", "--samples", s, "--out", m, "--min-samples", "8"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let table = text(&o);
+    for level in ["function", "executable", "general"] {
+        let line = table
+            .lines()
+            .find(|l| l.starts_with(&format!("level {level}: held-out MAPE ")))
+            .expect(&table);
+        assert!(!line.contains("n/a"), "{line}");
+    }
+    let predict = |mode: &str| {
+        let o = run(&[
+            "model",
+            "predict",
+            m,
+            "--function",
+            "/bin/fn19_modes",
+            "--args",
+            &format!("--mode {mode} --n=10"),
+        ]);
+        assert!(o.status.success(), "{}", text(&o));
+        let out = String::from_utf8_lossy(&o.stdout).trim().to_string();
+        let us: f64 = out.split(' ').next().unwrap().parse().expect(&out);
+        assert!(us > 0.0 && us.is_finite(), "{out}");
+        out
+    };
+    assert!(predict("fast").ends_with("(function `/bin/fn19_modes --mode fast --n=`)"));
+    // Two samples (rare) and none at all (slow): the program's model answers.
+    for mode in ["rare", "slow"] {
+        let out = predict(mode);
+        assert!(out.ends_with("(executable `exe:/bin/fn19_modes`)"), "{out}");
+    }
 }

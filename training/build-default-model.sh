@@ -12,6 +12,8 @@ cargo build --release --quiet --bin scx_foresight
 B=target/release/scx_foresight
 for seed in 101 102 103; do
 	$B trace gen --cpus 2 --load 0.8 --duration-s 600 --seed "$seed" -o "training/traces/train-$seed.csv"
+	# --record appends: start each sample file afresh.
+	rm -f "training/samples/sim-$seed.csv"
 	$B simulate --trace "training/traces/train-$seed.csv" --cpus 2 --policy fifo \
 		--record "training/samples/sim-$seed.csv" --json >/dev/null
 done

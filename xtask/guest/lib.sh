@@ -123,3 +123,20 @@ class_sampler() {
 		sleep 1
 	done
 }
+
+# dl_total_bw: the deadline bandwidth admitted in each root domain (1048576 = one CPU).
+dl_total_bw() {
+	[ -d /sys/kernel/debug/sched ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null
+	grep 'dl_bw->total_bw' /sys/kernel/debug/sched/debug 2>/dev/null | awk '{ printf "%s ", $NF }'
+}
+
+# dl_bandwidth: the deadline class's bandwidth per root domain (admission control: a CPU
+# cannot go offline when the deadline tasks admitted would not fit on the CPUs left) and the
+# deadline tasks now.
+dl_bandwidth() {
+	[ -d /sys/kernel/debug/sched ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null
+	grep -E '^dl_rq|dl_bw->(bw|total_bw)|dl_nr_running' /sys/kernel/debug/sched/debug 2>/dev/null
+	for _dlt in /proc/[0-9]*/task/[0-9]*; do
+		grep -q '^policy *: *6$' "$_dlt"/sched 2>/dev/null && echo "deadline task $(basename "$_dlt") $(cat "$_dlt"/comm 2>/dev/null) $(grep -E '^dl\.(runtime|period)' "$_dlt"/sched 2>/dev/null | tr -s ' \n' ' ')"
+	done
+}

@@ -210,6 +210,8 @@ case_restart() {
 			# The kernel refuses a hotplug now and then (EBUSY, e.g. while we attach): retry.
 			_rtry=0
 			until echo "$_rstate" >"$_cpu" 2>/dev/null; do
+				# Once: the deadline bandwidth the kernel checks before taking a CPU down.
+				[ "$_rbusy" -eq 0 ] && [ "$_rtry" -eq 0 ] && dl_bandwidth | sed 's/^/@@INFO restart EBUSY: /'
 				_rtry=$((_rtry + 1))
 				[ "$_rtry" -ge 10 ] && break
 				sleep 1
@@ -829,6 +831,9 @@ for c in $CASES; do
 	echo "@@INFO case $c starting"
 	if "case_$(echo "$c" | tr '-' '_')"; then _r=PASS; else _r=FAIL; fi
 	echo "@@CASE $c $_r $(since "$_start") $DETAIL"
+	# Deadline bandwidth must come back to the kernel's own after every case (a leak once
+	# made the kernel refuse our helpers, CPU hotplug and sched_ext's enable).
+	echo "@@INFO after $c: deadline total_bw $(dl_total_bw)"
 	# Leave a clean slate for the next case; its logs go to the host's console log.
 	if [ -n "$SCHED_PID" ] && alive "$SCHED_PID"; then stop_sched; fi
 	for _f in /tmp/*.log; do
