@@ -239,6 +239,9 @@ fn run_worker(cfg: &LoopConfig, opts: &Opts, nr_cpus: u64) -> Result<ExitCode> {
         warn!("cannot raise the worker's priority (nice {WORKER_NICE}): {e}");
     }
     let t_start = std::time::Instant::now();
+    // A stats file left by a worker before us (its stats thread may die before removing it)
+    // must not pass for ours.
+    let _ = std::fs::remove_file(STATS_FILE);
     // Threads must exist before attaching: the core forbids new mappings (stacks) after.
     let stats = spawn_stats_reporter(cfg.stats_interval.is_some())?;
     let (adapt, windows) = adapt::spawn(adapt::Setup {
@@ -314,6 +317,8 @@ fn run_worker(cfg: &LoopConfig, opts: &Opts, nr_cpus: u64) -> Result<ExitCode> {
     let t_detach = std::time::Instant::now();
     drop(sched);
     debug!("detached in {} ms", t_detach.elapsed().as_millis());
+    // Detached: `--monitor` must not show our last line as a running scheduler's.
+    let _ = std::fs::remove_file(STATS_FILE);
     // Rows recorded so far are kept whichever way we ended.
     if let Some(r) = recorder {
         let rows = r.finish()?;

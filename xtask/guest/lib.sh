@@ -43,6 +43,10 @@ stop_sched() {
 
 alive() { kill -0 "$1" 2>/dev/null; }
 
+# worker_pid: the supervisor's newest child, the worker now attached (after a restart the one
+# before may still be tearing down beside it).
+worker_pid() { tr ' ' '\n' </proc/"$SCHED_PID"/task/"$SCHED_PID"/children 2>/dev/null | grep . | sort -n | tail -n 1; }
+
 # proc_cpu_ticks NAME: CPU time (clock ticks, 1/100 s) of every process called NAME, all its
 # threads, those that exited included (utime+stime of /proc/PID/stat: the kernel scales the
 # pair so that its sum is the scheduler's exact runtime). `cargo xtask validate` checks it
@@ -51,8 +55,9 @@ proc_cpu_ticks() { awk -v n="($1)" '$2 == n { t += $14 + $15 } END { print t + 0
 # ticks_pct TICKS SECS: TICKS of CPU (1/100 s) over SECS of time, as % of one CPU.
 ticks_pct() { awk -v c="$1" -v w="$2" 'BEGIN { printf "%.3f", c / 100 / w * 100 }'; }
 
-# Kernel log lines that mean the scheduler was thrown out (watchdog, errors).
-evictions() { dmesg | grep -ciE 'runnable task stall|watchdog failed|scheduler.*(error|stall)'; }
+# How many times the kernel threw a scheduler out (watchdog, errors): its "disabled (reason)"
+# lines, but for the ends asked for (by user space, or the kernel's restart request).
+evictions() { dmesg | grep 'sched_ext: BPF scheduler .* disabled (' | grep -vc 'unregistered from'; }
 
 # setup_disk: ext4 on a loop device (backed by a tmpfs file) at /mnt/disk, so I/O workloads
 # issue real block requests. DISK_DIR is where they write: /mnt/disk, else /tmp (no modules).

@@ -113,7 +113,7 @@ case_evict_restart() {
 	for _ei in 1 2; do
 		wait_state enabled 30 && ours_attached || { _eok=1; _ecycles="$_ecycles never_attached"; break; }
 		sleep 1
-		_ew=$(cat /proc/"$SCHED_PID"/task/"$SCHED_PID"/children 2>/dev/null | awk '{ print $1 }')
+		_ew=$(worker_pid)
 		[ -n "$_ew" ] || { _eok=1; _ecycles="$_ecycles no_worker"; break; }
 		kill -STOP "$_ew"
 		_et0=$(now)
@@ -448,8 +448,6 @@ live_threads() { ls -d /proc/[0-9]*/task/[0-9]* 2>/dev/null | wc -l; }
 # loop_waits: voluntary context switches of the worker's main thread (the dispatch loop):
 # each one is a time the loop blocked (I/O, a lock, a sleep); yielding is not counted.
 loop_waits() { awk '/^voluntary_ctxt_switches/ { print $2 }' /proc/"$1"/task/"$1"/status; }
-# worker_pid: the attached worker (the supervisor's child).
-worker_pid() { awk '{ print $1 }' /proc/"$SCHED_PID"/task/"$SCHED_PID"/children 2>/dev/null; }
 # stat_of LOG KEY: KEY's value in the last stats line of LOG.
 stat_of() { grep "^stats:" "$1" | tail -n 1 | grep -o " $2=[^ ]*" | head -n 1 | cut -d= -f2; }
 
@@ -593,7 +591,7 @@ case_hostile_files() {
 	( while :; do "$FS_BIN/foresight_loadgen" series --arg 20 --count 5 --gap-ms 10 >/dev/null 2>&1; done ) &
 	_hload=$!
 	sleep 1
-	_hw=$(cat /proc/"$SCHED_PID"/task/"$SCHED_PID"/children 2>/dev/null | awk '{ print $1 }')
+	_hw=$(worker_pid)
 	_rss0=$(awk '/^VmRSS/ { print $2 }' /proc/"$_hw"/status)
 	_hbad=""
 	# hostile_mark KIND: remember how many KIND (model|config) rejections there were before
@@ -719,10 +717,10 @@ case_soak() {
 	_ev0=$(evictions)
 	start_sched /tmp/soak.log --stats 5 --models /tmp/soak/models --config /tmp/soak/modes.json --restart-on-error 10
 	wait_state enabled 30 || { DETAIL="never enabled"; return 1; }
-	_t0=$(now)
-	_end=$(awk -v t="$_t0" -v s="$_secs" 'BEGIN { print t + s }')
+	_sk_t0=$(now)
+	_sk_end=$(awk -v t="$_sk_t0" -v s="$_secs" 'BEGIN { print t + s }')
 	# Guest time from /proc/uptime throughout (as `since`): `date` drifted from it here.
-	soak_running() { gt "$_end" "$(now)"; }
+	soak_running() { gt "$_sk_end" "$(now)"; }
 	setup_disk || true
 	stress-ng --cpu 2 --fork 1 --hdd 1 --hdd-bytes 8M --temp-path "$DISK_DIR" --sock 1 --switch 1 --timeout "${_secs}s" >/tmp/soak-stress.log 2>&1 &
 	_sk_stress=$!
@@ -759,8 +757,8 @@ case_soak() {
 	while soak_running; do
 		sleep 1
 		_sk_now=$(now | cut -d. -f1)
-		if [ -z "$_sk_rss0" ] && gt "$(since "$_t0")" "$((_secs / 10))"; then
-			_sk_w=$(cat /proc/"$SCHED_PID"/task/"$SCHED_PID"/children 2>/dev/null | awk '{ print $1 }')
+		if [ -z "$_sk_rss0" ] && gt "$(since "$_sk_t0")" "$((_secs / 10))"; then
+			_sk_w=$(worker_pid)
 			_sk_rss0=$(awk '/^VmRSS/ { print $2 }' /proc/"$_sk_w"/status 2>/dev/null)
 		fi
 		if [ "$_sk_now" -ge "$_sk_next_reload" ]; then
@@ -775,7 +773,8 @@ case_soak() {
 			fi
 			_sk_next_reload=$((_sk_now + _reload_every))
 		fi
-		if [ "$_sk_now" -ge "$_sk_next_hp" ] && [ -w /sys/devices/system/cpu/cpu1/online ]; then
+		# A hotplug only with 20 s left after it: the run ends attached, not mid-restart.
+		if [ "$_sk_now" -ge "$_sk_next_hp" ] && gt "$_sk_end" "$((_sk_now + 20))" && [ -w /sys/devices/system/cpu/cpu1/online ]; then
 			_sk_e0=$(evictions)
 			echo 0 >/sys/devices/system/cpu/cpu1/online 2>/dev/null && sleep 5
 			echo 1 >/sys/devices/system/cpu/cpu1/online 2>/dev/null || { sleep 2; echo 1 >/sys/devices/system/cpu/cpu1/online; }
@@ -788,8 +787,9 @@ case_soak() {
 	wait "$_sk_stress"
 	_src=$?
 	wait "$_sk_replay" "$_sk_series" "$_sk_churn" "$_sk_ps" "$_sk_top" "$_sk_pgrep" 2>/dev/null
+	wait_state enabled 30
 	sleep 2
-	_sk_w=$(cat /proc/"$SCHED_PID"/task/"$SCHED_PID"/children 2>/dev/null | awk '{ print $1 }')
+	_sk_w=$(worker_pid)
 	_sk_rss1=$(awk '/^VmRSS/ { print $2 }' /proc/"$_sk_w"/status 2>/dev/null)
 	_att=no
 	ours_attached && alive "$SCHED_PID" && _att=yes
@@ -811,7 +811,7 @@ case_soak() {
 	_rss_ok=$(awk -v a="${_sk_rss0:-0}" -v b="${_sk_rss1:-0}" 'BEGIN { print (a > 0 && b >= a * 0.9 && b <= a * 1.1) ? "yes" : "no" }')
 	_valid=$(((_sk_writes + 1) / 2))
 	_corrupt=$((_sk_writes / 2))
-	DETAIL="soak_s=$_secs ran_s=$(since "$_t0") stress_rc=$_src evictions=$_ev hotplugs=$_sk_hp hotplug_evictions=$_sk_hp_ev attached=$_att rss_kb=$_sk_rss0->$_sk_rss1 rss_flat=$_rss_ok loops:[${_loops# }] writes=${_valid}valid+${_corrupt}corrupt models=${_mrel}applied+${_mrej}rejected config=${_crel}applied+${_crej}rejected page_faults=$_pf class_s=$_cs"
+	DETAIL="soak_s=$_secs ran_s=$(since "$_sk_t0") stress_rc=$_src evictions=$_ev hotplugs=$_sk_hp hotplug_evictions=$_sk_hp_ev attached=$_att rss_kb=$_sk_rss0->$_sk_rss1 rss_flat=$_rss_ok loops:[${_loops# }] writes=${_valid}valid+${_corrupt}corrupt models=${_mrel}applied+${_mrej}rejected config=${_crel}applied+${_crej}rejected page_faults=$_pf class_s=$_cs"
 	[ "$_src" -eq 0 ] && [ "$_ev" -eq 0 ] && [ "$_att" = yes ] && [ "$_pf" = 0 ] && [ "$_rss_ok" = yes ] && [ "$_lfail" -eq 0 ] \
 		&& [ "$_mrel" -ge "$_valid" ] && [ "$_mrej" -ge "$_corrupt" ] && [ "$_crel" -ge "$_valid" ] && [ "$_crej" -ge "$_corrupt" ]
 }
