@@ -224,7 +224,9 @@ extern "C" fn on_sighup_reload(_: libc::c_int) {
 /// The worker's nice value: first for the CPU while it starts or tears down.
 const WORKER_NICE: i32 = -20;
 
-/// The worker: attach once, schedule until stopped, exit EXIT_RESTART on a restart request.
+/// The worker: attach once, schedule until stopped; exit EXIT_RESTART on the kernel's restart
+/// request, EXIT_KERNEL_ERROR when the kernel ended us with an error (both told to the
+/// supervisor as soon as we have detached).
 fn run_worker(cfg: &LoopConfig, opts: &Opts, nr_cpus: u64) -> Result<ExitCode> {
     // Die with the supervisor (e.g. `kill -9`), so the kernel falls back at once.
     // SAFETY: prctl with an integer argument.
@@ -233,8 +235,9 @@ fn run_worker(cfg: &LoopConfig, opts: &Opts, nr_cpus: u64) -> Result<ExitCode> {
         bail!("the supervisor is gone; not attaching");
     }
     // Outside sched_ext (starting, or tearing down after an eviction) the worker competes with
-    // every task under the kernel's scheduler: measured in the VM beside 2 CPU hogs, a restart
-    // took 23 s at nice 0. Attached, sched_ext dispatches the loop itself and nice is unused.
+    // every task under the kernel's scheduler: measured in the VM beside 2 CPU hogs, a new
+    // worker took 7 s to attach at nice 0, 5 s at -20. Attached, sched_ext dispatches the loop
+    // itself and nice is unused.
     if let Err(e) = helper_thread::set_own_nice(WORKER_NICE) {
         warn!("cannot raise the worker's priority (nice {WORKER_NICE}): {e}");
     }

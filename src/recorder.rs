@@ -31,8 +31,8 @@ impl Recorder {
     /// Open `path` for appending (writing the header to a new file; refusing a file that is
     /// not a whole samples file) and start the writer.
     pub fn start(path: &Path, names: SharedNames) -> Result<Self> {
-        let file = open_csv_for_append(path, &header())
-            .with_context(|| "cannot record samples (--record)".to_string())?;
+        let file =
+            open_csv_for_append(path, &header()).context("cannot record samples (--record)")?;
         let mut out = BufWriter::new(file);
         let (tx, rx) = sync_channel::<Sample>(RECORD_QUEUE);
         let handle = helper_thread::spawn("recorder", helper_thread::LIGHT_BUDGET, move || {
