@@ -601,21 +601,18 @@ pub fn model(cmd: &ModelCmd) -> Result<()> {
                     .collect();
                 writeln!(out, "  ln(cpu_us) = {:.4} {}", p.intercept, terms.join(" "))
             };
-            for f in &m.functions {
-                show(
-                    &mut out,
-                    &format!("function `{}`", f.identity),
-                    &f.model,
-                    &m.function_features,
-                )?;
-            }
-            for e in &m.executables {
-                show(
-                    &mut out,
-                    &format!("executable `{}`", e.identity),
-                    &e.model,
-                    &m.executable_features,
-                )?;
+            for (level, models, names) in [
+                ("function", &m.functions, &m.function_features),
+                ("executable", &m.executables, &m.executable_features),
+            ] {
+                for f in models {
+                    show(
+                        &mut out,
+                        &format!("{level} `{}`", f.identity),
+                        &f.model,
+                        names,
+                    )?;
+                }
             }
             if let Some(g) = &m.general {
                 show(&mut out, "general model", g, &m.general_features)?;
