@@ -23,8 +23,9 @@ use crate::classify::{
     classify_by_thresholds, EventCounts, Hysteresis, ProcStat, Signals, SystemClass, NR_CLASSES,
 };
 use crate::classmodel::{windows_header, Classifier, ClassifierFile, Window};
+use crate::last_good::LastGood;
 use crate::learner::Retired;
-use crate::modelfile::ModelFileError;
+use crate::modelfile::{load_with, ModelFileError};
 use crate::modes::{CgroupBoost, ModeConfig, ModeParams, SharedBoosts};
 use crate::reload::{fingerprint, sighup_since, RELOAD_SIGNALS};
 
@@ -105,12 +106,14 @@ pub struct Setup {
     pub boosts: Vec<CgroupBoost>,
     pub record: Option<PathBuf>,
     pub nr_cpus: u64,
+    /// Copies of the accepted files, the fallback of a restarted worker.
+    pub last_good: LastGood,
 }
 
 /// Load the config and classifier (a bad file at start is an error), start the thread.
 pub fn spawn(setup: Setup) -> anyhow::Result<(Arc<Adapt>, SyncSender<WindowMsg>)> {
-    let config = load_config(setup.config.as_deref(), &setup.boosts)?;
-    let classifier = load_classifier(&setup.classifier)?;
+    let config = first_config(&setup)?;
+    let classifier = first_classifier(&setup)?;
     let recorder = setup.record.as_deref().map(open_record).transpose()?;
     let initial = SystemClass::Mixed;
     let state = ModeState {
@@ -156,18 +159,83 @@ pub fn spawn(setup: Setup) -> anyhow::Result<(Arc<Adapt>, SyncSender<WindowMsg>)
     Ok((shared, tx))
 }
 
-fn load_config(path: Option<&Path>, boosts: &[CgroupBoost]) -> Result<ModeConfig, ModelFileError> {
-    let config = match path {
-        Some(p) => ModeConfig::load(p)?,
-        None => ModeConfig::builtin(),
-    };
-    Ok(config.with_boosts(boosts))
+/// The config at start: the file, or on a restart the last accepted one if the file is bad.
+fn first_config(setup: &Setup) -> Result<ModeConfig, ModelFileError> {
+    let loaded = load_config(setup.config.as_deref(), &setup.boosts).map(|(config, text)| {
+        keep_text(&setup.last_good, LAST_GOOD_MODES, text.as_deref());
+        config
+    });
+    setup.last_good.or_fallback(
+        LAST_GOOD_MODES,
+        loaded,
+        |texts| {
+            let text = texts.first().ok_or("empty copy")?;
+            Ok(ModeConfig::parse(text.as_bytes())?.with_boosts(&setup.boosts))
+        },
+        || ModeConfig::builtin().with_boosts(&setup.boosts),
+        "the built-in modes",
+    )
 }
 
-fn load_classifier(src: &ClassifierSource) -> Result<Option<(Classifier, u64)>, ModelFileError> {
+/// The classifier at start: as [`first_config`], the built-in classifier as the default.
+fn first_classifier(setup: &Setup) -> Result<Option<(Classifier, u64)>, ModelFileError> {
+    let loaded = load_classifier(&setup.classifier).map(|(classifier, text)| {
+        keep_text(&setup.last_good, LAST_GOOD_CLASSIFIER, text.as_deref());
+        classifier
+    });
+    setup.last_good.or_fallback(
+        LAST_GOOD_CLASSIFIER,
+        loaded,
+        |texts| {
+            let text = texts.first().ok_or("empty copy")?;
+            ClassifierFile::parse(text.as_bytes()).map(Some)
+        },
+        || {
+            load_classifier(&ClassifierSource::Builtin)
+                .ok()
+                .and_then(|(c, _)| c)
+        },
+        "the built-in classifier",
+    )
+}
+
+/// Names of the copies kept in [`LastGood`].
+const LAST_GOOD_MODES: &str = "modes config";
+const LAST_GOOD_CLASSIFIER: &str = "classifier";
+
+/// Keep a file's text (none when the input is built in).
+fn keep_text(last_good: &LastGood, name: &str, text: Option<&[u8]>) {
+    if let Some(t) = text {
+        last_good.keep(name, &[t]);
+    }
+}
+
+/// The config, with the file's text when it came from one.
+fn load_config(
+    path: Option<&Path>,
+    boosts: &[CgroupBoost],
+) -> Result<(ModeConfig, Option<Vec<u8>>), ModelFileError> {
+    let (config, text) = match path {
+        Some(p) => {
+            let (config, text) = load_with(p, ModeConfig::parse)?;
+            (config, Some(text))
+        }
+        None => (ModeConfig::builtin(), None),
+    };
+    Ok((config.with_boosts(boosts), text))
+}
+
+/// The classifier (None: thresholds), with the file's text when it came from one.
+#[allow(clippy::type_complexity)]
+fn load_classifier(
+    src: &ClassifierSource,
+) -> Result<(Option<(Classifier, u64)>, Option<Vec<u8>>), ModelFileError> {
     match src {
-        ClassifierSource::Thresholds => Ok(None),
-        ClassifierSource::File(p) => ClassifierFile::load(p).map(Some),
+        ClassifierSource::Thresholds => Ok((None, None)),
+        ClassifierSource::File(p) => {
+            let (classifier, text) = load_with(p, ClassifierFile::parse)?;
+            Ok((Some(classifier), Some(text)))
+        }
         ClassifierSource::Builtin => {
             let err = |reason: String| ModelFileError {
                 file: "models/classifier.json (built in)".into(),
@@ -176,10 +244,8 @@ fn load_classifier(src: &ClassifierSource) -> Result<Option<(Classifier, u64)>, 
             let file: ClassifierFile =
                 serde_json::from_str(BUILTIN_CLASSIFIER).map_err(|e| err(e.to_string()))?;
             let c = file.to_classifier().map_err(err)?;
-            Ok(Some((
-                c,
-                crate::modelfile::content_hash(BUILTIN_CLASSIFIER.as_bytes()),
-            )))
+            let hash = crate::modelfile::content_hash(BUILTIN_CLASSIFIER.as_bytes());
+            Ok((Some((c, hash)), None))
         }
     }
 }
@@ -330,7 +396,17 @@ impl AdaptThread {
             .and_then(|config| load_classifier(&self.setup.classifier).map(|c| (config, c)));
         let mut state = (**self.shared.state.load()).clone();
         match loaded {
-            Ok((config, classifier)) => {
+            Ok(((config, config_text), (classifier, classifier_text))) => {
+                keep_text(
+                    &self.setup.last_good,
+                    LAST_GOOD_MODES,
+                    config_text.as_deref(),
+                );
+                keep_text(
+                    &self.setup.last_good,
+                    LAST_GOOD_CLASSIFIER,
+                    classifier_text.as_deref(),
+                );
                 info!(
                     "modes config and classifier reloaded (config {:016x}, {} boosted cgroups)",
                     config.hash,
@@ -376,6 +452,7 @@ mod tests {
     fn shipped_classifier_recognises_the_recorded_workloads() {
         let (c, _) = load_classifier(&ClassifierSource::Builtin)
             .unwrap()
+            .0
             .unwrap();
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("training/signals/vm-phases.csv");
         let windows: Vec<_> = crate::classmodel::read_windows(&path)
@@ -413,6 +490,7 @@ mod tests {
             boosts: vec![CgroupBoost::parse("/cli:3").unwrap()],
             record: Some(rec.clone()),
             nr_cpus: 2,
+            last_good: LastGood::default(),
         })
         .unwrap();
         assert_eq!(shared.boosts.load().len(), 1);
@@ -463,6 +541,49 @@ mod tests {
         assert!((rows[0].signals.new_tasks_per_s - 5_000.0).abs() < 1e-6);
     }
 
+    /// A restarted worker whose config and classifier broke meanwhile runs with the ones the
+    /// worker before it accepted; a first start with the same files is still refused.
+    #[test]
+    fn a_restart_falls_back_to_the_files_accepted_before() {
+        let dir = std::env::temp_dir().join(format!("foresight-restart-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cfg = dir.join("modes.json");
+        let cls = dir.join("classifier.json");
+        std::fs::write(
+            &cfg,
+            crate::modes::BUILTIN.replace("\"dwell_windows\": 3", "\"dwell_windows\": 4"),
+        )
+        .unwrap();
+        // Not byte-equal to the built-in one: a fallback to the default would show.
+        std::fs::write(&cls, format!("{BUILTIN_CLASSIFIER}\n ")).unwrap();
+        let run = crate::last_good::LastGoodDir::create(&dir.join("run")).unwrap();
+        let setup = |restarted| Setup {
+            config: Some(cfg.clone()),
+            classifier: ClassifierSource::File(cls.clone()),
+            boosts: vec![],
+            record: None,
+            nr_cpus: 1,
+            last_good: LastGood::new(Some(run.path().to_path_buf()), restarted),
+        };
+        let (first, _tx1) = spawn(setup(false)).unwrap();
+        let accepted = (
+            first.state.load().config_hash,
+            first.state.load().classifier_hash,
+        );
+        std::fs::write(&cfg, "{ \"format\": \"scx_foresight-modes\"").unwrap();
+        std::fs::write(&cls, "[1, 2").unwrap();
+        assert!(
+            spawn(setup(false)).is_err(),
+            "a first start must refuse a bad file"
+        );
+        let (again, _tx2) = spawn(setup(true)).unwrap();
+        let state = again.state.load();
+        assert_eq!((state.config_hash, state.classifier_hash), accepted);
+        assert_eq!(state.classifier, "model");
+        drop(run);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn bad_files_at_start_are_errors_naming_them() {
         let e = spawn(Setup {
@@ -471,6 +592,7 @@ mod tests {
             boosts: vec![],
             record: None,
             nr_cpus: 1,
+            last_good: LastGood::default(),
         })
         .err()
         .unwrap();
@@ -481,6 +603,7 @@ mod tests {
             boosts: vec![],
             record: None,
             nr_cpus: 1,
+            last_good: LastGood::default(),
         })
         .err()
         .unwrap();

@@ -290,12 +290,7 @@ impl ClassifierFile {
     /// Read, parse and validate; the error names the file and the reason. Returns the
     /// classifier and the file's content hash.
     pub fn load(path: &Path) -> Result<(Classifier, u64), ModelFileError> {
-        let err = |reason: String| ModelFileError {
-            file: path.display().to_string(),
-            reason,
-        };
-        let bytes = crate::modelfile::read_bounded(path).map_err(err)?;
-        Self::parse(&bytes).map_err(err)
+        crate::modelfile::load_with(path, Self::parse).map(|(v, _)| v)
     }
 
     /// Parse and validate a classifier file's bytes; returns it and its content hash.

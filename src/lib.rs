@@ -18,6 +18,7 @@ pub mod exec_record;
 pub mod features;
 pub mod fuzz_targets;
 pub mod helper_thread;
+pub mod last_good;
 pub mod learner;
 pub mod model;
 pub mod modelfile;

@@ -13,6 +13,7 @@ mod scheduler;
 mod signals;
 mod supervisor;
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,6 +28,7 @@ use log::{debug, error, info, warn};
 use scheduler::{BpfObjects, Helpers, LoopConfig, Scheduler};
 use scx_foresight::adapt::{self, ClassifierSource};
 use scx_foresight::helper_thread;
+use scx_foresight::last_good::LastGood;
 use scx_foresight::learner;
 use scx_foresight::model::ModelSet;
 use scx_foresight::modes::CgroupBoost;
@@ -245,6 +247,8 @@ fn run_worker(cfg: &LoopConfig, opts: &Opts, nr_cpus: u64) -> Result<ExitCode> {
     // A stats file left by a worker before us (its stats thread may die before removing it)
     // must not pass for ours.
     let _ = std::fs::remove_file(STATS_FILE);
+    // A restarted worker falls back to the files the one before it accepted.
+    let last_good = LastGood::from_env();
     // Threads must exist before attaching: the core forbids new mappings (stacks) after.
     let stats = spawn_stats_reporter(cfg.stats_interval.is_some())?;
     let (adapt, windows) = adapt::spawn(adapt::Setup {
@@ -253,6 +257,7 @@ fn run_worker(cfg: &LoopConfig, opts: &Opts, nr_cpus: u64) -> Result<ExitCode> {
         boosts: opts.boost_cgroup.clone(),
         record: opts.record_signals.clone(),
         nr_cpus,
+        last_good: last_good.clone(),
     })
     .context("cannot start workload classification")?;
     let names = SharedNames::default();
@@ -277,6 +282,7 @@ fn run_worker(cfg: &LoopConfig, opts: &Opts, nr_cpus: u64) -> Result<ExitCode> {
             names.clone(),
             samples.clone(),
             learner.clone(),
+            last_good.clone(),
         )?;
         install_sighup(on_sighup_reload);
     }
@@ -373,7 +379,11 @@ fn spawn_stats_reporter(print: bool) -> Result<SyncSender<Metrics>> {
             m.nr_page_faults = faults - *baseline.get_or_insert(faults);
             let line = m.to_string();
             if print {
-                println!("{line}");
+                // One write for the whole line: println! writes it in pieces, and a reader of
+                // the log (the VM tests) could see half a line.
+                let _ = std::io::stdout()
+                    .lock()
+                    .write_all(format!("{line}\n").as_bytes());
             }
             let _ =
                 scx_foresight::modelfile::write_atomically(Path::new(STATS_FILE), line.as_bytes());

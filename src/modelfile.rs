@@ -154,12 +154,7 @@ pub struct ModelFileError {
 impl ModelFile {
     /// Read, parse and validate; the error names the file and the reason.
     pub fn load(path: &Path) -> Result<(Self, u64), ModelFileError> {
-        let err = |reason: String| ModelFileError {
-            file: path.display().to_string(),
-            reason,
-        };
-        let bytes = read_bounded(path).map_err(err)?;
-        Self::parse(&bytes).map_err(err)
+        load_with(path, Self::parse).map(|(v, _)| v)
     }
 
     /// Parse and validate a model file's bytes; returns it and its content hash.
@@ -309,6 +304,21 @@ fn file_kind(t: &std::fs::FileType) -> &'static str {
         t if t.is_socket() => "a socket",
         _ => "not a plain file",
     }
+}
+
+/// Read `path` (bounded) and parse it with `parse`; returns the value and the bytes it came
+/// from (to keep as the last good copy). The error names the file and the reason.
+pub fn load_with<T>(
+    path: &Path,
+    parse: impl FnOnce(&[u8]) -> Result<T, String>,
+) -> Result<(T, Vec<u8>), ModelFileError> {
+    let err = |reason: String| ModelFileError {
+        file: path.display().to_string(),
+        reason,
+    };
+    let bytes = read_bounded(path).map_err(err)?;
+    let value = parse(&bytes).map_err(err)?;
+    Ok((value, bytes))
 }
 
 /// Write `text` plus a newline to a temporary file next to `path`, then rename it into place:

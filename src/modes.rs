@@ -282,12 +282,7 @@ impl ModeConfig {
 
     /// Read and validate a config file; the error names it.
     pub fn load(path: &Path) -> Result<Self, ModelFileError> {
-        let err = |reason: String| ModelFileError {
-            file: path.display().to_string(),
-            reason,
-        };
-        let bytes = crate::modelfile::read_bounded(path).map_err(err)?;
-        Self::parse(&bytes).map_err(err)
+        crate::modelfile::load_with(path, Self::parse).map(|(v, _)| v)
     }
 
     /// This config with the command line's boosts added (they stay across reloads).

@@ -14,6 +14,7 @@ use std::time::{Duration, SystemTime};
 
 use log::{error, info};
 
+use crate::last_good::LastGood;
 use crate::learner::{Msg, Shared};
 use crate::model::{LinearModel, ModelSet};
 use crate::modelfile::{ModelFile, ModelFileError};
@@ -81,6 +82,11 @@ pub fn load_all(
     names: &SharedNames,
     generation: u64,
 ) -> Result<(ModelSet, u64), ModelFileError> {
+    build_set(&read_texts(path)?, names, generation)
+}
+
+/// The texts of the model files under `path`, each with its name for messages.
+fn read_texts(path: &Path) -> Result<Vec<(String, Vec<u8>)>, ModelFileError> {
     let files = model_files(path).map_err(|reason| ModelFileError {
         file: path.display().to_string(),
         reason,
@@ -91,9 +97,30 @@ pub fn load_all(
             reason: "no *.json model files here".into(),
         });
     }
+    files
+        .iter()
+        .map(|f| {
+            let text = crate::modelfile::read_bounded(f).map_err(|reason| ModelFileError {
+                file: f.display().to_string(),
+                reason,
+            })?;
+            Ok((f.display().to_string(), text))
+        })
+        .collect()
+}
+
+/// Parse, validate and merge model file texts (later ones win for an identity).
+fn build_set(
+    texts: &[(String, Vec<u8>)],
+    names: &SharedNames,
+    generation: u64,
+) -> Result<(ModelSet, u64), ModelFileError> {
     let mut loaded = Vec::new();
-    for f in &files {
-        loaded.push(ModelFile::load(f)?);
+    for (file, text) in texts {
+        loaded.push(ModelFile::parse(text).map_err(|reason| ModelFileError {
+            file: file.clone(),
+            reason,
+        })?);
     }
     let mut set = ModelSet {
         generation,
@@ -101,7 +128,7 @@ pub fn load_all(
     };
     let mut hash = 0u64;
     let mut names = names.lock().map_err(|_| ModelFileError {
-        file: path.display().to_string(),
+        file: "model files".into(),
         reason: "function table poisoned".into(),
     })?;
     for (file, h) in loaded {
@@ -158,22 +185,43 @@ fn since_change(changed_at: Option<SystemTime>) -> String {
 }
 
 /// Load once now (so a bad file at start is an error for the caller) and start the watcher.
+/// On a restart, a bad file falls back to the models last accepted, else to none (the
+/// learner fits them online); the watcher keeps looking for a fixed file either way.
 pub fn start(
     path: PathBuf,
     names: SharedNames,
     learner: SyncSender<Msg>,
     shared: Arc<Shared>,
+    last_good: LastGood,
 ) -> Result<(), ModelFileError> {
-    let (set, hash) = load_all(&path, &names, 1)?;
-    info!(
-        "models loaded from {} (hash {hash:016x}, {} function models)",
-        path.display(),
-        set.functions.iter().flatten().count()
-    );
-    shared.model_file_hash.store(hash, Ordering::Relaxed);
-    let _ = learner.send(Msg::Prior(set));
+    let loaded = load_and_keep(&path, &names, 1, &last_good).map(Some);
+    let first = last_good.or_fallback(
+        LAST_GOOD_MODELS,
+        loaded,
+        |copies| {
+            let texts: Vec<(String, Vec<u8>)> = copies
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (format!("kept copy {i}"), t.clone().into_bytes()))
+                .collect();
+            build_set(&texts, &names, 1)
+                .map(Some)
+                .map_err(|e| e.to_string())
+        },
+        || None,
+        "no prior models (they are learned online)",
+    )?;
+    if let Some((set, hash)) = first {
+        info!(
+            "models loaded from {} (hash {hash:016x}, {} function models)",
+            path.display(),
+            set.functions.iter().flatten().count()
+        );
+        shared.model_file_hash.store(hash, Ordering::Relaxed);
+        let _ = learner.send(Msg::Prior(set));
+    }
     helper_thread::spawn("model-reload", helper_thread::RELOAD_BUDGET, move || {
-        watch(path, names, learner, shared)
+        watch(path, names, learner, shared, last_good)
     })
     .map_err(|e| ModelFileError {
         file: "model-reload thread".into(),
@@ -182,7 +230,30 @@ pub fn start(
     Ok(())
 }
 
-fn watch(path: PathBuf, names: SharedNames, learner: SyncSender<Msg>, shared: Arc<Shared>) {
+/// The name of the models' copy in [`LastGood`].
+const LAST_GOOD_MODELS: &str = "models";
+
+/// [`load_all`], keeping the texts of an accepted set as the last good copy.
+fn load_and_keep(
+    path: &Path,
+    names: &SharedNames,
+    generation: u64,
+    last_good: &LastGood,
+) -> Result<(ModelSet, u64), ModelFileError> {
+    let texts = read_texts(path)?;
+    let loaded = build_set(&texts, names, generation)?;
+    let texts: Vec<&[u8]> = texts.iter().map(|(_, t)| t.as_slice()).collect();
+    last_good.keep(LAST_GOOD_MODELS, &texts);
+    Ok(loaded)
+}
+
+fn watch(
+    path: PathBuf,
+    names: SharedNames,
+    learner: SyncSender<Msg>,
+    shared: Arc<Shared>,
+    last_good: LastGood,
+) {
     let mut seen = fingerprint(&path);
     let mut hups = RELOAD_SIGNALS.load(Ordering::SeqCst);
     loop {
@@ -194,7 +265,7 @@ fn watch(path: PathBuf, names: SharedNames, learner: SyncSender<Msg>, shared: Ar
         }
         let changed_at = newest_change(&now);
         seen = now;
-        match load_all(&path, &names, 0) {
+        match load_and_keep(&path, &names, 0, &last_good) {
             Ok((set, hash)) => {
                 shared.model_file_hash.store(hash, Ordering::Relaxed);
                 shared.reloads.fetch_add(1, Ordering::Relaxed);
@@ -231,7 +302,14 @@ mod tests {
         sample_file().save(&path).unwrap();
         let names = SharedNames::default();
         let (shared, tx) = learner::spawn(ModelSet::default()).unwrap();
-        start(path.clone(), names.clone(), tx, shared.clone()).unwrap();
+        start(
+            path.clone(),
+            names.clone(),
+            tx,
+            shared.clone(),
+            LastGood::default(),
+        )
+        .unwrap();
         let first = shared.model_file_hash.load(Ordering::Relaxed);
         assert_ne!(first, 0);
 
@@ -335,7 +413,76 @@ mod tests {
     fn bad_file_at_start_is_an_error_naming_it() {
         let names = SharedNames::default();
         let (shared, tx) = learner::spawn(ModelSet::default()).unwrap();
-        let e = start(PathBuf::from("/nonexistent/m.json"), names, tx, shared).unwrap_err();
+        let e = start(
+            PathBuf::from("/nonexistent/m.json"),
+            names,
+            tx,
+            shared,
+            LastGood::default(),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("/nonexistent/m.json"), "{e}");
+    }
+
+    /// A restarted worker whose model file broke meanwhile starts with the models the worker
+    /// before it accepted, then loads the file once it is fixed; without a kept copy it
+    /// starts with none.
+    #[test]
+    fn a_restart_falls_back_to_the_models_accepted_before() {
+        let dir = std::env::temp_dir().join(format!("foresight-relast-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("models.json");
+        sample_file().save(&path).unwrap();
+        let run = crate::last_good::LastGoodDir::create(&dir.join("run")).unwrap();
+        let worker = |restarted| {
+            let (shared, tx) = learner::spawn(ModelSet::default()).unwrap();
+            let last_good = LastGood::new(Some(run.path().to_path_buf()), restarted);
+            let started = start(
+                path.clone(),
+                SharedNames::default(),
+                tx,
+                shared.clone(),
+                last_good,
+            );
+            started.map(|()| shared)
+        };
+        let accepted = worker(false)
+            .unwrap()
+            .model_file_hash
+            .load(Ordering::Relaxed);
+        std::fs::write(&path, "{ corrupt").unwrap();
+        assert!(
+            worker(false).is_err(),
+            "a first start must refuse a bad file"
+        );
+        let again = worker(true).unwrap();
+        assert_eq!(again.model_file_hash.load(Ordering::Relaxed), accepted);
+        // Fixed: the watcher of the restarted worker loads it.
+        let mut next = sample_file();
+        next.functions[0].model.intercept = 3.0;
+        next.save(&path).unwrap();
+        let t0 = Instant::now();
+        while again.reloads.load(Ordering::Relaxed) == 0 {
+            assert!(
+                t0.elapsed() < Duration::from_secs(2),
+                "fixed file not loaded"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // No copy kept (another supervisor's folder): no prior models, still no error.
+        let (shared, tx) = learner::spawn(ModelSet::default()).unwrap();
+        std::fs::write(&path, "{ corrupt").unwrap();
+        let fresh = LastGood::new(Some(dir.join("empty")), true);
+        start(
+            path.clone(),
+            SharedNames::default(),
+            tx,
+            shared.clone(),
+            fresh,
+        )
+        .unwrap();
+        assert_eq!(shared.model_file_hash.load(Ordering::Relaxed), 0);
+        drop(run);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use log::{error, info, warn};
 
+use scx_foresight::last_good::{LastGoodDir, LAST_GOOD_ENV, RESTARTED_ENV, RUN_DIR};
 use scx_foresight::preflight::{self, SCHED_EXT_SYSFS};
 
 /// Exit code of a worker whose scheduler the kernel asked to restart.
@@ -168,14 +169,28 @@ pub fn supervise(restart_on_error: u32) -> Result<ExitCode> {
         .context("cannot install the SIGINT/SIGTERM handler")?;
     }
     install_sighup(forward_sighup);
+    // Where workers keep the files they accepted, for the worker after them (removed when
+    // we return). Without it a restart falls back to the built-in defaults.
+    let last_good = LastGoodDir::create(Path::new(RUN_DIR))
+        .map_err(|e| warn!("cannot make a folder under {RUN_DIR} for the last accepted input files ({e}); a restarted scheduler whose file is broken falls back to the built-in defaults"))
+        .ok();
     let mut budget = RestartBudget::new(restart_on_error);
+    let mut restarted = false;
     loop {
         let (detached, detached_tx) = detach_pipe()?;
-        let spawned = Command::new(&exe)
+        let mut worker = Command::new(&exe);
+        worker
             .args(std::env::args_os().skip(1))
             .env(WORKER_ENV, "1")
-            .env(DETACHED_FD_ENV, detached_tx.to_string())
-            .spawn();
+            .env(DETACHED_FD_ENV, detached_tx.to_string());
+        if let Some(dir) = &last_good {
+            worker.env(LAST_GOOD_ENV, dir.path());
+        }
+        if restarted {
+            worker.env(RESTARTED_ENV, "1");
+        }
+        restarted = true;
+        let spawned = worker.spawn();
         // SAFETY: our copy of the pipe's write end, not used again (the worker has its own).
         unsafe { libc::close(detached_tx) };
         let mut child = spawned

@@ -107,7 +107,12 @@ case_sigkill() {
 case_evict_restart() {
 	timeout 300 stress-ng --cpu 2 --timeout 120s >/tmp/stress-evict.log 2>&1 &
 	_esp=$!
-	start_sched /tmp/evict.log --restart-on-error 3 -v
+	mkdir -p /tmp/er
+	cp /models/default.json /tmp/er/models.json
+	cp /models/modes.json /tmp/er/modes.json
+	cp /models/classifier.json /tmp/er/classifier.json
+	start_sched /tmp/evict.log --restart-on-error 3 -v --models /tmp/er/models.json \
+		--config /tmp/er/modes.json --classifier /tmp/er/classifier.json
 	_ecycles=""
 	_eok=0
 	for _ei in 1 2; do
@@ -115,6 +120,13 @@ case_evict_restart() {
 		sleep 1
 		_ew=$(worker_pid)
 		[ -n "$_ew" ] || { _eok=1; _ecycles="$_ecycles no_worker"; break; }
+		# Before the 2nd eviction all three files break: the restarted worker must attach
+		# with the ones accepted before (the 600 s soak once lost its scheduler here).
+		if [ "$_ei" -eq 2 ]; then
+			echo '{ "format": "scx_foresight-models"' >/tmp/er/models.json
+			echo '{ "format": "scx_foresight-modes", "window_ms": ' >/tmp/er/modes.json
+			echo '[1, 2' >/tmp/er/classifier.json
+		fi
 		kill -STOP "$_ew"
 		_et0=$(now)
 		wait_state disabled 30 || { _eok=1; kill -CONT "$_ew"; _ecycles="$_ecycles not_evicted"; break; }
@@ -136,6 +148,20 @@ case_evict_restart() {
 		gt 10 "$_back" || _eok=1
 		_ecycles="$_ecycles evicted_after_s=$_evicted worker_ended_after_cont_s=$_eexit reattached_after_cont_s=$_back"
 	done
+	# The files fixed: the restarted worker's watchers load them.
+	_em0=$(grep -c 'models reloaded' /tmp/evict.log)
+	_ec0=$(grep -c 'modes config and classifier reloaded' /tmp/evict.log)
+	cp /models/default.json /tmp/er/models.json
+	cp /models/modes.json /tmp/er/modes.json
+	cp /models/classifier.json /tmp/er/classifier.json
+	_et2=$(now)
+	_efixed=0
+	while [ "$_efixed" -lt 2 ] && ! gt "$(since "$_et2")" 20; do
+		sleep 0.1
+		_efixed=0
+		[ "$(grep -c 'models reloaded' /tmp/evict.log)" -gt "$_em0" ] && _efixed=$((_efixed + 1))
+		[ "$(grep -c 'modes config and classifier reloaded' /tmp/evict.log)" -gt "$_ec0" ] && _efixed=$((_efixed + 1))
+	done
 	sleep 1
 	_eatt=no
 	ours_attached && alive "$SCHED_PID" && _eatt=yes
@@ -146,8 +172,10 @@ case_evict_restart() {
 	rm -f /tmp/evict-marks.log
 	_ereasons=$(grep -c 'the kernel ended scx_foresight: EXIT: runnable task stall' /tmp/evict.log)
 	_eagain=$(grep -c 'attaching again in' /tmp/evict.log)
-	DETAIL="$_ecycles reasons_logged=$_ereasons restarts_logged=$_eagain attached_at_end=$_eatt rc=$SCHED_RC"
-	[ "$_eok" -eq 0 ] && [ "$_ereasons" -eq 2 ] && [ "$_eagain" -eq 2 ] && [ "$_eatt" = yes ] && [ "$SCHED_RC" -eq 0 ]
+	_elast=$(grep -c 'restarted, so using the .* last accepted' /tmp/evict.log)
+	DETAIL="$_ecycles reasons_logged=$_ereasons restarts_logged=$_eagain broken_files_replaced_by_last_accepted=$_elast/3 reloads_once_fixed=$_efixed/2 attached_at_end=$_eatt rc=$SCHED_RC"
+	[ "$_eok" -eq 0 ] && [ "$_ereasons" -eq 2 ] && [ "$_eagain" -eq 2 ] && [ "$_elast" -eq 3 ] \
+		&& [ "$_efixed" -eq 2 ] && [ "$_eatt" = yes ] && [ "$SCHED_RC" -eq 0 ]
 }
 
 case_errors() {
@@ -449,7 +477,9 @@ live_threads() { ls -d /proc/[0-9]*/task/[0-9]* 2>/dev/null | wc -l; }
 # each one is a time the loop blocked (I/O, a lock, a sleep); yielding is not counted.
 loop_waits() { awk '/^voluntary_ctxt_switches/ { print $2 }' /proc/"$1"/task/"$1"/status; }
 # stat_of LOG KEY: KEY's value in the last stats line of LOG.
-stat_of() { grep "^stats:" "$1" | tail -n 1 | grep -o " $2=[^ ]*" | head -n 1 | cut -d= -f2; }
+# A line still being written (no newline yet) is left out.
+stat_of() { complete_lines "$1" | grep "^stats:" | tail -n 1 | grep -o " $2=[^ ]*" | head -n 1 | cut -d= -f2; }
+complete_lines() { if [ -n "$(tail -c 1 "$1")" ]; then sed '$d' "$1"; else cat "$1"; fi; }
 
 # 100,000 short-lived processes (fork + exit; fs_churn changes the count): memory and the
 # task table must not grow with them.
