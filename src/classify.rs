@@ -479,7 +479,7 @@ mod tests {
         use SystemClass::*;
         let mut h = Hysteresis::new(CpuBound, 3);
         let on_edge = |i: usize| {
-            let busy = if i % 2 == 0 {
+            let busy = if i.is_multiple_of(2) {
                 CPU_BOUND_BUSY_MIN + 0.01
             } else {
                 CPU_BOUND_BUSY_MIN - 0.01

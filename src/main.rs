@@ -38,6 +38,7 @@ use scx_foresight::procinfo::{ProcWorker, SharedNames};
 use scx_foresight::recorder::Recorder;
 use scx_foresight::reload;
 use scx_foresight::stats::{own_page_faults, Metrics, STATS_FILE};
+use scx_utils::libbpf_clap_opts::LibbpfOpts;
 use supervisor::{install_sighup, EXIT_KERNEL_ERROR, EXIT_RESTART, WORKER_ENV};
 
 /// scx_foresight: a sched_ext CPU scheduler for machines running short serverless (FaaS)
@@ -54,7 +55,13 @@ use supervisor::{install_sighup, EXIT_KERNEL_ERROR, EXIT_RESTART, WORKER_ENV};
 /// Needs root and a kernel with sched_ext (Linux >= 6.12, CONFIG_SCHED_CLASS_EXT=y). Stop it
 /// with Ctrl-C or SIGTERM: the kernel's default scheduler takes over again.
 #[derive(Debug, Parser)]
-#[command(name = "scx_foresight", version, about, long_about)]
+#[command(
+    name = "scx_foresight",
+    version = version_text(),
+    about,
+    long_about,
+    after_long_help = FILES_HELP
+)]
 struct Opts {
     /// Maximum time slice in microseconds (what a task gets when nothing else waits).
     #[arg(short = 's', long, default_value_t = SLICE_NS_DEFAULT / 1000)]
@@ -134,8 +141,32 @@ struct Opts {
     #[arg(long, value_name = "SECS")]
     monitor: Option<f64>,
 
+    /// libbpf's object options, as every scx scheduler takes them.
+    #[command(flatten, next_help_heading = "Libbpf options")]
+    libbpf: LibbpfOpts,
+
     #[command(subcommand)]
     command: Option<Cmd>,
+}
+
+/// Where the Debian package puts things (`--help` and the man page).
+const FILES_HELP: &str = "Files (Debian package):
+  /usr/share/scx_foresight/models   shipped CPU-demand models, classifier and modes (--models)
+  /etc/scx_foresight/modes.json     the modes config the service uses (--config)
+  /etc/default/scx_foresight        the service's flags (SCX_FORESIGHT_FLAGS)
+  scx_foresight.service             systemctl start|stop|reload scx_foresight
+With the scx package's scx.service instead: SCX_SCHEDULER=scx_foresight in /etc/default/scx.";
+
+/// `-V`: our version with the scx build id (git commit, target), and the core's version.
+fn version_text() -> &'static str {
+    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEXT.get_or_init(|| {
+        format!(
+            "{} - scx_rustland_core {}",
+            scx_utils::build_id::full_version(env!("CARGO_PKG_VERSION")),
+            scx_rustland_core::VERSION
+        )
+    })
 }
 
 /// Offline tools (no kernel, no root needed). Without a subcommand, scx_foresight schedules.
@@ -152,6 +183,15 @@ enum Cmd {
     /// Inspect a model file or predict with it.
     #[command(subcommand)]
     Model(commands::ModelCmd),
+    /// Print a completion script for SHELL (e.g. `scx_foresight completions bash >
+    /// /usr/share/bash-completion/completions/scx_foresight`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), as the Debian package installs it.
+    #[command(hide = true)]
+    Manpage,
 }
 
 fn main() -> ExitCode {
@@ -193,6 +233,17 @@ fn run(opts: &Opts) -> Result<ExitCode> {
         Some(Cmd::Trace(t)) => return commands::trace(t).map(|()| ExitCode::SUCCESS),
         Some(Cmd::Train(t)) => return commands::train(t).map(|()| ExitCode::SUCCESS),
         Some(Cmd::Model(m)) => return commands::model(m).map(|()| ExitCode::SUCCESS),
+        Some(Cmd::Completions { shell }) => {
+            let mut cmd = <Opts as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut cmd, "scx_foresight", &mut std::io::stdout());
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(Cmd::Manpage) => {
+            let man = clap_mangen::Man::new(<Opts as clap::CommandFactory>::command()).section("8");
+            man.render(&mut std::io::stdout())
+                .context("cannot write the man page")?;
+            return Ok(ExitCode::SUCCESS);
+        }
         None => {}
     }
     if let Some(secs) = opts.monitor {
@@ -208,6 +259,7 @@ fn run(opts: &Opts) -> Result<ExitCode> {
         partial: opts.partial,
         verbose: opts.verbose,
         stats_interval,
+        libbpf: opts.libbpf.clone(),
     };
     if std::env::var_os(WORKER_ENV).is_some() {
         return run_worker(&cfg, opts, nr_cpus);
@@ -312,9 +364,8 @@ fn run_worker(cfg: &LoopConfig, opts: &Opts, nr_cpus: u64) -> Result<ExitCode> {
     // Ctrl-C handler also claims SIGHUP as "terminate".
     install_sighup(on_sighup_reload);
     info!(
-        "scx_foresight {} attached (scx_rustland_core {}, {} CPUs, slice {}-{} us)",
-        env!("CARGO_PKG_VERSION"),
-        scx_rustland_core::VERSION,
+        "scx_foresight {} attached ({} CPUs, slice {}-{} us)",
+        version_text(),
         nr_cpus,
         cfg.slices.slice_ns_min / 1000,
         cfg.slices.slice_ns / 1000

@@ -7,6 +7,7 @@
 //! learner thread and read through an atomic swap, statistics leave through a non-blocking
 //! channel, and every buffer is preallocated.
 
+use scx_utils::libbpf_clap_opts::LibbpfOpts;
 use std::mem::MaybeUninit;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{SyncSender, TrySendError};
@@ -45,6 +46,8 @@ pub struct LoopConfig {
     pub partial: bool,
     pub verbose: bool,
     pub stats_interval: Option<Duration>,
+    /// libbpf's object options from the command line (scx's common flags).
+    pub libbpf: LibbpfOpts,
 }
 
 /// Threads and channels started before attaching (no new threads after).
@@ -99,7 +102,7 @@ impl<'a> Scheduler<'a> {
         let open_object = &mut objects.sched;
         let bpf = BpfScheduler::init(
             open_object,
-            None,
+            cfg.libbpf.clone().into_bpf_open_opts(),
             cfg.exit_dump_len,
             cfg.partial,
             cfg.verbose,

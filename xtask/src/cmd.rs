@@ -62,3 +62,16 @@ pub fn as_root(program: &str) -> Command {
         c
     }
 }
+
+/// `cargo <sub>` available, else `krate` VERSION installed from crates.io.
+pub fn ensure_cargo_tool(sub: &str, krate: &str, version: &str) -> Result<()> {
+    let installed = Command::new("cargo")
+        .args([sub, "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !installed {
+        eprintln!("installing {krate} {version} (crates.io)");
+        run(Command::new("cargo").args(["install", "--locked", krate, "--version", version]))?;
+    }
+    Ok(())
+}

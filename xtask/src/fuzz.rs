@@ -28,7 +28,7 @@ pub struct FuzzArgs {
 }
 
 pub fn fuzz(args: &FuzzArgs) -> Result<()> {
-    ensure_cargo_fuzz()?;
+    cmd::ensure_cargo_tool("fuzz", "cargo-fuzz", CARGO_FUZZ_VERSION)?;
     let root = workspace_root();
     let all = targets(&root.join("fuzz/Cargo.toml"))?;
     let chosen: Vec<String> = if args.target.is_empty() {
@@ -74,25 +74,6 @@ pub fn fuzz(args: &FuzzArgs) -> Result<()> {
         );
     }
     eprintln!("fuzz: {} target(s), no crash", chosen.len());
-    Ok(())
-}
-
-/// `cargo fuzz` on PATH, else installed from crates.io.
-fn ensure_cargo_fuzz() -> Result<()> {
-    let installed = Command::new("cargo")
-        .args(["fuzz", "--version"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !installed {
-        eprintln!("installing cargo-fuzz {CARGO_FUZZ_VERSION} (crates.io)");
-        cmd::run(Command::new("cargo").args([
-            "install",
-            "--locked",
-            "cargo-fuzz",
-            "--version",
-            CARGO_FUZZ_VERSION,
-        ]))?;
-    }
     Ok(())
 }
 

@@ -10,7 +10,7 @@ use crate::{cmd, kernel, vm};
 /// Debian packages the harness needs: the BPF build (clang >= 18, libelf, libseccomp, zlib,
 /// pkg-config), the VM (QEMU), the guest's userland (static busybox, stress-ng, hackbench from
 /// rt-tests), the keyring to verify Debian's kernel downloads, xz for its modules, and a font
-/// for the benchmark plots' labels.
+/// for the benchmark plots' labels; systemd-analyze and dpkg-shlibdeps for `cargo xtask package`.
 pub const PACKAGES: &[&str] = &[
     "clang-19",
     "libclang1-19",
@@ -26,6 +26,8 @@ pub const PACKAGES: &[&str] = &[
     "fonts-dejavu-core",
     "debian-archive-keyring",
     "xz-utils",
+    "systemd",
+    "dpkg-dev",
 ];
 
 /// The QEMU package; on Debian 12 it comes from bookworm-backports (see [`ensure_qemu`]).

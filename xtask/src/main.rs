@@ -9,6 +9,7 @@ mod fuzz;
 mod host_deps;
 mod initramfs;
 mod kernel;
+mod package;
 mod peers;
 mod stats;
 mod tasks;
@@ -57,6 +58,9 @@ enum Cmd {
     Fuzz(fuzz::FuzzArgs),
     /// Install the host packages the build and the VM need (apt), if missing.
     Deps,
+    /// Build the Debian package (cargo-deb): binary, systemd unit and /etc/default file,
+    /// shipped models, man page, shell completions; then check its contents.
+    Package(package::PackageArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -202,6 +206,7 @@ fn main() -> ExitCode {
         Cmd::Kernel(a) => kernel::resolve(&a).map(|k| println!("{}", k.image.display())),
         Cmd::Fuzz(a) => fuzz::fuzz(&a),
         Cmd::Deps => host_deps::ensure(),
+        Cmd::Package(a) => package::package(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
