@@ -155,6 +155,7 @@ cyclic_run() {
 
 run_one() {
 	CUR_SCHED=$1
+	echo "@@STEP $1/$CUR_REP"
 	_ev0=$(evictions)
 	if ! attach "$1"; then
 		bench_err "never attached: $(grep -v '^ *$' /tmp/bench-"$1".log | tail -n 3 | tr -s '\n ' '  ')"
@@ -199,6 +200,22 @@ while [ "$_a" -le "$CAL_MAX" ]; do
 	_args="$_args,$_a"
 	_a=$((_a + 1))
 done
+# The steps, for the host's progress bar: calibration, then each scheduler's repetitions in the
+# order they run (rotated by one each repetition).
+_list=$(echo "$SCHEDS" | tr ',' ' ')
+_n=$(echo "$_list" | wc -w)
+_plan="calibrate"
+_pr=1
+while [ "$_pr" -le "$REPS" ]; do
+	_rot=0
+	while [ "$_rot" -lt "$_n" ]; do
+		_plan="$_plan $(echo "$_list" | cut -d' ' -f$(((_rot + _pr - 1) % _n + 1)))/$_pr"
+		_rot=$((_rot + 1))
+	done
+	_pr=$((_pr + 1))
+done
+echo "@@PLAN $_plan"
+echo "@@STEP calibrate"
 "$FS_BIN/foresight_loadgen" calibrate --args "$_args" --reps 3 --out /tmp/cal.csv 2>/tmp/calibrate.log ||
 	{ echo "@@BENCHERR - - calibrate $(tail -n 1 /tmp/calibrate.log)"; exit 1; }
 echo "@@INFO calibration $(tail -n +2 /tmp/cal.csv | tr '\n' ' ')"
@@ -210,8 +227,6 @@ for _tr in $(echo "$TRACES" | tr ',' ' '); do
 	esac || { echo "@@BENCHERR - - trace $_tr"; exit 1; }
 done
 echo "@@INFO kernel $(uname -r) cpus $CPUS guest_mem_kb $(awk '/MemTotal/ { print $2 }' /proc/meminfo)"
-_list=$(echo "$SCHEDS" | tr ',' ' ')
-_n=$(echo "$_list" | wc -w)
 CUR_REP=1
 while [ "$CUR_REP" -le "$REPS" ]; do
 	# Rotate the order by one each repetition.

@@ -859,6 +859,7 @@ for c in $CASES; do
 	DETAIL=""
 	_start=$(now)
 	echo "@@INFO case $c starting"
+	echo "@@STEP $c"
 	if "case_$(echo "$c" | tr '-' '_')"; then _r=PASS; else _r=FAIL; fi
 	echo "@@CASE $c $_r $(since "$_start") $DETAIL"
 	# Deadline bandwidth must come back to the kernel's own after every case (a leak once

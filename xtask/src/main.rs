@@ -11,6 +11,7 @@ mod initramfs;
 mod kernel;
 mod package;
 mod peers;
+mod progress;
 mod stats;
 mod tasks;
 mod validate;

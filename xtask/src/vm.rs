@@ -17,6 +17,7 @@ use serde::Serialize;
 
 use crate::cmd;
 use crate::kernel::{cache_dir, Kernel};
+use crate::progress::Progress;
 
 /// Guest memory: room for stress-ng's workers plus the scheduler's locked 64 MiB heap.
 const GUEST_MEM: &str = "2G";
@@ -261,6 +262,7 @@ fn boot_with(spec: &Spec, accel: Accel) -> Result<Outcome> {
     let mut log = fs::File::create(&spec.log)
         .with_context(|| format!("cannot write {}", spec.log.display()))?;
     let start = Instant::now();
+    let mut progress = Progress::new(spec.script);
     let mut lines = Vec::new();
     let mut boot_to_init = None;
     let mut timed_out = false;
@@ -282,15 +284,17 @@ fn boot_with(spec: &Spec, accel: Accel) -> Result<Outcome> {
                     boot_to_init = Some(start.elapsed());
                 }
                 if (spec.echo)(&line) {
-                    println!("{line}");
+                    progress.println(&line);
                 }
+                progress.line(&line);
                 lines.push(line);
             }
-            Err(mpsc::RecvTimeoutError::Timeout) => continue,
+            Err(mpsc::RecvTimeoutError::Timeout) => progress.tick(),
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
     }
     let _ = child.wait();
+    progress.finish();
     Ok(Outcome {
         lines,
         accel,
