@@ -9,6 +9,7 @@ mod bpf;
 mod commands;
 mod execs;
 mod exits;
+mod report;
 mod scheduler;
 mod signals;
 mod supervisor;
@@ -183,6 +184,10 @@ enum Cmd {
     /// Inspect a model file or predict with it.
     #[command(subcommand)]
     Model(commands::ModelCmd),
+    /// Plot a `--record` samples file and a `--record-signals` windows file as PNGs:
+    /// measured CPU per function with its model, the class timeline with mode switches,
+    /// windows per class.
+    Report(report::ReportArgs),
     /// Print a completion script for SHELL (e.g. `scx_foresight completions bash >
     /// /usr/share/bash-completion/completions/scx_foresight`).
     Completions {
@@ -233,6 +238,7 @@ fn run(opts: &Opts) -> Result<ExitCode> {
         Some(Cmd::Trace(t)) => return commands::trace(t).map(|()| ExitCode::SUCCESS),
         Some(Cmd::Train(t)) => return commands::train(t).map(|()| ExitCode::SUCCESS),
         Some(Cmd::Model(m)) => return commands::model(m).map(|()| ExitCode::SUCCESS),
+        Some(Cmd::Report(r)) => return report::report(r).map(|()| ExitCode::SUCCESS),
         Some(Cmd::Completions { shell }) => {
             let mut cmd = <Opts as clap::CommandFactory>::command();
             clap_complete::generate(*shell, &mut cmd, "scx_foresight", &mut std::io::stdout());
