@@ -14,6 +14,7 @@
 pub mod adapt;
 pub mod classify;
 pub mod classmodel;
+pub mod cpus;
 pub mod exec_record;
 pub mod features;
 pub mod fuzz_targets;

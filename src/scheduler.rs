@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use libbpf_rs::OpenObject;
-use log::warn;
+use log::{debug, warn};
 use scx_utils::UserExitInfo;
 
 use crate::bpf::{BpfScheduler, DispatchedTask, QueuedTask, RL_CPU_ANY};
@@ -25,6 +25,7 @@ use crate::signals::SignalCounters;
 use scx_foresight::adapt::{Adapt, WindowMsg};
 use scx_foresight::learner::{Msg, Shared};
 use scx_foresight::model::{Sample, Source};
+use scx_foresight::cpus::{CpuInfo, CpuLayout};
 use scx_foresight::modes::CpuChoice;
 use scx_foresight::monotonic_ns;
 use scx_foresight::policy::{Decision, Policy, SliceConfig, BOOST_PCT_NONE};
@@ -79,13 +80,13 @@ pub struct Scheduler<'a> {
     /// Generation of the mode the policy was built from.
     mode_generation: u64,
     window_start: Instant,
-    /// Where the next spreading CPU search starts.
+    /// Position in the spread order of the last spreading CPU search.
     spread_cursor: usize,
     tasks: TaskTable,
     batch: Vec<Pending>,
     exit_buf: Vec<ExitRecord>,
-    /// online[cpu]: the CPU was online at attach.
-    online: Vec<bool>,
+    /// The CPUs online at attach and their topology (caches, cores) for spreading.
+    cpus: CpuLayout,
     helpers: Helpers,
     /// How often a stats snapshot goes to the reporter (--stats, else STATS_EVERY for --monitor).
     stats_interval: Duration,
@@ -96,9 +97,9 @@ pub struct Scheduler<'a> {
 impl<'a> Scheduler<'a> {
     /// Load our tracers, attach to the kernel, preallocate what the loop needs.
     pub fn init(cfg: &LoopConfig, helpers: Helpers, objects: &'a mut BpfObjects) -> Result<Self> {
-        let online = online_mask();
+        let cpus = cpu_layout();
         let exits = ExitTracker::load(&mut objects.exits)?;
-        let signals = SignalCounters::load(&mut objects.signals, online.len())?;
+        let signals = SignalCounters::load(&mut objects.signals, cpus.online().len())?;
         let open_object = &mut objects.sched;
         let bpf = BpfScheduler::init(
             open_object,
@@ -124,7 +125,7 @@ impl<'a> Scheduler<'a> {
             tasks: TaskTable::with_capacity(MAX_TASKS),
             batch: Vec::with_capacity(MAX_BATCH),
             exit_buf: Vec::with_capacity(MAX_PENDING_EXITS),
-            online,
+            cpus,
             helpers,
             stats_interval: cfg.stats_interval.unwrap_or(STATS_EVERY),
             next_stats: Instant::now(),
@@ -338,12 +339,11 @@ impl<'a> Scheduler<'a> {
             d.vtime = decision.deadline;
             // A task pinned to one CPU keeps its own: a hint elsewhere would only bounce.
             let hint = if spread && p.task.nr_cpus_allowed > 1 {
-                self.spread_cursor = next_online(&self.online, self.spread_cursor);
-                self.spread_cursor as i32
+                self.cpus.next_spread(&mut self.spread_cursor) as i32
             } else {
                 p.task.cpu
             };
-            d.cpu = pick_cpu(&mut self.bpf, &self.online, &p.task, hint);
+            d.cpu = pick_cpu(&mut self.bpf, self.cpus.online(), &p.task, hint);
             if self.bpf.dispatch_task(&d).is_err() {
                 break;
             }
@@ -431,14 +431,6 @@ impl BpfObjects {
     }
 }
 
-/// The online CPU after `cpu` (wrapping), for spreading.
-fn next_online(online: &[bool], cpu: usize) -> usize {
-    (1..=online.len())
-        .map(|i| (cpu + i) % online.len().max(1))
-        .find(|&c| online.get(c).copied().unwrap_or(false))
-        .unwrap_or(0)
-}
-
 /// An idle CPU through the core's select_cpu (searching from `hint`: the task's previous CPU
 /// for locality, a rotating one to spread), else the shared queue. A task last seen on a CPU
 /// that is offline goes to an online one instead: the core wakes the task's previous CPU for
@@ -459,12 +451,28 @@ fn pick_cpu(bpf: &mut BpfScheduler, online: &[bool], task: &QueuedTask, hint: i3
     }
 }
 
-/// online[cpu] for every CPU id up to the highest online one.
-fn online_mask() -> Vec<bool> {
-    let cpus = scx_foresight::preflight::online_cpus();
-    let mut mask = vec![false; cpus.iter().max().map_or(0, |m| m + 1)];
-    for c in cpus {
-        mask[c] = true;
+/// The online CPUs with their cores and caches from `scx_utils::Topology`; without it (an
+/// unreadable sysfs) the online list alone, each CPU its own core under one cache.
+fn cpu_layout() -> CpuLayout {
+    match scx_utils::Topology::new() {
+        Ok(topo) => {
+            let cpus: Vec<CpuInfo> = topo
+                .all_cpus
+                .values()
+                .map(|c| CpuInfo {
+                    id: c.id,
+                    core: c.core_id,
+                    llc: c.llc_id,
+                    node: c.node_id,
+                })
+                .collect();
+            let layout = CpuLayout::new(&cpus);
+            debug!("CPU spread order: {:?}", layout.spread_order());
+            layout
+        }
+        Err(e) => {
+            warn!("no CPU topology ({e:#}); spreading over the online CPUs in id order");
+            CpuLayout::flat(&scx_foresight::preflight::online_cpus())
+        }
     }
-    mask
 }
