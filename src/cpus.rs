@@ -137,7 +137,10 @@ mod tests {
             assert_ne!(llc(pair[0]), llc(pair[1]), "consecutive CPUs share a cache");
         }
         let first_siblings = order.iter().position(|&c| c >= 4).unwrap();
-        assert_eq!(first_siblings, 4, "every core gets a task before any sibling");
+        assert_eq!(
+            first_siblings, 4,
+            "every core gets a task before any sibling"
+        );
     }
 
     #[test]

@@ -137,8 +137,8 @@ struct Opts {
     #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=60))]
     restart_on_error: u32,
 
-    /// Do not attach: print the stats of the scx_foresight already running every SECS
-    /// seconds, until Ctrl-C.
+    /// Do not attach: print the stats of the running scx_foresight every SECS seconds, until
+    /// Ctrl-C; while none runs (or during a restart) it says so and waits for one.
     #[arg(long, value_name = "SECS")]
     monitor: Option<f64>,
 
@@ -463,17 +463,28 @@ fn monitor(every: Duration) -> Result<()> {
             .context("cannot install the SIGINT/SIGTERM handler")?;
     }
     let mut last = String::new();
+    let mut waiting = false;
     while !stop.load(Ordering::SeqCst) {
         let fresh = std::fs::metadata(STATS_FILE)
             .and_then(|m| m.modified())
             .ok()
             .and_then(|t| t.elapsed().ok())
             .is_some_and(|age| age < MONITOR_STALE);
+        // Not running, or between two workers (a restart): wait for one, as scx's monitors do.
         if !fresh {
-            bail!(
-                "no running scx_foresight found ({STATS_FILE} is missing or older than {} s)",
-                MONITOR_STALE.as_secs()
-            );
+            if !waiting {
+                warn!(
+                    "no running scx_foresight ({STATS_FILE} is missing or older than {} s); waiting for one (Ctrl-C to stop)",
+                    MONITOR_STALE.as_secs()
+                );
+                waiting = true;
+            }
+            std::thread::sleep(every);
+            continue;
+        }
+        if waiting {
+            info!("scx_foresight is running");
+            waiting = false;
         }
         let line = std::fs::read_to_string(STATS_FILE).unwrap_or_default();
         if line != last {

@@ -18,7 +18,14 @@ fn help_documents_every_scx_flag() {
         "--verbose",
         "--exit-dump-len",
         "--stats",
+        "--monitor",
         "--version",
+        // libbpf's options, as every scx scheduler (scx_utils::LibbpfOpts).
+        "--relaxed-maps",
+        "--pin-root-path",
+        "--kconfig",
+        "--btf-custom-path",
+        "--bpf-token-path",
     ] {
         assert!(help.contains(flag), "{flag} missing from --help:\n{help}");
     }
@@ -30,6 +37,9 @@ fn version_is_printed() {
         let o = run(&[flag]);
         assert!(o.status.success());
         assert!(text(&o).contains(env!("CARGO_PKG_VERSION")));
+        // The scx build id (target triple) and the core's version, as scx schedulers print.
+        assert!(text(&o).contains("x86_64") || text(&o).contains("aarch64"));
+        assert!(text(&o).contains("scx_rustland_core "), "{}", text(&o));
     }
 }
 
@@ -89,14 +99,26 @@ fn classification_flags_are_documented_and_checked() {
     assert!(text(&o).contains("fast"));
 }
 
+/// Nothing running (or a restart between two workers): --monitor says so and waits, as the
+/// scx monitors do, rather than exiting.
 #[test]
-fn monitor_without_a_running_scheduler_says_so() {
-    let o = run(&["--monitor", "1"]);
-    assert!(!o.status.success());
-    assert!(
-        text(&o).contains("no running scx_foresight"),
-        "{}",
-        text(&o)
+fn monitor_without_a_running_scheduler_says_so_and_waits() {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_scx_foresight"))
+        .args(["--monitor", "0.1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(child.try_wait().unwrap().is_none(), "--monitor gave up");
+    child.kill().unwrap();
+    let o = child.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&o.stderr);
+    assert!(said.contains("no running scx_foresight"), "{said}");
+    assert_eq!(
+        said.matches("waiting for one").count(),
+        1,
+        "said once: {said}"
     );
     let o = run(&["--monitor", "0"]);
     assert!(text(&o).contains("--stats 0") || text(&o).contains("interval"));
