@@ -171,13 +171,7 @@ fn plot_functions(samples: &[Recorded], out: &Path) -> Result<usize> {
             ))?
             .label("model")
             .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], RED.stroke_width(2)));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font(("sans-serif", 12))
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::UpperLeft, 12)?;
     }
     root.present()
         .with_context(|| format!("cannot write {}", out.display()))?;
@@ -250,13 +244,7 @@ fn plot_timeline(windows: &[Window], out: &Path) -> Result<usize> {
         )))?
         .label(format!("mode switch ({})", switches.len()))
         .legend(|(x, y)| PathElement::new([(x + 8, y - 6), (x + 8, y + 6)], RED.mix(0.6)));
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font(("sans-serif", 14))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()?;
+    legend(&mut chart, SeriesLabelPosition::UpperRight, 14)?;
     root.present()
         .with_context(|| format!("cannot write {}", out.display()))?;
     Ok(switches.len())
@@ -310,15 +298,25 @@ fn plot_counts(windows: &[Window], out: &Path) -> Result<()> {
             .label("labelled workload")
             .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], GREEN.filled()));
     }
+    legend(&mut chart, SeriesLabelPosition::UpperRight, 14)?;
+    root.present()
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    Ok(())
+}
+
+/// The series' legend box, at `position`, labels at `size` px.
+fn legend<'a, CT: plotters::coord::CoordTranslate>(
+    chart: &mut ChartContext<'a, BitMapBackend<'a>, CT>,
+    position: SeriesLabelPosition,
+    size: u32,
+) -> Result<()> {
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font(("sans-serif", 14))
+        .position(position)
+        .label_font(("sans-serif", size))
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
         .draw()?;
-    root.present()
-        .with_context(|| format!("cannot write {}", out.display()))?;
     Ok(())
 }
 
