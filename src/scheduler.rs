@@ -332,6 +332,13 @@ impl<'a> Scheduler<'a> {
     fn dispatch_batch(&mut self) {
         let mut sent = 0;
         let spread = self.policy.cpu_choice() == CpuChoice::Spread;
+        // An idle-CPU search costs a syscall per task (the core runs its select_cpu program);
+        // with as many tasks running as CPUs online (this loop among them) it can only fail,
+        // so only that many searches are made this round and the rest go to the shared queue.
+        let mut idle_cpus = self
+            .bpf
+            .nr_online_cpus_mut()
+            .saturating_sub(*self.bpf.nr_running_mut());
         for p in &self.batch {
             let Some(decision) = p.decision else { break };
             let mut d = DispatchedTask::new(&p.task);
@@ -343,7 +350,13 @@ impl<'a> Scheduler<'a> {
             } else {
                 p.task.cpu
             };
-            d.cpu = pick_cpu(&mut self.bpf, self.cpus.online(), &p.task, hint);
+            d.cpu = if idle_cpus > 0 {
+                self.m.nr_cpu_searches += 1;
+                pick_cpu(&mut self.bpf, self.cpus.online(), &p.task, hint)
+            } else {
+                shared_queue_cpu(self.cpus.online(), &p.task)
+            };
+            idle_cpus -= u64::from(d.cpu != RL_CPU_ANY && idle_cpus > 0);
             if self.bpf.dispatch_task(&d).is_err() {
                 break;
             }
@@ -438,16 +451,19 @@ impl BpfObjects {
 fn pick_cpu(bpf: &mut BpfScheduler, online: &[bool], task: &QueuedTask, hint: i32) -> i32 {
     match bpf.select_cpu(task.pid, hint, task.flags) {
         cpu if cpu >= 0 => cpu,
-        _ => {
-            let prev_online = usize::try_from(task.cpu)
-                .ok()
-                .and_then(|c| online.get(c).copied())
-                .unwrap_or(true);
-            match online.iter().position(|&o| o) {
-                Some(cpu) if !prev_online && task.nr_cpus_allowed > 1 => cpu as i32,
-                _ => RL_CPU_ANY,
-            }
-        }
+        _ => shared_queue_cpu(online, task),
+    }
+}
+
+/// No idle CPU: the shared queue, unless the task's previous CPU went offline (see pick_cpu).
+fn shared_queue_cpu(online: &[bool], task: &QueuedTask) -> i32 {
+    let prev_online = usize::try_from(task.cpu)
+        .ok()
+        .and_then(|c| online.get(c).copied())
+        .unwrap_or(true);
+    match online.iter().position(|&o| o) {
+        Some(cpu) if !prev_online && task.nr_cpus_allowed > 1 => cpu as i32,
+        _ => RL_CPU_ANY,
     }
 }
 

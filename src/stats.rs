@@ -27,6 +27,8 @@ pub struct Metrics {
     pub nr_user_dispatches: u64,
     /// Of those, dispatches straight to an idle CPU (the rest go to the shared queue).
     pub nr_idle_cpu_dispatches: u64,
+    /// Idle-CPU searches made (a syscall each); skipped while every CPU is busy.
+    pub nr_cpu_searches: u64,
     /// Dispatches the kernel made itself (e.g. the scheduler's own task, per-CPU kthreads).
     pub nr_kernel_dispatches: u64,
     /// Dispatches cancelled because the task changed state meanwhile.
@@ -112,7 +114,7 @@ impl fmt::Display for Metrics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "stats: running={}/{} queued={} pending={} user_dispatches={} idle_cpu={} kernel_dispatches={} \
+            "stats: running={}/{} queued={} pending={} user_dispatches={} idle_cpu={} cpu_searches={} kernel_dispatches={} \
              congested={} cancels={} bounces={} failed={} rounds={} max_batch={} max_round_us={} tasks={} exits={} \
              exits_lost={} proc={} proc_lost={} proc_stale={} ident_exec={} ident_proc={} exited_exec={} exited_proc={} exited_never={} exec_first_fn={}/{} samples={} samples_lost={} trained={} \
              pred_fn={} pred_exe={} pred_general={} pred_none={} model_gen={} fn_models={} model_file={:016x} \
@@ -128,6 +130,7 @@ impl fmt::Display for Metrics {
             self.nr_scheduled,
             self.nr_user_dispatches,
             self.nr_idle_cpu_dispatches,
+            self.nr_cpu_searches,
             self.nr_kernel_dispatches,
             self.nr_sched_congested,
             self.nr_cancel_dispatches,
