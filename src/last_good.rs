@@ -43,7 +43,8 @@ impl LastGood {
         )
     }
 
-    /// Keep the texts of an input just accepted (`name`: "modes", "classifier", "models").
+    /// Keep the texts of an input just accepted (`name`: "modes config", "classifier",
+    /// "models"; the copy is `<name>.json`).
     /// A copy that cannot be written costs only the fallback, so it is logged, not fatal.
     pub fn keep(&self, name: &str, texts: &[&[u8]]) {
         let Some(dir) = &self.dir else { return };

@@ -19,9 +19,12 @@ use scx_foresight::classify::{SystemClass, NR_CLASSES};
 use scx_foresight::classmodel::Window;
 use scx_foresight::model::LinearModel;
 use scx_foresight::samples::Recorded;
+use scx_foresight::training::{train, FOLDS_DEFAULT};
 
 /// Functions drawn, the most sampled first (one panel each).
 const MAX_FUNCTIONS: usize = 6;
+/// Samples a function needs to be fitted and drawn.
+const MIN_PLOTTED: usize = 2;
 /// Where the plots' font is (Debian's fonts-dejavu-core).
 const FONT_PATH: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
 const PANEL_PX: (u32, u32) = (1200, 760);
@@ -81,8 +84,14 @@ struct FunctionPoints {
     points: Vec<(f64, f64, f64)>,
 }
 
-/// The most sampled functions that have a positive first argument, each with its model.
+/// The most sampled functions that have a positive first argument, each with its model as
+/// `train` fits it from these samples.
 fn function_points(samples: &[Recorded]) -> Vec<FunctionPoints> {
+    let models: BTreeMap<String, LinearModel> = train(samples, MIN_PLOTTED, FOLDS_DEFAULT)
+        .functions
+        .into_iter()
+        .map(|f| (f.identity, f.model.to_model()))
+        .collect();
     let mut groups: BTreeMap<&str, Vec<&Recorded>> = BTreeMap::new();
     for s in samples {
         if s.numeric.first().is_some_and(|x| *x > 0.0) {
@@ -93,22 +102,16 @@ fn function_points(samples: &[Recorded]) -> Vec<FunctionPoints> {
     groups.sort_by_key(|(_, g)| std::cmp::Reverse(g.len()));
     groups
         .into_iter()
-        .filter(|(_, g)| g.len() >= 2)
+        .filter(|(_, g)| g.len() >= MIN_PLOTTED)
         .take(MAX_FUNCTIONS)
         .filter_map(|(name, group)| {
-            let rows: Vec<Vec<f64>> = group
-                .iter()
-                .map(|s| s.invocation().function_features().to_vec())
-                .collect();
-            let ln_y: Vec<f64> = group
-                .iter()
-                .map(|s| scx_foresight::model::ln_us(s.cpu_us * 1000))
-                .collect();
-            let model = LinearModel::fit(&rows, &ln_y).ok()?;
+            let model = models.get(name)?;
             let mut points: Vec<(f64, f64, f64)> = group
                 .iter()
-                .zip(&rows)
-                .map(|(s, x)| (s.numeric[0], s.cpu_us as f64, model.predict_ln(x).exp()))
+                .map(|s| {
+                    let x = s.invocation().function_features();
+                    (s.numeric[0], s.cpu_us as f64, model.predict_ln(&x).exp())
+                })
                 .collect();
             points.sort_by(|a, b| a.0.total_cmp(&b.0));
             Some(FunctionPoints {
@@ -218,7 +221,7 @@ fn plot_timeline(windows: &[Window], out: &Path) -> Result<usize> {
     }
     let mut steps = Vec::new();
     for w in windows {
-        let y = class_index(w.class);
+        let y = class_y(w.class);
         if let Some(&(_, last)) = steps.last() {
             steps.push((at(w), last));
         }
@@ -232,7 +235,7 @@ fn plot_timeline(windows: &[Window], out: &Path) -> Result<usize> {
         chart
             .draw_series(windows.iter().filter_map(|w| {
                 w.label
-                    .map(|l| Cross::new((at(w), class_index(l) + 0.2), 4, GREEN.stroke_width(2)))
+                    .map(|l| Cross::new((at(w), class_y(l) + 0.2), 4, GREEN.stroke_width(2)))
             }))?
             .label("labelled workload")
             .legend(|(x, y)| Cross::new((x + 8, y), 4, GREEN.stroke_width(2)));
@@ -255,9 +258,9 @@ fn plot_counts(windows: &[Window], out: &Path) -> Result<()> {
     let mut in_force = [0u32; NR_CLASSES];
     let mut labelled = [0u32; NR_CLASSES];
     for w in windows {
-        in_force[class_index(w.class) as usize] += 1;
+        in_force[w.class.index()] += 1;
         if let Some(l) = w.label {
-            labelled[class_index(l) as usize] += 1;
+            labelled[l.index()] += 1;
         }
     }
     let has_labels = labelled.iter().any(|n| *n > 0);
@@ -320,8 +323,9 @@ fn legend<'a, CT: plotters::coord::CoordTranslate>(
     Ok(())
 }
 
-fn class_index(c: SystemClass) -> f64 {
-    SystemClass::ALL.iter().position(|k| *k == c).unwrap_or(0) as f64
+/// A class's position on the class axis.
+fn class_y(c: SystemClass) -> f64 {
+    c.index() as f64
 }
 
 /// The class named at an axis position (whole positions only).
