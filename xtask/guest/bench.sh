@@ -200,21 +200,21 @@ while [ "$_a" -le "$CAL_MAX" ]; do
 	_args="$_args,$_a"
 	_a=$((_a + 1))
 done
-# The steps, for the host's progress bar: calibration, then each scheduler's repetitions in the
-# order they run (rotated by one each repetition).
+# The runs, `scheduler/repetition` in the order they happen: the order of the schedulers is
+# rotated by one each repetition. The host's progress bar gets them as the plan's steps.
 _list=$(echo "$SCHEDS" | tr ',' ' ')
 _n=$(echo "$_list" | wc -w)
-_plan="calibrate"
+_runs=""
 _pr=1
 while [ "$_pr" -le "$REPS" ]; do
 	_rot=0
 	while [ "$_rot" -lt "$_n" ]; do
-		_plan="$_plan $(echo "$_list" | cut -d' ' -f$(((_rot + _pr - 1) % _n + 1)))/$_pr"
+		_runs="$_runs $(echo "$_list" | cut -d' ' -f$(((_rot + _pr - 1) % _n + 1)))/$_pr"
 		_rot=$((_rot + 1))
 	done
 	_pr=$((_pr + 1))
 done
-echo "@@PLAN $_plan"
+echo "@@PLAN calibrate$_runs"
 echo "@@STEP calibrate"
 "$FS_BIN/foresight_loadgen" calibrate --args "$_args" --reps 3 --out /tmp/cal.csv 2>/tmp/calibrate.log ||
 	{ echo "@@BENCHERR - - calibrate $(tail -n 1 /tmp/calibrate.log)"; exit 1; }
@@ -227,14 +227,8 @@ for _tr in $(echo "$TRACES" | tr ',' ' '); do
 	esac || { echo "@@BENCHERR - - trace $_tr"; exit 1; }
 done
 echo "@@INFO kernel $(uname -r) cpus $CPUS guest_mem_kb $(awk '/MemTotal/ { print $2 }' /proc/meminfo)"
-CUR_REP=1
-while [ "$CUR_REP" -le "$REPS" ]; do
-	# Rotate the order by one each repetition.
-	_rot=0
-	while [ "$_rot" -lt "$_n" ]; do
-		run_one "$(echo "$_list" | cut -d' ' -f$(((_rot + CUR_REP - 1) % _n + 1)))"
-		_rot=$((_rot + 1))
-	done
-	CUR_REP=$((CUR_REP + 1))
+for _run in $_runs; do
+	CUR_REP=${_run#*/}
+	run_one "${_run%/*}"
 done
 echo "@@BENCH-DONE"
