@@ -12,9 +12,9 @@ mod exits;
 mod report;
 mod scheduler;
 mod signals;
+mod stats_service;
 mod supervisor;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,7 +38,7 @@ use scx_foresight::preflight::{self, SCHED_EXT_SYSFS};
 use scx_foresight::procinfo::{ProcWorker, SharedNames};
 use scx_foresight::recorder::Recorder;
 use scx_foresight::reload;
-use scx_foresight::stats::{own_page_faults, Metrics, STATS_FILE};
+use scx_foresight::stats::{own_page_faults, Metrics, SchedStats, StatsFormat};
 use scx_utils::libbpf_clap_opts::LibbpfOpts;
 use supervisor::{install_sighup, EXIT_KERNEL_ERROR, EXIT_RESTART, WORKER_ENV};
 
@@ -85,10 +85,21 @@ struct Opts {
     #[arg(long, default_value_t = 0)]
     exit_dump_len: u32,
 
-    /// Print a stats line every SECS seconds (queued, dispatches, congestion, page faults,
-    /// predictions, model file hash and reloads...).
+    /// Print statistics every SECS seconds while scheduling (scheduling, prediction, models,
+    /// workload class, signals; see --help-stats). They are also served to scx tools
+    /// (scxtop, scx_stats clients) on /var/run/scx/root/stats, with or without this flag.
     #[arg(long, value_name = "SECS")]
     stats: Option<f64>,
+
+    /// How --stats and --monitor print: `grouped` (a few lines per interval, counters as
+    /// deltas over it) or `line` (one `stats: key=value ...` line of cumulative counters, for
+    /// scripts).
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = StatsFormat::Grouped)]
+    stats_format: StatsFormat,
+
+    /// List every statistic with its description, then exit.
+    #[arg(long)]
+    help_stats: bool,
 
     /// Load models from this file, or every *.json in this directory, as the prior; reloaded
     /// when it changes or on SIGHUP (an invalid file is reported and the models in use stay).
@@ -137,8 +148,9 @@ struct Opts {
     #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=60))]
     restart_on_error: u32,
 
-    /// Do not attach: print the stats of the running scx_foresight every SECS seconds, until
-    /// Ctrl-C; while none runs (or during a restart) it says so and waits for one.
+    /// Do not attach: print the statistics of the running scx_foresight every SECS seconds
+    /// (read from its scx_stats socket), until Ctrl-C; while none runs (or during a restart)
+    /// it says so and waits for one.
     #[arg(long, value_name = "SECS")]
     monitor: Option<f64>,
 
@@ -252,8 +264,11 @@ fn run(opts: &Opts) -> Result<ExitCode> {
         }
         None => {}
     }
+    if opts.help_stats {
+        return stats_service::help_stats().map(|()| ExitCode::SUCCESS);
+    }
     if let Some(secs) = opts.monitor {
-        return monitor(stats_interval(secs)?).map(|()| ExitCode::SUCCESS);
+        return monitor(stats_interval(secs)?, opts.stats_format).map(|()| ExitCode::SUCCESS);
     }
     let nr_cpus = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
     let slices = SliceConfig::from_us(opts.slice_us, opts.slice_us_min, nr_cpus)
@@ -273,7 +288,10 @@ fn run(opts: &Opts) -> Result<ExitCode> {
     // SAFETY: geteuid has no preconditions and cannot fail.
     let euid = unsafe { libc::geteuid() };
     preflight::check(Path::new(SCHED_EXT_SYSFS), euid)?;
-    supervisor::supervise(opts.restart_on_error)
+    supervisor::supervise(
+        opts.restart_on_error,
+        stats_interval.map(|every| (every, opts.stats_format)),
+    )
 }
 
 /// Worker: SIGHUP asks the model watcher to reload.
@@ -302,13 +320,10 @@ fn run_worker(cfg: &LoopConfig, opts: &Opts, nr_cpus: u64) -> Result<ExitCode> {
         warn!("cannot raise the worker's priority (nice {WORKER_NICE}): {e}");
     }
     let t_start = std::time::Instant::now();
-    // A stats file left by a worker before us (its stats thread may die before removing it)
-    // must not pass for ours.
-    let _ = std::fs::remove_file(STATS_FILE);
     // A restarted worker falls back to the files the one before it accepted.
     let last_good = LastGood::from_env();
     // Threads must exist before attaching: the core forbids new mappings (stacks) after.
-    let stats = spawn_stats_reporter(cfg.stats_interval.is_some())?;
+    let stats = spawn_stats_reporter()?;
     let (adapt, windows) = adapt::spawn(adapt::Setup {
         config: opts.config.clone(),
         classifier: opts.classifier.clone(),
@@ -383,8 +398,6 @@ fn run_worker(cfg: &LoopConfig, opts: &Opts, nr_cpus: u64) -> Result<ExitCode> {
     let t_detach = std::time::Instant::now();
     drop(sched);
     debug!("detached in {} ms", t_detach.elapsed().as_millis());
-    // Detached: `--monitor` must not show our last line as a running scheduler's.
-    let _ = std::fs::remove_file(STATS_FILE);
     // Rows recorded so far are kept whichever way we ended.
     if let Some(r) = recorder {
         let rows = r.finish()?;
@@ -425,73 +438,40 @@ fn start_alloc_storm() -> Result<()> {
     Ok(())
 }
 
-/// A thread that takes each snapshot the loop sends, adds the process's page faults, prints
-/// it (with --stats) and leaves it in STATS_FILE for `--monitor`.
-fn spawn_stats_reporter(print: bool) -> Result<SyncSender<Metrics>> {
+/// A thread that takes each snapshot the loop sends, adds the process's page faults and sends
+/// it to the supervisor, which serves it (and prints it with --stats).
+fn spawn_stats_reporter() -> Result<SyncSender<Metrics>> {
     let (tx, rx) = sync_channel::<Metrics>(1);
+    let mut pipe = stats_service::supervisor_pipe();
+    let pid = std::process::id();
     helper_thread::spawn("stats", helper_thread::LIGHT_BUDGET, move || {
         let mut baseline = None;
         for mut m in rx {
             let faults = own_page_faults().unwrap_or(0);
             m.nr_page_faults = faults - *baseline.get_or_insert(faults);
-            let line = m.to_string();
-            if print {
-                // One write for the whole line: println! writes it in pieces, and a reader of
-                // the log (the VM tests) could see half a line.
-                let _ = std::io::stdout()
-                    .lock()
-                    .write_all(format!("{line}\n").as_bytes());
+            if let Some(p) = pipe.as_mut() {
+                // The supervisor gone means we are about to be killed too (PDEATHSIG).
+                let _ = stats_service::send(p, &SchedStats::from_metrics(&m, pid));
             }
-            let _ =
-                scx_foresight::modelfile::write_atomically(Path::new(STATS_FILE), line.as_bytes());
         }
-        let _ = std::fs::remove_file(STATS_FILE);
     })
     .context("cannot start the stats thread")?;
     Ok(tx)
 }
 
-/// How old the stats file may be before the scheduler that wrote it counts as gone.
-const MONITOR_STALE: Duration = Duration::from_secs(5);
-
-/// `--monitor`: print the running scheduler's latest stats line every `every`.
-fn monitor(every: Duration) -> Result<()> {
+/// `--monitor`: print the running scheduler's statistics every `every`, until Ctrl-C.
+fn monitor(every: Duration, format: StatsFormat) -> Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();
         ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst))
             .context("cannot install the SIGINT/SIGTERM handler")?;
     }
-    let mut last = String::new();
-    let mut waiting = false;
-    while !stop.load(Ordering::SeqCst) {
-        let fresh = std::fs::metadata(STATS_FILE)
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age < MONITOR_STALE);
-        // Not running, or between two workers (a restart): wait for one, as scx's monitors do.
-        if !fresh {
-            if !waiting {
-                warn!(
-                    "no running scx_foresight ({STATS_FILE} is missing or older than {} s); waiting for one (Ctrl-C to stop)",
-                    MONITOR_STALE.as_secs()
-                );
-                waiting = true;
-            }
-            std::thread::sleep(every);
-            continue;
-        }
-        if waiting {
-            info!("scx_foresight is running");
-            waiting = false;
-        }
-        let line = std::fs::read_to_string(STATS_FILE).unwrap_or_default();
-        if line != last {
-            print!("{line}");
-            last = line;
-        }
-        std::thread::sleep(every);
+    if !Path::new(stats_service::STATS_SOCKET).exists() {
+        warn!(
+            "no running scx_foresight (no {}); waiting for one (Ctrl-C to stop)",
+            stats_service::STATS_SOCKET
+        );
     }
-    Ok(())
+    stats_service::monitor(every, format, true, || stop.load(Ordering::SeqCst))
 }

@@ -194,6 +194,9 @@ pub fn start(
     shared: Arc<Shared>,
     last_good: LastGood,
 ) -> Result<(), ModelFileError> {
+    // Taken before the load, not in the watcher: a change made while we load, or before the
+    // watcher thread first runs, still counts as a change (a CI run missed one that way).
+    let seen = fingerprint(&path);
     let loaded = load_and_keep(&path, &names, 1, &last_good).map(Some);
     let first = last_good.or_fallback(
         LAST_GOOD_MODELS,
@@ -221,7 +224,7 @@ pub fn start(
         let _ = learner.send(Msg::Prior(set));
     }
     helper_thread::spawn("model-reload", helper_thread::RELOAD_BUDGET, move || {
-        watch(path, names, learner, shared, last_good)
+        watch(path, seen, names, learner, shared, last_good)
     })
     .map_err(|e| ModelFileError {
         file: "model-reload thread".into(),
@@ -249,12 +252,12 @@ fn load_and_keep(
 
 fn watch(
     path: PathBuf,
+    mut seen: Vec<(PathBuf, u64, Option<SystemTime>)>,
     names: SharedNames,
     learner: SyncSender<Msg>,
     shared: Arc<Shared>,
     last_good: LastGood,
 ) {
-    let mut seen = fingerprint(&path);
     let mut hups = RELOAD_SIGNALS.load(Ordering::SeqCst);
     loop {
         std::thread::sleep(POLL_PERIOD);

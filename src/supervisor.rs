@@ -19,6 +19,9 @@ use log::{error, info, warn};
 
 use scx_foresight::last_good::{LastGoodDir, LAST_GOOD_ENV, RESTARTED_ENV, RUN_DIR};
 use scx_foresight::preflight::{self, SCHED_EXT_SYSFS};
+use scx_foresight::stats::StatsFormat;
+
+use crate::stats_service::{self, StatsHub, STATS_FD_ENV};
 
 /// Exit code of a worker whose scheduler the kernel asked to restart.
 pub const EXIT_RESTART: u8 = 75;
@@ -76,8 +79,8 @@ impl WorkerEnd {
 /// once it has detached.
 pub const DETACHED_FD_ENV: &str = "SCX_FORESIGHT_DETACHED_FD";
 
-/// A pipe: our read end (close-on-exec) and the write end the worker inherits.
-fn detach_pipe() -> Result<(std::fs::File, i32)> {
+/// A pipe to a worker: our read end (close-on-exec) and the write end the worker inherits.
+fn worker_pipe() -> Result<(std::fs::File, i32)> {
     use std::os::fd::FromRawFd;
     let mut fds = [0i32; 2];
     // SAFETY: pipe(2) fills two valid fds on success; neither is close-on-exec.
@@ -152,8 +155,12 @@ impl RestartBudget {
 }
 
 /// Run workers until one ends for good; SIGINT/SIGTERM are forwarded to the worker, whose
-/// exit code becomes ours.
-pub fn supervise(restart_on_error: u32) -> Result<ExitCode> {
+/// exit code becomes ours. Statistics are served all along, and printed every interval of
+/// `print_stats`.
+pub fn supervise(
+    restart_on_error: u32,
+    print_stats: Option<(Duration, StatsFormat)>,
+) -> Result<ExitCode> {
     let exe = std::env::current_exe().context("cannot find our own executable")?;
     let stopping = Arc::new(AtomicBool::new(false));
     {
@@ -169,6 +176,22 @@ pub fn supervise(restart_on_error: u32) -> Result<ExitCode> {
         .context("cannot install the SIGINT/SIGTERM handler")?;
     }
     install_sighup(forward_sighup);
+    let hub = StatsHub::default();
+    let _server = hub.launch()?;
+    if let Some((every, format)) = print_stats {
+        let stopping = stopping.clone();
+        std::thread::Builder::new()
+            .name("stats-print".into())
+            .spawn(move || {
+                let printed = stats_service::monitor(every, format, false, || {
+                    stopping.load(Ordering::SeqCst)
+                });
+                if let Err(e) = printed {
+                    warn!("--stats stopped: {e:#}");
+                }
+            })
+            .context("cannot start the --stats thread")?;
+    }
     // Where workers keep the files they accepted, for the worker after them (removed when
     // we return). Without it a restart falls back to the built-in defaults.
     let last_good = LastGoodDir::create(Path::new(RUN_DIR))
@@ -177,12 +200,14 @@ pub fn supervise(restart_on_error: u32) -> Result<ExitCode> {
     let mut budget = RestartBudget::new(restart_on_error);
     let mut restarted = false;
     loop {
-        let (detached, detached_tx) = detach_pipe()?;
+        let (detached, detached_tx) = worker_pipe()?;
+        let (stats, stats_tx) = worker_pipe()?;
         let mut worker = Command::new(&exe);
         worker
             .args(std::env::args_os().skip(1))
             .env(WORKER_ENV, "1")
-            .env(DETACHED_FD_ENV, detached_tx.to_string());
+            .env(DETACHED_FD_ENV, detached_tx.to_string())
+            .env(STATS_FD_ENV, stats_tx.to_string());
         if let Some(dir) = &last_good {
             worker.env(LAST_GOOD_ENV, dir.path());
         }
@@ -191,11 +216,16 @@ pub fn supervise(restart_on_error: u32) -> Result<ExitCode> {
         }
         restarted = true;
         let spawned = worker.spawn();
-        // SAFETY: our copy of the pipe's write end, not used again (the worker has its own).
-        unsafe { libc::close(detached_tx) };
+        // SAFETY: our copies of the pipes' write ends, not used again (the worker has its own).
+        unsafe {
+            libc::close(detached_tx);
+            libc::close(stats_tx);
+        }
         let mut child = spawned
             .with_context(|| format!("cannot start the scheduler worker {}", exe.display()))?;
         WORKER_PID.store(child.id() as i32, Ordering::SeqCst);
+        hub.worker_started(child.id());
+        hub.feed_from(child.id(), stats)?;
         // The worker says how it ended as soon as it has detached: its process may take
         // seconds more to go (its helpers, throttled by their budgets, tear it down), and the
         // next worker need not wait for that.
@@ -211,6 +241,7 @@ pub fn supervise(restart_on_error: u32) -> Result<ExitCode> {
             }
         };
         WORKER_PID.store(0, Ordering::SeqCst);
+        hub.worker_ended();
         if stopping.load(Ordering::SeqCst) {
             return Ok(final_code(end));
         }

@@ -109,7 +109,8 @@ fn monitor_without_a_running_scheduler_says_so_and_waits() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // scx's client retries every second: long enough for a few retries.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
     assert!(child.try_wait().unwrap().is_none(), "--monitor gave up");
     child.kill().unwrap();
     let o = child.wait_with_output().unwrap();

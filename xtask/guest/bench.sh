@@ -43,7 +43,7 @@ attach() {
 	# scx_foresight prints its stats each second: the class (and so the mode) in force during
 	# each replay goes to the host, which simulates that mode beside the VM's figures.
 	_args=
-	[ "$1" = scx_foresight ] && _args="--stats 1"
+	[ "$1" = scx_foresight ] && _args="--stats 1 --stats-format line"
 	# shellcheck disable=SC2086
 	"$FS_BIN/$1" $_args >/tmp/bench-"$1".log 2>&1 &
 	PEER_PID=$!

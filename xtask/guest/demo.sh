@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # The demo: attach scx_foresight, run a short mixed workload (CPU hogs, forks, disk I/O and a
-# stream of short function invocations), print its stats lines and the kernel's messages.
+# stream of short function invocations), print its statistics and the kernel's messages.
 . "${FS_GUEST:-/guest}/lib.sh"
 DUR=${fs_duration:-10}
 cd /tmp 2>/dev/null || true

@@ -21,20 +21,47 @@ case_attach() {
 	stop_sched
 }
 
+# Statistics: the line for scripts, `--monitor` (the scx client, grouped deltas) and raw
+# requests on the scx_stats socket, all answered while scheduling under CPU and fork load.
 case_stats() {
-	start_sched /tmp/stats.log --stats 1
+	start_sched /tmp/stats.log --stats 1 --stats-format line
 	wait_state enabled 30 || { DETAIL="never enabled"; return 1; }
-	sleep 5
+	stress-ng --cpu 2 --fork 1 --timeout 40s >/dev/null 2>&1 &
+	_st_load=$!
+	echo "@@INFO stats: load started at line $(grep -c '^stats:' /tmp/stats.log)"
+	# Under this load on 2 emulated CPUs a new process takes seconds to start: 10 s.
+	timeout 10 "$SCHED" --monitor 1 >/tmp/monitor.txt 2>&1
+	echo "@@INFO stats: raw requests from line $(grep -c '^stats:' /tmp/stats.log)"
+	_st_ok=0
+	_st_n=0
+	while [ "$_st_n" -lt 20 ]; do
+		printf '{"req":"stats","args":{"target":"top"}}\n' | timeout 3 socat -t 3 - UNIX-CONNECT:/var/run/scx/root/stats >/tmp/raw.json 2>&1 &&
+			grep -q '"errno":0' /tmp/raw.json && grep -q '"user_dispatches":[1-9]' /tmp/raw.json && _st_ok=$((_st_ok + 1))
+		_st_n=$((_st_n + 1))
+	done
+	_st_raw=$(grep -o '"worker_pid":[0-9]*' /tmp/raw.json)
+	echo "@@INFO stats: raw requests done at line $(grep -c '^stats:' /tmp/stats.log)"
+	kill "$_st_load" 2>/dev/null
+	wait "$_st_load"
+	_st_help=$("$SCHED" --help-stats 2>&1 | grep -c 'user_dispatches.*Dispatches decided in userspace')
+	_st_att=no
+	ours_attached && _st_att=yes
 	stop_sched
 	_lines=$(grep -c '^stats:' /tmp/stats.log)
 	_faulty=$(grep '^stats:' /tmp/stats.log | grep -vc ' page_faults=0 ')
 	_last=$(grep '^stats:' /tmp/stats.log | tail -n 1)
-	DETAIL="lines=$_lines nonzero_page_faults=$_faulty rc=$SCHED_RC last: $_last"
-	[ "$_lines" -ge 2 ] && [ "$_faulty" -eq 0 ] && [ "$SCHED_RC" -eq 0 ]
+	# --monitor: grouped blocks, the later ones with dispatch deltas over the interval.
+	_st_blocks=$(grep -c '^  scheduling ' /tmp/monitor.txt)
+	_st_deltas=$(grep -A1 'over the interval' /tmp/monitor.txt | grep -c 'dispatches +[1-9]')
+	echo "@@INFO stats: max_round_us per line: $(grep '^stats:' /tmp/stats.log | grep -o 'max_round_us=[0-9]*' | cut -d= -f2 | tr '\n' ' ')"
+	DETAIL="lines=$_lines nonzero_page_faults=$_faulty monitor_blocks=$_st_blocks monitor_deltas=$_st_deltas raw_answers=$_st_ok/20 raw:$_st_raw help_stats=$_st_help attached_under_load=$_st_att rc=$SCHED_RC last: $_last"
+	[ "$_lines" -ge 2 ] && [ "$_faulty" -eq 0 ] && [ "$SCHED_RC" -eq 0 ] && [ "$_st_blocks" -ge 2 ] &&
+		[ "$_st_deltas" -ge 1 ] && [ "$_st_ok" -eq 20 ] && [ "$_st_help" -eq 1 ] && [ "$_st_att" = yes ] ||
+		{ sed 's/^/@@INFO monitor: /' /tmp/monitor.txt | head -n 20; cat /tmp/raw.json; return 1; }
 }
 
 case_load() {
-	start_sched /tmp/load.log --stats 5
+	start_sched /tmp/load.log --stats 5 --stats-format line
 	wait_state enabled 30 || { DETAIL="never enabled"; return 1; }
 	_ev0=$(evictions)
 	timeout 300 stress-ng --cpu 4 --fork 2 --hdd 1 --hdd-bytes 8M --timeout 20s >/tmp/stress.log 2>&1 &
@@ -279,7 +306,7 @@ case_faas_priority() {
 	_hogs=$!
 	sleep 2
 	"$FS_BIN/foresight_loadgen" series --arg "$FAAS_ARG" --count "$FAAS_COUNT" --gap-ms 50 >/tmp/faas-default.log 2>&1
-	start_sched /tmp/faas-sched.log --stats 1
+	start_sched /tmp/faas-sched.log --stats 1 --stats-format line
 	wait_state enabled 30 || { kill "$_hogs"; DETAIL="never enabled"; return 1; }
 	"$FS_BIN/foresight_loadgen" series --arg "$FAAS_ARG" --count "$FAAS_COUNT" --gap-ms 50 >/tmp/faas-foresight.log 2>&1
 	_att=no
@@ -325,7 +352,7 @@ case_hot_reload() {
 	mkdir -p /tmp/hr
 	cp /models/default.json /tmp/hr/models.json
 	_h0=$("$SCHED" model show /tmp/hr/models.json | sed -n 's/.*(hash \([0-9a-f]*\)).*/\1/p')
-	start_sched /tmp/hr.log --stats 0.5 --models /tmp/hr/models.json
+	start_sched /tmp/hr.log --stats 0.5 --stats-format line --models /tmp/hr/models.json
 	wait_state enabled 30 || { DETAIL="never enabled"; return 1; }
 	( while :; do "$FS_BIN/foresight_loadgen" series --arg 20 --count 5 --gap-ms 10 >/dev/null 2>&1; done ) &
 	_load=$!
@@ -382,7 +409,7 @@ case_signals() {
 	# Twice: quiet, then with the background noise of the classify case's sampler.
 	# shellcheck disable=SC2086
 	run_phases /tmp/phases-quiet.txt "$_secs" $_all
-	class_sampler >/dev/null &
+	class_sampler /tmp/signals-sched.log >/dev/null &
 	_sampler=$!
 	# shellcheck disable=SC2086
 	run_phases /tmp/phases-noisy.txt "$_secs" $_all
@@ -402,13 +429,13 @@ case_classify() {
 	setup_disk || echo "@@INFO no block device: the I/O phase writes to tmpfs"
 	_secs=${fs_phase_s:-20}
 	_ev0=$(evictions)
-	start_sched /tmp/classify-sched.log --stats 1
+	start_sched /tmp/classify-sched.log --stats 1 --stats-format line
 	wait_state enabled 30 || { DETAIL="never enabled"; return 1; }
-	class_sampler >/tmp/classify-timeline.txt &
+	class_sampler /tmp/classify-sched.log >/tmp/classify-timeline.txt &
 	_sampler=$!
 	run_phases /tmp/phases.txt "$_secs" idle:idle cpu-bound:cpu io-heavy:io faas-burst:fork
 	kill "$_sampler"
-	_monitor=$(timeout 5 "$SCHED" --monitor 1 2>&1 | head -n 1 | grep -o ' class=[a-z-]*')
+	_monitor=$(timeout 5 "$SCHED" --monitor 1 --stats-format line 2>&1 | grep -m 1 -o ' class=[a-z-]*')
 	stop_sched
 	# Timeline: one `uptime class` per stats line, then per phase the switches and last class.
 	_tl=""
@@ -422,7 +449,7 @@ case_classify() {
 	done </tmp/phases.txt
 	# cgroup shares: 2 hogs in a boosted cgroup (x4), 2 in a plain one, on 2 CPUs.
 	mkdir -p /sys/fs/cgroup/boosted /sys/fs/cgroup/plain
-	start_sched /tmp/boost-sched.log --stats 1 --boost-cgroup /boosted:4
+	start_sched /tmp/boost-sched.log --stats 1 --stats-format line --boost-cgroup /boosted:4
 	wait_state enabled 30 || { DETAIL="never enabled (boost)"; return 1; }
 	_u0b=$(cg_usage boosted)
 	_u0p=$(cg_usage plain)
@@ -440,7 +467,11 @@ case_classify() {
 	stop_sched
 	_ratio=$(awk -v b="$_ub" -v p="$_up" 'BEGIN { printf "%.2f", (p > 0 ? b / p : 0) }')
 	DETAIL="timeline:$_tl monitor:$_monitor boosted_cpu_ms=$((_ub / 1000)) plain_cpu_ms=$((_up / 1000)) share_ratio=$_ratio $_boosted attached=$_att evictions=$_ev disk=$DISK_DIR"
-	[ "$_ok" -eq 0 ] && gt "$_ratio" 1.3 && [ "$_att" = yes ] && [ "$_ev" -eq 0 ] && [ -n "$_monitor" ]
+	[ "$_ok" -eq 0 ] && gt "$_ratio" 1.3 && [ "$_att" = yes ] && [ "$_ev" -eq 0 ] && [ -n "$_monitor" ] || {
+		# Which signals the classifier saw, window by window.
+		grep '^stats:' /tmp/classify-sched.log | awk '{ o = "@@INFO signals:"; for (i = 1; i <= NF; i++) if ($i ~ /^(class|seen|busy|iowait|runnable|switches_s|sleeps_s|blk_s|new_s)=/) o = o " " $i; print o }' | head -n 90
+		return 1
+	}
 }
 
 # The load generator end to end: calibrate the payload here, replay a generated trace (2 CPU
@@ -484,7 +515,7 @@ complete_lines() { if [ -n "$(tail -c 1 "$1")" ]; then sed '$d' "$1"; else cat "
 # 100,000 short-lived processes (fork + exit; fs_churn changes the count): memory and the
 # task table must not grow with them.
 case_churn() {
-	start_sched /tmp/churn.log --stats 1
+	start_sched /tmp/churn.log --stats 1 --stats-format line
 	wait_state enabled 30 || { DETAIL="never enabled"; return 1; }
 	_w=$(worker_pid)
 	_n=${fs_churn:-100000}
@@ -514,7 +545,7 @@ case_churn() {
 # dispatch loop must never block (it never waits for /proc) and nothing is evicted.
 case_stall_guard() {
 	_ev0=$(evictions)
-	start_sched /tmp/stall.log --stats 1
+	start_sched /tmp/stall.log --stats 1 --stats-format line
 	wait_state enabled 30 || { DETAIL="never enabled"; return 1; }
 	sleep 1
 	_w=$(worker_pid)
@@ -549,7 +580,7 @@ case_stall_guard() {
 case_helper_alloc() {
 	_ev0=$(evictions)
 	export FORESIGHT_TEST_ALLOC_STORM=1
-	start_sched /tmp/helper-alloc.log --stats 1
+	start_sched /tmp/helper-alloc.log --stats 1 --stats-format line
 	unset FORESIGHT_TEST_ALLOC_STORM
 	wait_state enabled 30 || { DETAIL="never enabled"; return 1; }
 	stress-ng --cpu 2 --fork 1 --timeout 20s >/dev/null 2>&1
@@ -568,7 +599,7 @@ case_helper_alloc() {
 # pgrep are procps'; top is busybox's (procps' top exits 1 without a word in this guest).
 case_ps_top() {
 	_ev0=$(evictions)
-	start_sched /tmp/pstop.log --stats 1
+	start_sched /tmp/pstop.log --stats 1 --stats-format line
 	wait_state enabled 30 || { DETAIL="never enabled"; return 1; }
 	(
 		_pt_n=0
@@ -616,7 +647,7 @@ case_hostile_files() {
 	cp /models/default.json /tmp/hf/models/default.json
 	cp /models/modes.json /tmp/hf/modes.json
 	_h0=$("$SCHED" model show /tmp/hf/models/default.json | sed -n 's/.*(hash \([0-9a-f]*\)).*/\1/p')
-	start_sched /tmp/hf.log --stats 0.5 --models /tmp/hf/models --config /tmp/hf/modes.json
+	start_sched /tmp/hf.log --stats 0.5 --stats-format line --models /tmp/hf/models --config /tmp/hf/modes.json
 	wait_state enabled 30 || { DETAIL="never enabled"; return 1; }
 	( while :; do "$FS_BIN/foresight_loadgen" series --arg 20 --count 5 --gap-ms 10 >/dev/null 2>&1; done ) &
 	_hload=$!
@@ -688,7 +719,7 @@ case_hostile_files() {
 case_bad_inputs() {
 	cp /models/modes.json /tmp/bi-modes.json
 	cp /models/classifier.json /tmp/bi-cls.json
-	start_sched /tmp/bi.log --stats 0.5 --config /tmp/bi-modes.json --classifier /tmp/bi-cls.json
+	start_sched /tmp/bi.log --stats 0.5 --stats-format line --config /tmp/bi-modes.json --classifier /tmp/bi-cls.json
 	wait_state enabled 30 || { DETAIL="never enabled"; return 1; }
 	sleep 1
 	_bad=""
@@ -745,7 +776,7 @@ case_soak() {
 	"$FS_BIN/foresight_loadgen" calibrate --args 20,24,26 --reps 1 --out /tmp/soak/cal.csv 2>/dev/null
 	"$SCHED" trace gen --cpus 2 --load 0.3 --duration-s 20 --seed 9 -o /tmp/soak/trace.csv
 	_ev0=$(evictions)
-	start_sched /tmp/soak.log --stats 5 --models /tmp/soak/models --config /tmp/soak/modes.json --restart-on-error 10
+	start_sched /tmp/soak.log --stats 5 --stats-format line --models /tmp/soak/models --config /tmp/soak/modes.json --restart-on-error 10
 	wait_state enabled 30 || { DETAIL="never enabled"; return 1; }
 	_sk_t0=$(now)
 	_sk_end=$(awk -v t="$_sk_t0" -v s="$_secs" 'BEGIN { print t + s }')

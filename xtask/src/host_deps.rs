@@ -23,6 +23,7 @@ pub const PACKAGES: &[&str] = &[
     "stress-ng",
     "rt-tests",
     "procps",
+    "socat",
     "fonts-dejavu-core",
     "debian-archive-keyring",
     "xz-utils",

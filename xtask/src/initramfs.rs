@@ -24,8 +24,16 @@ const GUEST_FILES: &[(&str, &str)] = &[
 ];
 
 /// Host tools copied into the guest's /usr/bin (procps' ps and pgrep: the readers of every
-/// process's /proc that users run; busybox has no pgrep).
-const HOST_TOOLS: &[&str] = &["stress-ng", "hackbench", "cyclictest", "ps", "pgrep"];
+/// process's /proc that users run, busybox has no pgrep; socat: a raw client of the
+/// scx_stats socket).
+const HOST_TOOLS: &[&str] = &[
+    "stress-ng",
+    "hackbench",
+    "cyclictest",
+    "ps",
+    "pgrep",
+    "socat",
+];
 
 /// A data file for the guest: (host path, path under /guest).
 pub type GuestFile = (PathBuf, String);
