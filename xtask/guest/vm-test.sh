@@ -506,6 +506,28 @@ case_replay() {
 live_threads() { ls -d /proc/[0-9]*/task/[0-9]* 2>/dev/null | wc -l; }
 # loop_waits: voluntary context switches of the worker's main thread (the dispatch loop):
 # each one is a time the loop blocked (I/O, a lock, a sleep); yielding is not counted.
+# loop_sleeps_trace_start TID / _stop: the kernel records where thread TID goes to sleep (its
+# kernel and user stacks at every voluntary switch), with ftrace: nothing we schedule has to
+# run for it. _stop prints what was recorded.
+_lst=/sys/kernel/tracing/instances/foresight-loop
+loop_sleeps_trace_start() {
+	[ -d /sys/kernel/tracing/instances ] || mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || return 0
+	# An instance of our own: only this event, whatever else is traced.
+	mkdir -p "$_lst" 2>/dev/null || return 0
+	echo "prev_pid == $1 && prev_state & 3" >"$_lst/events/sched/sched_switch/filter" || return 0
+	echo 1 >"$_lst/options/stacktrace"
+	echo 1 >"$_lst/options/userstacktrace" 2>/dev/null
+	echo 1 >"$_lst/options/sym-userobj" 2>/dev/null
+	echo 1 >"$_lst/events/sched/sched_switch/enable"
+	echo 1 >"$_lst/tracing_on"
+}
+loop_sleeps_trace_stop() {
+	[ -d "$_lst" ] || return 0
+	echo 0 >"$_lst/tracing_on"
+	grep -v '^#' "$_lst/trace" | head -n 60 | sed 's/^/@@INFO loop sleep: /'
+	echo 0 >"$_lst/events/sched/sched_switch/enable"
+	rmdir "$_lst" 2>/dev/null
+}
 loop_waits() { awk '/^voluntary_ctxt_switches/ { print $2 }' /proc/"$1"/task/"$1"/status; }
 # stat_of LOG KEY: KEY's value in the last stats line of LOG.
 # A line still being written (no newline yet) is left out.
@@ -549,6 +571,7 @@ case_stall_guard() {
 	wait_state enabled 30 || { DETAIL="never enabled"; return 1; }
 	sleep 1
 	_w=$(worker_pid)
+	loop_sleeps_trace_start "$_w"
 	_v0=$(loop_waits "$_w")
 	# Every process's command line read in a loop, the scheduler's own too with STALL_SELF=1.
 	( _end=$(($(date +%s) + 20)); while [ "$(date +%s)" -lt "$_end" ]; do for _p in /proc/[0-9]*; do
@@ -562,6 +585,7 @@ case_stall_guard() {
 	wait "$_forks" "$_reader"
 	sleep 1.5
 	_v1=$(loop_waits "$_w")
+	loop_sleeps_trace_stop
 	_max=$(stat_of /tmp/stall.log max_round_us)
 	_att=no
 	ours_attached && alive "$SCHED_PID" && _att=yes
