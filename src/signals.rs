@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //! Userspace side of bpf/signals.bpf.c: once per window, read and zero every CPU's event
 //! counters with atomic swaps on the mapped .bss (no syscall, no lock), summed over CPUs.
+//! The scheduler's own process is left out of the counts.
 
 use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,9 +28,13 @@ impl<'a> SignalCounters<'a> {
     /// Load and attach the tracepoint counters; must run before the scheduler attaches (the
     /// core forbids new mappings afterwards).
     pub fn load(open_object: &'a mut MaybeUninit<OpenObject>, nr_cpu_ids: usize) -> Result<Self> {
-        let open = SignalsSkelBuilder::default()
+        let mut open = SignalsSkelBuilder::default()
             .open(open_object)
             .context("opening bpf/signals.bpf.c")?;
+        // Our own threads' events are not the workload's.
+        if let Some(rodata) = open.maps.rodata_data.as_mut() {
+            rodata.own_tgid = std::process::id();
+        }
         let mut skel = open.load().context("loading bpf/signals.bpf.c")?;
         skel.attach()
             .context("attaching the workload signal tracepoints")?;

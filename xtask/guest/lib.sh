@@ -117,16 +117,18 @@ label_windows() {
 		{ for (i = 1; i <= n; i++) if ($1 - $2 >= s[i] + 2 && $1 <= e[i]) $NF = name[i]; print }' "$1"
 }
 
-# class_sampler LOG: every second, `uptime class` of the scheduler in force (from the last
+# class_sampler LOG: every second, `uptime class signals...` of the scheduler in force (from the last
 # stats line in LOG, of `--stats 1 --stats-format line`). Its two processes per second are
 # background noise the classifier must live with, so the training run records a pass with it
 # too (keep it at two: more new tasks per second can pass for a FaaS burst).
 class_sampler() {
 	while :; do
 		# No line yet (the first is a second away) is no class: skip it.
-		_sampled_class=$(grep -o '^stats: .* class=[a-z-]*' "$1" 2>/dev/null | tail -n 1)
-		_sampled_class=${_sampled_class##* class=}
-		[ -n "$_sampled_class" ] && echo "$(now) $_sampled_class"
+		_sampled_line=$(grep '^stats: .* class=' "$1" 2>/dev/null | tail -n 1)
+		_sampled_class=${_sampled_line##* class=}
+		_sampled_class=${_sampled_class%% *}
+		# The whole line after it: the window signals the class came from (read on failure).
+		[ -n "$_sampled_class" ] && echo "$(now) $_sampled_class ${_sampled_line#stats: }"
 		sleep 1
 	done
 }

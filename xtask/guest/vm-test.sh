@@ -440,12 +440,13 @@ case_classify() {
 	# Timeline: one `uptime class` per stats line, then per phase the switches and last class.
 	_tl=""
 	_ok=0
+	_failed=""
 	while read -r _name _s _e; do
 		_cls=$(awk -v s="$_s" -v e="$_e" '$1 >= s && $1 <= e { print $2 }' /tmp/classify-timeline.txt)
 		_sw=$(echo "$_cls" | awk 'NR > 1 && $1 != prev { n++ } { prev = $1 } END { print n + 0 }')
 		_last=$(echo "$_cls" | tail -n 1)
 		_tl="$_tl $_name:[$(echo "$_cls" | uniq -c | awk '{ printf "%s%sx%s", sep, $2, $1; sep = "," }')]->$_last/sw=$_sw"
-		[ "$_last" = "$_name" ] && [ "$_sw" -le 1 ] || _ok=1
+		[ "$_last" = "$_name" ] && [ "$_sw" -le 1 ] || { _ok=1; _failed="$_failed $_name"; }
 	done </tmp/phases.txt
 	# cgroup shares: 2 hogs in a boosted cgroup (x4), 2 in a plain one, on 2 CPUs.
 	mkdir -p /sys/fs/cgroup/boosted /sys/fs/cgroup/plain
@@ -468,8 +469,14 @@ case_classify() {
 	_ratio=$(awk -v b="$_ub" -v p="$_up" 'BEGIN { printf "%.2f", (p > 0 ? b / p : 0) }')
 	DETAIL="timeline:$_tl monitor:$_monitor boosted_cpu_ms=$((_ub / 1000)) plain_cpu_ms=$((_up / 1000)) share_ratio=$_ratio $_boosted attached=$_att evictions=$_ev disk=$DISK_DIR"
 	[ "$_ok" -eq 0 ] && gt "$_ratio" 1.3 && [ "$_att" = yes ] && [ "$_ev" -eq 0 ] && [ -n "$_monitor" ] || {
-		# Which signals the classifier saw, window by window.
-		grep '^stats:' /tmp/classify-sched.log | awk '{ o = "@@INFO signals:"; for (i = 1; i <= NF; i++) if ($i ~ /^(class|seen|busy|iowait|runnable|switches_s|sleeps_s|blk_s|new_s)=/) o = o " " $i; print o }' | head -n 90
+		# Which signals the classifier saw, second by second, in the phases that failed.
+		while read -r _name _s _e; do
+			case " $_failed " in *" $_name "*) ;; *) continue ;; esac
+			awk -v s="$_s" -v e="$_e" -v n="$_name" '$1 >= s && $1 <= e {
+				o = "@@INFO signals in " n ": " $1 " " $2
+				for (i = 3; i <= NF; i++) if ($i ~ /^(seen|busy|iowait|runnable|switches_s|sleeps_s|blk_s|pages_s|net_s|new_s)=/) o = o " " $i
+				print o }' /tmp/classify-timeline.txt
+		done </tmp/phases.txt
 		return 1
 	}
 }
