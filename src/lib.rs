@@ -1,42 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0-only
-//! scx_foresight: the BPF-free part of the scheduler.
+//! scx_foresight's library: everything but the BPF side, in four rooms (the binary adds the
+//! fifth, `src/sched/`: the loop attached to the kernel, and `src/cli/`, its subcommands).
+//! docs/ARCHITECTURE.md draws how they meet.
 //!
-//! Everything here runs without a sched_ext kernel, so it is unit-tested on any host:
-//! - [`features`] turns a command line into a function identity and numeric features;
-//! - [`model`] predicts a task's CPU demand (linear regression on log CPU time);
-//! - [`policy`] decides each task's order (deadline) and slice from that prediction;
-//! - [`classify`] names the workload from per-window signals ([`classmodel`]: the fitted
-//!   classifier), [`modes`] maps each class to policy parameters and cgroups to boosts;
-//! - [`sim`] runs traces ([`trace`]) through the same policy and model code;
-//! - [`preflight`] checks that the host can attach a sched_ext scheduler at all;
-//! - [`stats`] holds the counters the loop publishes and formats them, away from the loop.
+//! - [`core`]: the decisions, pure (no threads, no I/O, no clock of its own): a command line
+//!   into features, the models' predictions, the policy's order and slice, the task table, the
+//!   workload classes and modes. The live loop and the simulator both call it.
+//! - [`formats`]: the files we read and write (model files, samples) and their shared helpers.
+//! - [`offline`]: the tools that need no kernel: simulator, traces, training, replay, fuzzing.
+//! - [`live`]: the threads beside the dispatch loop (learner, adapt, /proc and exec identity,
+//!   recorder, file reloads), their start-up checks and the statistics they publish.
 
-pub mod adapt;
-pub mod classify;
-pub mod classmodel;
-pub mod cpus;
-pub mod exec_record;
-pub mod features;
-pub mod fuzz_targets;
-pub mod helper_thread;
-pub mod last_good;
-pub mod learner;
-pub mod model;
-pub mod modelfile;
-pub mod modes;
-pub mod policy;
-pub mod preflight;
-pub mod procinfo;
-pub mod recorder;
-pub mod reload;
-pub mod replay;
-pub mod rng;
-pub mod samples;
-pub mod sim;
-pub mod stats;
-pub mod tasks;
-pub mod trace;
-pub mod training;
+pub mod core;
+pub mod formats;
+pub mod live;
+pub mod offline;
 
 /// Name passed to the kernel; `root/ops` reads `scx_foresight_<version>_<target>`.
 pub const SCHEDULER_NAME: &str = "scx_foresight";

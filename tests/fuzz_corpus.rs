@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use scx_foresight::fuzz_targets::TARGETS;
+use scx_foresight::offline::fuzz_targets::TARGETS;
 
 fn inputs(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut files: Vec<_> = std::fs::read_dir(dir)

@@ -150,8 +150,8 @@ fn classifier_from_recorded_vm_windows() {
 /// predict` answers for every variant, seen or held back, and names the level that answered.
 #[test]
 fn held_back_categorical_variants_are_answered_by_their_executable() {
-    use scx_foresight::features::{general_features, Behaviour, Invocation};
-    use scx_foresight::samples::{header, Recorded};
+    use scx_foresight::core::features::{general_features, Behaviour, Invocation};
+    use scx_foresight::formats::samples::{header, Recorded};
     let (samples, model) = (tmp("modes.csv"), tmp("modes.json"));
     let mut csv = header() + "\n";
     let row = |mode: &str, n: u32, cpu_us: f64| {

@@ -1,3 +1,3 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #![no_main]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| scx_foresight::fuzz_targets::boost_flag(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| scx_foresight::offline::fuzz_targets::boost_flag(data));

@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//! The command line: the scheduler's flags (`Opts`) and the offline subcommands (`Cmd`).
+
+use std::path::PathBuf;
+
+use clap::Parser;
+
+use scx_foresight::core::modes::CgroupBoost;
+use scx_foresight::core::policy::{SLICE_NS_DEFAULT, SLICE_NS_MIN_DEFAULT};
+use scx_foresight::live::adapt::ClassifierSource;
+use scx_foresight::live::stats::StatsFormat;
+use scx_utils::libbpf_clap_opts::LibbpfOpts;
+
+use crate::cli::{commands, report};
+
+/// scx_foresight: a sched_ext CPU scheduler for machines running short serverless (FaaS)
+/// functions beside long jobs.
+///
+/// Every task is queued to this process; it predicts how much CPU each task still needs
+/// (linear models over its command line and behaviour, learnt online and from --models) and
+/// runs the shortest predicted first, short function invocations to completion, with an aging
+/// bound so that no task starves. It classifies the workload every window (idle, cpu-bound,
+/// interactive, io-heavy, network-heavy, faas-burst, mixed) and switches the policy's mode
+/// after the class held for a dwell (--config); --boost-cgroup gives containers a larger
+/// share.
+///
+/// Needs root and a kernel with sched_ext (Linux >= 6.12, CONFIG_SCHED_CLASS_EXT=y). Stop it
+/// with Ctrl-C or SIGTERM: the kernel's default scheduler takes over again.
+#[derive(Debug, Parser)]
+#[command(
+    name = "scx_foresight",
+    version = version_text(),
+    about,
+    long_about,
+    after_long_help = FILES_HELP
+)]
+pub struct Opts {
+    /// Maximum time slice in microseconds (what a task gets when nothing else waits).
+    #[arg(short = 's', long, default_value_t = SLICE_NS_DEFAULT / 1000)]
+    pub slice_us: u64,
+
+    /// Minimum time slice in microseconds (the floor however many tasks wait).
+    #[arg(short = 'S', long, default_value_t = SLICE_NS_MIN_DEFAULT / 1000)]
+    pub slice_us_min: u64,
+
+    /// Only schedule tasks that set SCHED_EXT with sched_setscheduler(2); others keep the
+    /// kernel's default scheduler.
+    #[arg(short = 'p', long)]
+    pub partial: bool,
+
+    /// Verbose output: debug logs, libbpf details, BPF events in the trace pipe.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+
+    /// Length of the kernel's debug dump printed when the scheduler is evicted (0 = default).
+    #[arg(long, default_value_t = 0)]
+    pub exit_dump_len: u32,
+
+    /// Print statistics every SECS seconds while scheduling (scheduling, prediction, models,
+    /// workload class, signals; see --help-stats). They are also served to scx tools
+    /// (scxtop, scx_stats clients) on /var/run/scx/root/stats, with or without this flag.
+    #[arg(long, value_name = "SECS")]
+    pub stats: Option<f64>,
+
+    /// How --stats and --monitor print: `grouped` (a few lines per interval, counters as
+    /// deltas over it) or `line` (one `stats: key=value ...` line of cumulative counters, for
+    /// scripts).
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = StatsFormat::Grouped)]
+    pub stats_format: StatsFormat,
+
+    /// List every statistic with its description, then exit.
+    #[arg(long)]
+    pub help_stats: bool,
+
+    /// Load models from this file, or every *.json in this directory, as the prior; reloaded
+    /// when it changes or on SIGHUP (an invalid file is reported and the models in use stay).
+    #[arg(long, value_name = "PATH")]
+    pub models: Option<PathBuf>,
+
+    /// Append one CSV row per completed task (function, numeric args, features, CPU demand)
+    /// to FILE, for `scx_foresight train`. A missing or empty FILE gets the header; an existing
+    /// one must start with the samples header and end with a whole line, else it is refused
+    /// before attaching, untouched.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+
+    /// Modes config (JSON): the policy parameters of each workload class, the window, the
+    /// dwell, boosted cgroups. Reloaded when it changes or on SIGHUP (an invalid file is
+    /// reported and the one in use stays). Default: the shipped models/modes.json, built in.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Workload classifier: `builtin` (models/classifier.json, fitted on windows recorded in
+    /// the test VM), `thresholds` (fixed thresholds), or a file from `train --windows`
+    /// (reloaded when it changes or on SIGHUP).
+    #[arg(
+        long,
+        value_name = "builtin|thresholds|FILE",
+        default_value = "builtin"
+    )]
+    pub classifier: ClassifierSource,
+
+    /// Give the tasks of a cgroup (and its descendants) FACTOR times their share, 1..=8,
+    /// default 2. PATH as under /sys/fs/cgroup or relative to it. Repeatable; adds to the
+    /// config's boost_cgroups.
+    #[arg(long, value_name = "PATH[:FACTOR]", value_parser = CgroupBoost::parse)]
+    pub boost_cgroup: Vec<CgroupBoost>,
+
+    /// Append one CSV row per classification window (signals and class) to FILE; label the
+    /// rows, then fit a classifier with `scx_foresight train --windows`. Only a missing, empty
+    /// or windows-header file is written to.
+    #[arg(long, value_name = "FILE")]
+    pub record_signals: Option<PathBuf>,
+
+    /// After the kernel ends the scheduler with an error (a watchdog eviction, a BPF error) or
+    /// its worker process dies of a signal, attach again, after a back-off (0.25 s, doubling to
+    /// 8 s), at most N times in any minute; each time the kernel's reason is logged. 0 (the
+    /// default): exit with an error instead (e.g. for systemd's Restart=on-failure).
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=60))]
+    pub restart_on_error: u32,
+
+    /// Do not attach: print the statistics of the running scx_foresight every SECS seconds
+    /// (read from its scx_stats socket), until Ctrl-C; while none runs (or during a restart)
+    /// it says so and waits for one.
+    #[arg(long, value_name = "SECS")]
+    pub monitor: Option<f64>,
+
+    /// libbpf's object options, as every scx scheduler takes them.
+    #[command(flatten, next_help_heading = "Libbpf options")]
+    pub libbpf: LibbpfOpts,
+
+    #[command(subcommand)]
+    pub command: Option<Cmd>,
+}
+
+/// Where the Debian package puts things (`--help` and the man page).
+const FILES_HELP: &str = "Files (Debian package):
+  /usr/share/scx_foresight/models   shipped CPU-demand models, classifier and modes (--models)
+  /etc/scx_foresight/modes.json     the modes config the service uses (--config)
+  /etc/default/scx_foresight        the service's flags (SCX_FORESIGHT_FLAGS)
+  scx_foresight.service             systemctl start|stop|reload scx_foresight
+With the scx package's scx.service instead: SCX_SCHEDULER=scx_foresight in /etc/default/scx.";
+
+/// `-V`: our version with the scx build id (git commit, target), and the core's version.
+pub fn version_text() -> &'static str {
+    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEXT.get_or_init(|| {
+        format!(
+            "{} - scx_rustland_core {}",
+            scx_utils::build_id::full_version(env!("CARGO_PKG_VERSION")),
+            scx_rustland_core::VERSION
+        )
+    })
+}
+
+/// Offline tools (no kernel, no root needed). Without a subcommand, scx_foresight schedules.
+#[derive(Debug, clap::Subcommand)]
+pub enum Cmd {
+    /// Run a trace through a simulated machine under fifo, fair, foresight or oracle.
+    Simulate(commands::SimulateArgs),
+    /// Work with invocation traces.
+    #[command(subcommand)]
+    Trace(commands::TraceCmd),
+    /// Fit models offline (k-fold cross-validated): CPU-demand models from recorded samples
+    /// (--samples), or the workload classifier from labelled signal windows (--windows).
+    Train(commands::TrainArgs),
+    /// Inspect a model file or predict with it.
+    #[command(subcommand)]
+    Model(commands::ModelCmd),
+    /// Plot a `--record` samples file and a `--record-signals` windows file as PNGs:
+    /// measured CPU per function with its model, the class timeline with mode switches,
+    /// windows per class.
+    Report(report::ReportArgs),
+    /// Print a completion script for SHELL (e.g. `scx_foresight completions bash >
+    /// /usr/share/bash-completion/completions/scx_foresight`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), as the Debian package installs it.
+    #[command(hide = true)]
+    Manpage,
+}

@@ -1,0 +1,385 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//! The /proc worker: reads a new task's command line, executable and cgroup off the hot path
+//! and sends the parsed features back. The dispatch loop only ever does a non-blocking send of
+//! a request and a non-blocking receive of replies; a task without a reply yet is scheduled
+//! with the defaults.
+
+use crate::live::helper_thread;
+use std::collections::HashMap;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use procfs::process::Process;
+
+use crate::live::exec_record::{CgroupPaths, ExecRecord, ProgramPaths};
+use crate::core::features::Invocation;
+use crate::core::model::Interner;
+use crate::core::modes::{boost_pct, SharedBoosts};
+use crate::core::features::ProcFeatures;
+use crate::core::tasks::IdentitySource;
+
+/// Requests that may wait for the worker; more are dropped (the task keeps the defaults).
+pub const REQUEST_QUEUE: usize = 1024;
+/// Where the cgroup v2 hierarchy is mounted (the exec tracer reports cgroup ids).
+pub const CGROUP_ROOT: &str = "/sys/fs/cgroup";
+/// Distinct cgroups given an id.
+pub const MAX_CGROUPS: usize = 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Request {
+    pub pid: i32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub source: IdentitySource,
+    pub pid: i32,
+    /// Start of the task that answered (ns since boot), to detect a reused pid.
+    pub start_ns: u64,
+    /// None when the task vanished before it could be read.
+    pub features: Option<ProcFeatures>,
+    /// The task's name when it was read (NUL-padded like the kernel's): the loop drops a reply
+    /// read before an exec that it has seen since.
+    pub comm: [u8; 16],
+}
+
+/// A task name as the kernel keeps it: at most 15 bytes, NUL-padded.
+pub fn comm_bytes(name: &str) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    let n = name.len().min(15);
+    out[..n].copy_from_slice(&name.as_bytes()[..n]);
+    out
+}
+
+/// The kernel's flag for kernel threads in /proc/<pid>/stat.
+const PF_KTHREAD: u32 = 0x0020_0000;
+/// Reads of an empty command line (a task in the middle of exec) before giving up on it.
+const CMDLINE_RETRIES: u32 = 5;
+
+/// What /proc says about `pid`; None when it is gone (or unreadable).
+pub fn read_invocation(pid: i32) -> Option<(Invocation, String, u64, [u8; 16])> {
+    let p = Process::new(pid).ok()?;
+    let stat = p.stat().ok()?;
+    let kernel_thread = stat.flags & PF_KTHREAD != 0;
+    let mut cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    // Caught mid-exec: the new command line appears a moment later (this is the worker thread,
+    // waiting here costs the dispatch loop nothing).
+    for _ in 0..CMDLINE_RETRIES {
+        if kernel_thread || !cmdline.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    }
+    let exe = p.exe().ok().map(|e| e.display().to_string());
+    let cgroup = p
+        .cgroups()
+        .ok()
+        .and_then(|c| c.0.into_iter().next().map(|g| g.pathname))
+        .unwrap_or_default();
+    let ticks = procfs::ticks_per_second().max(1);
+    let start_ns = stat.starttime.saturating_mul(1_000_000_000 / ticks);
+    Some((
+        Invocation::from_cmdline(&cmdline, exe.as_deref(), &stat.comm, kernel_thread),
+        cgroup,
+        start_ns,
+        comm_bytes(&stat.comm),
+    ))
+}
+
+/// Function identities, shared by the /proc worker, the model loader and the recorder.
+pub type SharedNames = Arc<Mutex<Interner>>;
+
+/// Resolves invocations into features, interning function identities and cgroups, and
+/// giving each task the boost of its cgroup.
+#[derive(Debug, Default)]
+pub struct Resolver {
+    pub functions: SharedNames,
+    boosts: SharedBoosts,
+    cgroups: HashMap<String, u32>,
+}
+
+impl Resolver {
+    pub fn new(functions: SharedNames, boosts: SharedBoosts) -> Self {
+        Self {
+            functions,
+            boosts,
+            cgroups: HashMap::new(),
+        }
+    }
+
+    pub fn features(&mut self, inv: &Invocation, cgroup_path: &str) -> ProcFeatures {
+        let cgroup = cgroup_path;
+        let boost = boost_pct(&self.boosts.load(), cgroup_path);
+        let next = self.cgroups.len() as u32;
+        let cgroup = match self.cgroups.get(cgroup) {
+            Some(id) => Some(*id),
+            None if self.cgroups.len() < MAX_CGROUPS => {
+                self.cgroups.insert(cgroup.to_string(), next);
+                Some(next)
+            }
+            None => None,
+        };
+        let max = inv.numeric[..inv.n_numeric]
+            .iter()
+            .fold(0.0f64, |m, v| m.max(v.abs()));
+        let (func, exe) = if inv.kernel_thread {
+            (None, None)
+        } else {
+            self.functions
+                .lock()
+                .ok()
+                .map_or((None, None), |mut names| {
+                    (
+                        names.intern(&inv.identity),
+                        names.intern(&inv.executable_identity()),
+                    )
+                })
+        };
+        ProcFeatures {
+            func,
+            exe,
+            cgroup,
+            fx: inv.function_features(),
+            cx: inv.category_features(),
+            max_numeric_ln1p: max.ln_1p(),
+            n_numeric: inv.n_numeric as f64,
+            kernel_thread: inv.kernel_thread,
+            boost_pct: boost,
+        }
+    }
+}
+
+/// The loop's side of the worker.
+pub struct ProcWorker {
+    requests: SyncSender<Request>,
+    pub replies: Receiver<Reply>,
+    pub dropped: u64,
+}
+
+/// Where exec records come from: the BPF tracer in the live scheduler. Built inside the worker
+/// thread (its ring buffer belongs to that thread), before the scheduler attaches.
+pub trait ExecSource {
+    /// Wait up to `timeout` for records and append them to `out`.
+    fn poll(&mut self, timeout: Duration, out: &mut Vec<ExecRecord>);
+}
+
+/// Builds the exec source in the worker thread; an error leaves the worker on /proc alone.
+pub type ExecSourceFactory = Box<dyn FnOnce() -> anyhow::Result<Box<dyn ExecSource>> + Send>;
+
+/// With an exec source, how long the worker waits for records before serving /proc requests.
+pub const EXEC_POLL: Duration = Duration::from_millis(10);
+
+/// The worker's state: resolves /proc reads and exec records into replies.
+struct Worker {
+    resolver: Resolver,
+    programs: ProgramPaths,
+    cgroups: CgroupPaths,
+    replies: SyncSender<Reply>,
+}
+
+impl Worker {
+    /// Answer a /proc request; false when the loop is gone.
+    fn serve_request(&mut self, req: Request) -> bool {
+        let reply = match read_invocation(req.pid) {
+            Some((inv, cgroup, start_ns, comm)) => Reply {
+                source: IdentitySource::Proc,
+                pid: req.pid,
+                start_ns,
+                features: Some(self.resolver.features(&inv, &cgroup)),
+                comm,
+            },
+            None => Reply {
+                source: IdentitySource::Proc,
+                pid: req.pid,
+                start_ns: 0,
+                features: None,
+                comm: [0; 16],
+            },
+        };
+        self.replies.send(reply).is_ok()
+    }
+
+    /// Turn an exec record into the task's identity; false when the loop is gone.
+    fn serve_exec(&mut self, rec: &ExecRecord) -> bool {
+        let program = self.programs.resolve(&rec.path());
+        let cgroup = self.cgroups.path(rec.cgroup_id);
+        let reply = Reply {
+            source: IdentitySource::Exec,
+            pid: rec.pid,
+            start_ns: rec.start_ns,
+            features: Some(self.resolver.features(&rec.invocation(&program), &cgroup)),
+            comm: rec.comm,
+        };
+        self.replies.send(reply).is_ok()
+    }
+
+    /// /proc requests only: block on them.
+    fn run_requests(mut self, requests: Receiver<Request>) {
+        for req in requests {
+            if !self.serve_request(req) {
+                break;
+            }
+        }
+    }
+
+    /// Exec records as they come, /proc requests between two polls.
+    fn run_with_execs(mut self, mut source: Box<dyn ExecSource>, requests: Receiver<Request>) {
+        let mut records = Vec::with_capacity(256);
+        loop {
+            source.poll(EXEC_POLL, &mut records);
+            for rec in records.drain(..) {
+                if !self.serve_exec(&rec) {
+                    return;
+                }
+            }
+            loop {
+                match requests.try_recv() {
+                    Ok(req) if self.serve_request(req) => {}
+                    Ok(_) | Err(TryRecvError::Disconnected) => return,
+                    Err(TryRecvError::Empty) => break,
+                }
+            }
+        }
+    }
+}
+
+impl ProcWorker {
+    /// Start the worker thread (before attaching: no new threads after). With `execs`, the
+    /// thread first builds the exec source and reports here whether it could (Err: the reason;
+    /// the worker then serves /proc requests alone).
+    pub fn spawn(
+        names: SharedNames,
+        boosts: SharedBoosts,
+        execs: Option<ExecSourceFactory>,
+    ) -> std::io::Result<(Self, Option<Result<(), String>>)> {
+        let (req_tx, req_rx) = sync_channel::<Request>(REQUEST_QUEUE);
+        let (rep_tx, rep_rx) = sync_channel::<Reply>(REQUEST_QUEUE);
+        let (ready_tx, ready_rx) = sync_channel::<Result<(), String>>(1);
+        let with_execs = execs.is_some();
+        // The tracer is loaded and attached before the budget applies (see spawn_after_setup).
+        let setup = move || execs.map(|build| build());
+        helper_thread::spawn_after_setup(
+            "procinfo",
+            helper_thread::PROC_BUDGET,
+            setup,
+            move |built| {
+                let worker = Worker {
+                    resolver: Resolver::new(names, boosts),
+                    programs: ProgramPaths::default(),
+                    cgroups: CgroupPaths::new(CGROUP_ROOT),
+                    replies: rep_tx,
+                };
+                match built {
+                    Some(Ok(source)) => {
+                        let _ = ready_tx.send(Ok(()));
+                        worker.run_with_execs(source, req_rx)
+                    }
+                    Some(Err(err)) => {
+                        let _ = ready_tx.send(Err(format!("{err:#}")));
+                        worker.run_requests(req_rx)
+                    }
+                    None => worker.run_requests(req_rx),
+                }
+            },
+        )?;
+        let execs_ready = with_execs.then(|| {
+            ready_rx
+                .recv()
+                .unwrap_or_else(|_| Err("the /proc worker ended while starting".into()))
+        });
+        Ok((
+            Self {
+                requests: req_tx,
+                replies: rep_rx,
+                dropped: 0,
+            },
+            execs_ready,
+        ))
+    }
+
+    /// Ask for `pid` without waiting; false (and counted) when the worker is behind.
+    pub fn request(&mut self, pid: i32) -> bool {
+        match self.requests.try_send(Request { pid }) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+                self.dropped += 1;
+                false
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+    use std::time::Duration;
+
+    #[test]
+    fn reads_a_real_process_and_survives_a_vanished_one() {
+        let mut child = Command::new("sleep").arg("30").spawn().unwrap();
+        let pid = child.id() as i32;
+        // Right after fork the child still shows our command line until it execs `sleep`
+        // (the scheduler re-reads when the comm changes); once the comm changed, the command
+        // line may still be empty for a moment, which read_invocation waits out.
+        let start = std::time::Instant::now();
+        while std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .unwrap_or_default()
+            .trim()
+            != "sleep"
+        {
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "child never exec'd sleep"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let (inv, _cgroup, start_ns, _comm) = read_invocation(pid).expect("child readable");
+        assert!(inv.identity.ends_with("sleep"), "{}", inv.identity);
+        assert_eq!(inv.n_numeric, 1);
+        assert_eq!(inv.numeric[0], 30.0);
+        assert!(start_ns > 0);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(read_invocation(pid).is_none());
+
+        let (mut w, execs) =
+            ProcWorker::spawn(SharedNames::default(), SharedBoosts::default(), None).unwrap();
+        assert!(execs.is_none());
+        assert!(w.request(pid));
+        let reply = w.replies.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert_eq!(reply.pid, pid);
+        assert!(reply.features.is_none());
+    }
+
+    #[test]
+    fn identities_are_interned_once() {
+        let mut r = Resolver::default();
+        let a = r.features(&Invocation::from_args("/bin/f", ["3"]), "/a");
+        let b = r.features(&Invocation::from_args("/bin/f", ["9"]), "/b");
+        let k = r.features(&Invocation::from_cmdline(b"", None, "kworker", true), "/");
+        assert_eq!(a.func, b.func);
+        assert_ne!(a.cgroup, b.cgroup);
+        assert_eq!(k.func, None);
+        assert!(k.kernel_thread);
+        assert_eq!(a.boost_pct, 100);
+    }
+
+    #[test]
+    fn boosted_cgroups_resolve_to_their_factor() {
+        let boosts = SharedBoosts::default();
+        boosts.store(std::sync::Arc::new(vec![crate::core::modes::CgroupBoost::parse(
+            "/prio:4",
+        )
+        .unwrap()]));
+        let mut r = Resolver::new(SharedNames::default(), boosts.clone());
+        let inv = Invocation::from_args("/bin/hog", []);
+        assert_eq!(r.features(&inv, "/prio/job").boost_pct, 400);
+        assert_eq!(r.features(&inv, "/batch").boost_pct, 100);
+        // A reloaded config applies to tasks read after it.
+        boosts.store(std::sync::Arc::new(vec![]));
+        assert_eq!(r.features(&inv, "/prio/job").boost_pct, 100);
+    }
+}

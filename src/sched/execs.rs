@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//! Userspace side of bpf/execs.bpf.c: the exec tracer, polled by the /proc worker thread (not
+//! by the dispatch loop): it turns each record into the task's identity before its next enqueue.
+
+use std::cell::RefCell;
+use std::mem::MaybeUninit;
+use std::rc::Rc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
+use libbpf_rs::OpenObject;
+use scx_foresight::live::exec_record::ExecRecord;
+use scx_foresight::live::procinfo::{ExecSource, ExecSourceFactory};
+
+#[allow(clippy::all, dead_code, non_camel_case_types)]
+mod execs_skel {
+    include!(concat!(env!("OUT_DIR"), "/execs_skel.rs"));
+}
+use execs_skel::{ExecsSkel, ExecsSkelBuilder};
+
+/// Records buffered between two polls; beyond that they are dropped (the task falls back to
+/// /proc).
+pub const MAX_PENDING_EXECS: usize = 4096;
+
+pub struct ExecTracer {
+    // Kept alive: dropping the skeleton detaches the program.
+    _skel: ExecsSkel<'static>,
+    ring: libbpf_rs::RingBuffer<'static>,
+    inbox: Rc<RefCell<Vec<ExecRecord>>>,
+}
+
+impl ExecTracer {
+    /// Load and attach the sched_process_exec tracer. Its object lives as long as the process
+    /// (one per worker; the worker thread that polls it never ends before the process).
+    pub fn load() -> Result<Self> {
+        let storage: &'static mut MaybeUninit<OpenObject> =
+            Box::leak(Box::new(MaybeUninit::uninit()));
+        let open = ExecsSkelBuilder::default()
+            .open(storage)
+            .context("opening bpf/execs.bpf.c")?;
+        let mut skel = open.load().context("loading bpf/execs.bpf.c")?;
+        skel.attach()
+            .context("attaching the sched_process_exec tracer")?;
+        let inbox = Rc::new(RefCell::new(Vec::with_capacity(MAX_PENDING_EXECS)));
+        let sink = inbox.clone();
+        let mut builder = libbpf_rs::RingBufferBuilder::new();
+        builder
+            .add(&skel.maps.execs, move |data: &[u8]| {
+                let mut v = sink.borrow_mut();
+                if let (Some(rec), true) =
+                    (ExecRecord::from_bytes(data), v.len() < MAX_PENDING_EXECS)
+                {
+                    v.push(rec);
+                }
+                0
+            })
+            .context("exec ring buffer")?;
+        let ring = builder.build().context("exec ring buffer")?;
+        Ok(Self {
+            _skel: skel,
+            ring,
+            inbox,
+        })
+    }
+
+    /// The factory the /proc worker calls in its own thread.
+    pub fn factory() -> ExecSourceFactory {
+        Box::new(|| Ok(Box::new(ExecTracer::load()?) as Box<dyn ExecSource>))
+    }
+}
+
+impl ExecSource for ExecTracer {
+    fn poll(&mut self, timeout: Duration, out: &mut Vec<ExecRecord>) {
+        let _ = self.ring.poll(timeout);
+        out.append(&mut self.inbox.borrow_mut());
+    }
+}

@@ -1,0 +1,494 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//! The live scheduling loop: each round applies what the helper threads sent (parsed /proc
+//! features, exit records), drains every queued task, decides the batch with the shared
+//! policy, dispatches it in deadline order, and tells the kernel how many are still pending.
+//!
+//! The loop never blocks: /proc is read by the procinfo thread, models are fitted by the
+//! learner thread and read through an atomic swap, statistics leave through a non-blocking
+//! channel, and every buffer is preallocated.
+
+use scx_utils::libbpf_clap_opts::LibbpfOpts;
+use std::mem::MaybeUninit;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{SyncSender, TrySendError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use libbpf_rs::OpenObject;
+use log::{debug, warn};
+use scx_utils::UserExitInfo;
+
+use crate::bpf::{BpfScheduler, DispatchedTask, QueuedTask, RL_CPU_ANY};
+use crate::sched::exits::{ExitRecord, ExitTracker, MAX_PENDING_EXITS};
+use crate::sched::signals::SignalCounters;
+use scx_foresight::live::adapt::{Adapt, WindowMsg};
+use scx_foresight::core::cpus::{CpuInfo, CpuLayout};
+use scx_foresight::live::learner::{Msg, Shared};
+use scx_foresight::core::model::{Sample, Source};
+use scx_foresight::core::policy::CpuChoice;
+use scx_foresight::monotonic_ns;
+use scx_foresight::core::policy::{Decision, Policy, SliceConfig, BOOST_PCT_NONE};
+use scx_foresight::live::procinfo::ProcWorker;
+use scx_foresight::live::stats::Metrics;
+use scx_foresight::core::tasks::{IdentitySource, TaskTable, MAX_TASKS};
+
+/// Tasks decided in one round at most; the rest wait for the next round (keeps rounds short).
+pub const MAX_BATCH: usize = 4096;
+/// Stats snapshot period without --stats (they feed `--monitor`).
+const STATS_EVERY: Duration = Duration::from_secs(1);
+/// The kernel's enqueue flag for a task that woke up (it slept before this run).
+const SCX_ENQ_WAKEUP: u64 = 1;
+
+/// How the loop was configured from the command line.
+pub struct LoopConfig {
+    pub slices: SliceConfig,
+    pub exit_dump_len: u32,
+    pub partial: bool,
+    pub verbose: bool,
+    pub stats_interval: Option<Duration>,
+    /// libbpf's object options from the command line (scx's common flags).
+    pub libbpf: LibbpfOpts,
+}
+
+/// Threads and channels started before attaching (no new threads after).
+pub struct Helpers {
+    pub procs: ProcWorker,
+    pub learner: Arc<Shared>,
+    pub samples: SyncSender<Msg>,
+    /// `--record`: completed tasks also go to the recorder.
+    pub record: Option<SyncSender<Sample>>,
+    pub stats: Option<SyncSender<Metrics>>,
+    /// The adapt thread: window signals go there, the mode in force comes back.
+    pub adapt: Arc<Adapt>,
+    pub windows: SyncSender<WindowMsg>,
+}
+
+/// A queued task and, once decided, its verdict.
+struct Pending {
+    task: QueuedTask,
+    decision: Option<Decision>,
+}
+
+pub struct Scheduler<'a> {
+    bpf: BpfScheduler<'a>,
+    exits: ExitTracker<'a>,
+    signals: SignalCounters<'a>,
+    /// Slice bounds from the command line; each mode scales them.
+    base_slices: SliceConfig,
+    policy: Policy,
+    /// Generation of the mode the policy was built from.
+    mode_generation: u64,
+    window_start: Instant,
+    /// Position in the spread order of the last spreading CPU search.
+    spread_cursor: usize,
+    tasks: TaskTable,
+    batch: Vec<Pending>,
+    exit_buf: Vec<ExitRecord>,
+    /// The CPUs online at attach and their topology (caches, cores) for spreading.
+    cpus: CpuLayout,
+    helpers: Helpers,
+    /// How often a stats snapshot goes to the reporter (--stats, else STATS_EVERY for --monitor).
+    stats_interval: Duration,
+    next_stats: Instant,
+    m: Metrics,
+}
+
+impl<'a> Scheduler<'a> {
+    /// Load our tracers, attach to the kernel, preallocate what the loop needs.
+    pub fn init(cfg: &LoopConfig, helpers: Helpers, objects: &'a mut BpfObjects) -> Result<Self> {
+        let cpus = cpu_layout();
+        let exits = ExitTracker::load(&mut objects.exits)?;
+        let signals = SignalCounters::load(&mut objects.signals, cpus.online().len())?;
+        let open_object = &mut objects.sched;
+        let bpf = BpfScheduler::init(
+            open_object,
+            cfg.libbpf.clone().into_bpf_open_opts(),
+            cfg.exit_dump_len,
+            cfg.partial,
+            cfg.verbose,
+            false, // builtin_idle off: every task is queued to us
+            false, // no NUMA-local idle selection
+            cfg.slices.slice_ns,
+            scx_foresight::SCHEDULER_NAME,
+        )?;
+        let mode = helpers.adapt.state.load();
+        Ok(Self {
+            bpf,
+            exits,
+            signals,
+            base_slices: cfg.slices,
+            policy: Policy::with_mode(cfg.slices, &mode.params),
+            mode_generation: mode.generation,
+            window_start: Instant::now(),
+            spread_cursor: 0,
+            tasks: TaskTable::with_capacity(MAX_TASKS),
+            batch: Vec::with_capacity(MAX_BATCH),
+            exit_buf: Vec::with_capacity(MAX_PENDING_EXITS),
+            cpus,
+            helpers,
+            stats_interval: cfg.stats_interval.unwrap_or(STATS_EVERY),
+            next_stats: Instant::now(),
+            m: Metrics::default(),
+        })
+    }
+
+    /// Run rounds until the kernel or a signal ends the scheduler; report why.
+    pub fn run(&mut self) -> Result<UserExitInfo> {
+        while !self.bpf.exited() {
+            self.schedule();
+            self.maybe_publish_stats();
+        }
+        self.bpf.shutdown_and_report()
+    }
+
+    /// One round: learn what arrived, drain, decide, dispatch (timed), then notify.
+    fn schedule(&mut self) {
+        self.m.nr_rounds += 1;
+        let now = monotonic_ns();
+        self.run_round(now);
+        // The stall guard: how long one round's work took (a blocking call would show here);
+        // the notification below may yield the CPU on purpose, so it is not counted.
+        let took_us = monotonic_ns().saturating_sub(now) / 1000;
+        self.m.max_round_us = self.m.max_round_us.max(took_us);
+        self.bpf.notify_complete(self.batch.len() as u64);
+    }
+
+    /// Learn what arrived, drain, decide, dispatch.
+    fn run_round(&mut self, now: u64) {
+        self.maybe_close_window();
+        self.apply_mode();
+        self.apply_proc_replies();
+        self.retire_exited();
+        self.drain_queued();
+        self.decide_batch(now);
+        self.dispatch_batch();
+    }
+
+    /// At a window's end, hand its event counts to the adapt thread (never waiting for it).
+    fn maybe_close_window(&mut self) {
+        let window = Duration::from_millis(self.helpers.adapt.state.load().window_ms);
+        let elapsed = self.window_start.elapsed();
+        if elapsed < window {
+            return;
+        }
+        self.window_start = Instant::now();
+        let msg = WindowMsg {
+            events: self.signals.harvest(),
+            window_s: elapsed.as_secs_f64(),
+        };
+        if self.helpers.windows.try_send(msg).is_err() {
+            self.m.nr_windows_dropped += 1;
+        }
+    }
+
+    /// Rebuild the policy when the adapt thread published another mode.
+    fn apply_mode(&mut self) {
+        let mode = self.helpers.adapt.state.load();
+        if mode.generation != self.mode_generation {
+            self.policy = Policy::with_mode(self.base_slices, &mode.params);
+            self.mode_generation = mode.generation;
+        }
+    }
+
+    /// Attach parsed /proc features to their tasks (if still the same task).
+    fn apply_proc_replies(&mut self) {
+        while let Ok(reply) = self.helpers.procs.replies.try_recv() {
+            self.m.nr_proc_replies += 1;
+            let Some(e) = self.tasks.get_same(reply.pid, reply.start_ns) else {
+                continue;
+            };
+            match reply.source {
+                // The new image as it started: whatever name the loop saw last is the old one.
+                IdentitySource::Exec => {
+                    self.m.nr_ident_exec += 1;
+                    e.comm = reply.comm;
+                    e.proc_requested = true;
+                    e.decided_since_exec = false;
+                }
+                // Read before an exec the loop has seen since (or after one it has not seen
+                // yet): not this image's command line; ask again at the next enqueue.
+                IdentitySource::Proc if reply.features.is_some() && reply.comm != e.comm => {
+                    self.m.nr_proc_stale += 1;
+                    e.proc_requested = false;
+                    continue;
+                }
+                IdentitySource::Proc => {
+                    // An exec identity stays: /proc, asked before it arrived, says no more.
+                    if e.identified_by == Some(IdentitySource::Exec) {
+                        continue;
+                    }
+                    self.m.nr_ident_proc += u64::from(reply.features.is_some());
+                }
+            }
+            e.identified_by = reply.features.map(|_| reply.source);
+            e.proc = reply.features;
+            e.predicted_ns = None;
+        }
+    }
+
+    /// Evict exited tasks; a parsed one becomes a training sample with its exact CPU time.
+    fn retire_exited(&mut self) {
+        self.exits.drain(&mut self.exit_buf);
+        for rec in self.exit_buf.drain(..) {
+            self.m.nr_exits += 1;
+            let Some(e) = self.tasks.remove_same(rec.pid, rec.start_ns) else {
+                continue;
+            };
+            match e.identified_by {
+                Some(IdentitySource::Exec) => self.m.nr_exit_ident_exec += 1,
+                Some(IdentitySource::Proc) => self.m.nr_exit_ident_proc += 1,
+                None => self.m.nr_exit_ident_never += 1,
+            }
+            // A task that exec'd after its command line was read would teach the wrong function.
+            let Some(p) = e.proc.filter(|p| !p.kernel_thread && e.comm == rec.comm) else {
+                continue;
+            };
+            let sample = Sample {
+                func: p.func,
+                exe: p.exe,
+                fx: p.fx,
+                cx: p.cx,
+                gx: e.general_features(),
+                cpu_ns: rec.cpu_ns,
+            };
+            match self.helpers.samples.try_send(Msg::Sample(sample)) {
+                Ok(()) => self.m.nr_samples += 1,
+                Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                    self.m.nr_samples_dropped += 1
+                }
+            }
+            if let Some(rec) = &self.helpers.record {
+                if rec.try_send(sample).is_err() {
+                    self.m.nr_record_dropped += 1;
+                }
+            }
+        }
+    }
+
+    /// Move every queued task (up to MAX_BATCH) from the ring buffer into the batch.
+    fn drain_queued(&mut self) {
+        while self.batch.len() < MAX_BATCH {
+            match self.bpf.dequeue_task() {
+                Ok(Some(task)) => self.batch.push(Pending {
+                    task,
+                    decision: None,
+                }),
+                Ok(None) => break,
+                Err(err) => {
+                    warn!("dequeue failed: {err}");
+                    break;
+                }
+            }
+        }
+        self.m.max_batch = self.m.max_batch.max(self.batch.len() as u64);
+    }
+
+    /// Update each new task's entry, predict, decide; then order the batch by deadline.
+    fn decide_batch(&mut self, now: u64) {
+        let nr_waiting = self.batch.len();
+        let models = self.helpers.learner.models.load();
+        let round = self.m.nr_rounds;
+        for p in self.batch.iter_mut().filter(|p| p.decision.is_none()) {
+            let t = &p.task;
+            let e = self.tasks.touch(t.pid, t.vtime == 0, now, round);
+            e.observe(
+                t.stop_ts.saturating_sub(t.start_ts),
+                t.flags & SCX_ENQ_WAKEUP != 0,
+                t.weight,
+            );
+            // SAFETY: c_char and u8 have the same size and alignment.
+            e.note_comm(unsafe { &*(t.comm.as_ptr() as *const [u8; 16]) });
+            // Ask once the task has run (a fork execs in its first run), once per program; a
+            // full queue leaves the task on the defaults.
+            if !e.proc_requested && e.enqueues >= 2 {
+                e.proc_requested = self.helpers.procs.request(t.pid);
+            }
+            e.refresh_prediction(&models);
+            let source = e.predicted_ns.map(|(_, s)| s);
+            match source {
+                Some(Source::Function) => self.m.nr_pred_function += 1,
+                Some(Source::Executable) => self.m.nr_pred_executable += 1,
+                Some(Source::General) => self.m.nr_pred_general += 1,
+                None => self.m.nr_pred_none += 1,
+            }
+            // The new image's first decision: with its function's prediction, or not.
+            if e.identified_by == Some(IdentitySource::Exec) && !e.decided_since_exec {
+                e.decided_since_exec = true;
+                self.m.nr_exec_first_decisions += 1;
+                self.m.nr_exec_first_fn += u64::from(source == Some(Source::Function));
+            }
+            let view = e.view();
+            let d = self.policy.decide(&view, now, nr_waiting);
+            self.m.decisions_by_class[d.class.index()] += 1;
+            self.m.nr_boosted_decisions += u64::from(view.boost_pct > BOOST_PCT_NONE);
+            p.decision = Some(d);
+        }
+        self.batch
+            .sort_unstable_by_key(|p| p.decision.map_or(0, |d| d.deadline));
+    }
+
+    /// Dispatch in deadline order; whatever the ring buffer cannot take stays for next round.
+    fn dispatch_batch(&mut self) {
+        let mut sent = 0;
+        let spread = self.policy.cpu_choice() == CpuChoice::Spread;
+        // An idle-CPU search costs a syscall per task (the core runs its select_cpu program);
+        // with as many tasks running as CPUs online (this loop among them) it can only fail,
+        // so only that many searches are made this round and the rest go to the shared queue.
+        let mut idle_cpus = self
+            .bpf
+            .nr_online_cpus_mut()
+            .saturating_sub(*self.bpf.nr_running_mut());
+        for p in &self.batch {
+            let Some(decision) = p.decision else { break };
+            let mut d = DispatchedTask::new(&p.task);
+            d.slice_ns = decision.slice_ns;
+            d.vtime = decision.deadline;
+            // A task pinned to one CPU keeps its own: a hint elsewhere would only bounce.
+            let hint = if spread && p.task.nr_cpus_allowed > 1 {
+                self.cpus.next_spread(&mut self.spread_cursor) as i32
+            } else {
+                p.task.cpu
+            };
+            d.cpu = if idle_cpus > 0 {
+                self.m.nr_cpu_searches += 1;
+                pick_cpu(&mut self.bpf, self.cpus.online(), &p.task, hint)
+            } else {
+                shared_queue_cpu(self.cpus.online(), &p.task)
+            };
+            idle_cpus -= u64::from(d.cpu != RL_CPU_ANY && idle_cpus > 0);
+            if self.bpf.dispatch_task(&d).is_err() {
+                break;
+            }
+            sent += 1;
+            self.m.nr_idle_cpu_dispatches += u64::from(d.cpu != RL_CPU_ANY);
+        }
+        self.batch.drain(..sent);
+        self.m.nr_user_dispatches += sent as u64;
+    }
+
+    /// Hand a counter snapshot to the reporter thread when an interval has passed.
+    fn maybe_publish_stats(&mut self) {
+        let interval = self.stats_interval;
+        let now = Instant::now();
+        if now < self.next_stats {
+            return;
+        }
+        self.next_stats = now + interval;
+        let snapshot = self.metrics();
+        if let Some(tx) = &self.helpers.stats {
+            // Full channel: the reporter is behind; skip this one rather than wait.
+            let _ = tx.try_send(snapshot);
+        }
+    }
+
+    fn metrics(&mut self) -> Metrics {
+        let models = self.helpers.learner.models.load();
+        let mode = self.helpers.adapt.state.load();
+        Metrics {
+            class: mode.class,
+            last_seen: mode.last_seen,
+            mode: mode.params,
+            nr_mode_switches: mode.switches,
+            class_seconds: mode.seconds,
+            nr_windows: self.helpers.adapt.windows.load(Ordering::Relaxed),
+            signals: mode.last_signals,
+            classifier: mode.classifier,
+            nr_config_reloads: mode.reloads,
+            nr_config_rejected: mode.rejected_reloads,
+            nr_cpus: *self.bpf.nr_online_cpus_mut(),
+            nr_running: *self.bpf.nr_running_mut(),
+            nr_queued: *self.bpf.nr_queued_mut(),
+            nr_scheduled: *self.bpf.nr_scheduled_mut(),
+            nr_kernel_dispatches: *self.bpf.nr_kernel_dispatches_mut(),
+            nr_cancel_dispatches: *self.bpf.nr_cancel_dispatches_mut(),
+            nr_bounce_dispatches: *self.bpf.nr_bounce_dispatches_mut(),
+            nr_failed_dispatches: *self.bpf.nr_failed_dispatches_mut(),
+            nr_sched_congested: *self.bpf.nr_sched_congested_mut(),
+            nr_tasks: self.tasks.len() as u64,
+            nr_exits_dropped: self.exits.dropped(),
+            nr_proc_dropped: self.helpers.procs.dropped,
+            model_generation: models.generation,
+            nr_function_models: models
+                .functions
+                .iter()
+                .filter(|m| m.as_ref().is_some_and(|m| m.trusted()))
+                .count() as u64,
+            nr_trained: self.helpers.learner.samples_seen.load(Ordering::Relaxed),
+            model_file_hash: self.helpers.learner.model_file_hash.load(Ordering::Relaxed),
+            nr_reloads: self.helpers.learner.reloads.load(Ordering::Relaxed),
+            nr_rejected_reloads: self
+                .helpers
+                .learner
+                .rejected_reloads
+                .load(Ordering::Relaxed),
+            ..self.m
+        }
+    }
+}
+
+/// The BPF objects the scheduler loads, kept alive by the caller for the scheduler's life.
+pub struct BpfObjects {
+    exits: MaybeUninit<OpenObject>,
+    signals: MaybeUninit<OpenObject>,
+    sched: MaybeUninit<OpenObject>,
+}
+
+impl BpfObjects {
+    pub fn new() -> Self {
+        Self {
+            exits: MaybeUninit::uninit(),
+            signals: MaybeUninit::uninit(),
+            sched: MaybeUninit::uninit(),
+        }
+    }
+}
+
+/// An idle CPU through the core's select_cpu (searching from `hint`: the task's previous CPU
+/// for locality, a rotating one to spread), else the shared queue. A task last seen on a CPU
+/// that is offline goes to an online one instead: the core wakes the task's previous CPU for
+/// shared-queue dispatches, which would leave it waiting while the online CPUs idle.
+fn pick_cpu(bpf: &mut BpfScheduler, online: &[bool], task: &QueuedTask, hint: i32) -> i32 {
+    match bpf.select_cpu(task.pid, hint, task.flags) {
+        cpu if cpu >= 0 => cpu,
+        _ => shared_queue_cpu(online, task),
+    }
+}
+
+/// No idle CPU: the shared queue, unless the task's previous CPU went offline (see pick_cpu).
+fn shared_queue_cpu(online: &[bool], task: &QueuedTask) -> i32 {
+    let prev_online = usize::try_from(task.cpu)
+        .ok()
+        .and_then(|c| online.get(c).copied())
+        .unwrap_or(true);
+    match online.iter().position(|&o| o) {
+        Some(cpu) if !prev_online && task.nr_cpus_allowed > 1 => cpu as i32,
+        _ => RL_CPU_ANY,
+    }
+}
+
+/// The online CPUs with their cores and caches from `scx_utils::Topology`; without it (an
+/// unreadable sysfs) the online list alone, each CPU its own core under one cache.
+fn cpu_layout() -> CpuLayout {
+    match scx_utils::Topology::new() {
+        Ok(topo) => {
+            let cpus: Vec<CpuInfo> = topo
+                .all_cpus
+                .values()
+                .map(|c| CpuInfo {
+                    id: c.id,
+                    core: c.core_id,
+                    llc: c.llc_id,
+                    node: c.node_id,
+                })
+                .collect();
+            let layout = CpuLayout::new(&cpus);
+            debug!("CPU spread order: {:?}", layout.spread_order());
+            layout
+        }
+        Err(e) => {
+            warn!("no CPU topology ({e:#}); spreading over the online CPUs in id order");
+            CpuLayout::flat(&scx_foresight::live::preflight::online_cpus())
+        }
+    }
+}
