@@ -7,11 +7,11 @@
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
+use scx_foresight::core::features::ProcFeatures;
 use scx_foresight::core::features::{Invocation, CATEGORY_BUCKETS};
 use scx_foresight::core::model::{ModelSet, Sample, Trainer};
 use scx_foresight::core::policy::{Policy, SliceConfig};
 use scx_foresight::core::rng::Rng;
-use scx_foresight::core::features::ProcFeatures;
 use scx_foresight::core::tasks::TaskEntry;
 
 const FUNCTIONS: u32 = 200;

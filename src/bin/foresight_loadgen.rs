@@ -20,9 +20,9 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 
+use scx_foresight::formats::trace;
 use scx_foresight::offline::replay::{self, Calibration, Measured, MEASURED_HEADER};
 use scx_foresight::offline::sim::SHORT_US_DEFAULT;
-use scx_foresight::formats::trace;
 
 #[derive(Debug, Parser)]
 #[command(name = "foresight_loadgen", version, about)]

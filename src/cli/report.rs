@@ -408,8 +408,9 @@ mod tests {
     #[test]
     fn report_plots_the_recorded_files() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let samples = scx_foresight::formats::samples::read(&root.join("training/samples/sim-101.csv"))
-            .expect("shipped samples");
+        let samples =
+            scx_foresight::formats::samples::read(&root.join("training/samples/sim-101.csv"))
+                .expect("shipped samples");
         let fib = function_points(&samples)
             .into_iter()
             .find(|f| f.name.contains("fib"))

@@ -19,8 +19,8 @@ use serde::{Deserialize, Serialize};
 use crate::core::classify::{
     Signals, SystemClass, NR_SIGNALS, NR_SIGNAL_COLUMNS, SIGNAL_COLUMNS, SIGNAL_FEATURE_NAMES,
 };
-use crate::formats::versioned::{check_version, content_hash, FileError};
 use crate::formats::csv::{body_after_header, read_input, split_csv, InputError};
+use crate::formats::versioned::{check_version, content_hash, FileError};
 
 pub const FORMAT: &str = "scx_foresight-classifier";
 pub const SCHEMA_VERSION: u32 = 1;

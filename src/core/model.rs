@@ -16,7 +16,9 @@ use linfa::prelude::*;
 use linfa_linear::LinearRegression;
 use ndarray::{Array1, Array2};
 
-use crate::core::features::{executable_features, CATEGORY_BUCKETS, FUNCTION_FEATURES, GENERAL_FEATURES};
+use crate::core::features::{
+    executable_features, CATEGORY_BUCKETS, FUNCTION_FEATURES, GENERAL_FEATURES,
+};
 
 /// Function identities that get their own model; later ones use the general model.
 pub const MAX_FUNCTIONS: usize = 1024;

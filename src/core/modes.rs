@@ -13,8 +13,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::core::classify::{SystemClass, DWELL_WINDOWS_DEFAULT, NR_CLASSES};
-use crate::formats::versioned::{check_version, content_hash, FileError};
 use crate::core::policy::{ModeParams, BOOST_FACTOR_MAX};
+use crate::formats::versioned::{check_version, content_hash, FileError};
 
 /// The boosts in force, shared by the /proc worker (which resolves a task's boost) and the
 /// config watcher (which replaces them).

@@ -14,7 +14,9 @@ use crate::core::features::{
     GENERAL_FEATURE_NAMES, MAX_NUMERIC_ARGS,
 };
 use crate::core::model::{FunctionId, LinearModel, ModelSet};
-use crate::formats::versioned::{check_version, content_hash, load_with, write_atomically, FileError};
+use crate::formats::versioned::{
+    check_version, content_hash, load_with, write_atomically, FileError,
+};
 
 pub const FORMAT: &str = "scx_foresight-models";
 pub const SCHEMA_VERSION: u32 = 1;

@@ -8,7 +8,9 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::core::features::{Invocation, GENERAL_FEATURES, GENERAL_FEATURE_NAMES, MAX_NUMERIC_ARGS};
+use crate::core::features::{
+    Invocation, GENERAL_FEATURES, GENERAL_FEATURE_NAMES, MAX_NUMERIC_ARGS,
+};
 use crate::formats::csv::{body_after_header, quote_csv, read_input, split_csv, InputError};
 
 /// The header line of a samples file.

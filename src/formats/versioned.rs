@@ -15,7 +15,12 @@ pub struct FileError {
 
 /// The `format` and `schema_version` every versioned file starts with, checked against what
 /// this build reads.
-pub fn check_version(format: &str, want_format: &str, version: u32, want_version: u32) -> Result<(), String> {
+pub fn check_version(
+    format: &str,
+    want_format: &str,
+    version: u32,
+    want_version: u32,
+) -> Result<(), String> {
     if format != want_format {
         return Err(format!("format is `{format}`, expected `{want_format}`"));
     }

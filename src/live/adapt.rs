@@ -23,11 +23,11 @@ use crate::core::classify::{
     classify_by_thresholds, EventCounts, Hysteresis, ProcStat, Signals, SystemClass, NR_CLASSES,
 };
 use crate::core::classmodel::{windows_header, Classifier, ClassifierFile, Window};
-use crate::live::last_good::LastGood;
-use crate::live::learner::Retired;
-use crate::formats::versioned::{load_with, FileError};
 use crate::core::modes::{CgroupBoost, ModeConfig, SharedBoosts};
 use crate::core::policy::ModeParams;
+use crate::formats::versioned::{load_with, FileError};
+use crate::live::last_good::LastGood;
+use crate::live::learner::Retired;
 use crate::live::reload::{fingerprint, sighup_since, RELOAD_SIGNALS};
 
 /// Windows that may wait for the thread; more are dropped (and counted by the loop).

@@ -54,7 +54,9 @@ impl LastGood {
             .collect();
         let written = serde_json::to_vec(&texts)
             .map_err(std::io::Error::other)
-            .and_then(|json| crate::formats::versioned::write_atomically(&copy_path(dir, name), &json));
+            .and_then(|json| {
+                crate::formats::versioned::write_atomically(&copy_path(dir, name), &json)
+            });
         if let Err(e) = written {
             warn!(
                 "cannot keep a copy of the accepted {name} in {}: {e}",

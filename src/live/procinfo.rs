@@ -12,12 +12,12 @@ use std::time::Duration;
 
 use procfs::process::Process;
 
-use crate::live::exec_record::{CgroupPaths, ExecRecord, ProgramPaths};
 use crate::core::features::Invocation;
+use crate::core::features::ProcFeatures;
 use crate::core::model::Interner;
 use crate::core::modes::{boost_pct, SharedBoosts};
-use crate::core::features::ProcFeatures;
 use crate::core::tasks::IdentitySource;
+use crate::live::exec_record::{CgroupPaths, ExecRecord, ProgramPaths};
 
 /// Requests that may wait for the worker; more are dropped (the task keeps the defaults).
 pub const REQUEST_QUEUE: usize = 1024;
@@ -370,10 +370,9 @@ mod tests {
     #[test]
     fn boosted_cgroups_resolve_to_their_factor() {
         let boosts = SharedBoosts::default();
-        boosts.store(std::sync::Arc::new(vec![crate::core::modes::CgroupBoost::parse(
-            "/prio:4",
-        )
-        .unwrap()]));
+        boosts.store(std::sync::Arc::new(vec![
+            crate::core::modes::CgroupBoost::parse("/prio:4").unwrap(),
+        ]));
         let mut r = Resolver::new(SharedNames::default(), boosts.clone());
         let inv = Invocation::from_args("/bin/hog", []);
         assert_eq!(r.features(&inv, "/prio/job").boost_pct, 400);

@@ -13,9 +13,9 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use crate::core::model::Sample;
-use crate::live::procinfo::SharedNames;
-use crate::formats::samples::{header, Recorded};
 use crate::formats::csv::open_csv_for_append;
+use crate::formats::samples::{header, Recorded};
+use crate::live::procinfo::SharedNames;
 
 /// Samples that may wait for the writer.
 pub const RECORD_QUEUE: usize = 8192;

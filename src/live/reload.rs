@@ -14,11 +14,11 @@ use std::time::{Duration, SystemTime};
 
 use log::{error, info};
 
-use crate::live::last_good::LastGood;
-use crate::live::learner::{Msg, Shared};
 use crate::core::model::{LinearModel, ModelSet};
 use crate::formats::modelfile::ModelFile;
 use crate::formats::versioned::FileError;
+use crate::live::last_good::LastGood;
+use crate::live::learner::{Msg, Shared};
 use crate::live::procinfo::SharedNames;
 
 /// How often the model path is checked for changes (a reload lands within ~this).
@@ -293,9 +293,9 @@ fn watch(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::live::learner;
     use crate::formats::modelfile::tests_support::sample_file;
     use crate::formats::versioned::MAX_INPUT_FILE_BYTES;
+    use crate::live::learner;
     use std::time::Instant;
 
     #[test]

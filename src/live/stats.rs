@@ -12,8 +12,8 @@ use scx_stats_derive::Stats;
 use serde::{Deserialize, Serialize};
 
 use crate::core::classify::{Signals, SystemClass, NR_CLASSES};
-use crate::core::policy::{CpuChoice, ModeParams};
 use crate::core::policy::NR_TASK_CLASSES;
+use crate::core::policy::{CpuChoice, ModeParams};
 
 /// One snapshot of the scheduler's counters (cumulative since attach).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]

@@ -6,14 +6,14 @@
 
 use crate::core::classify::{Signals, SystemClass};
 use crate::core::classmodel::{parse_windows, ClassifierFile};
-use crate::live::exec_record::ExecRecord;
 use crate::core::features::{general_features, Behaviour, Invocation};
 use crate::core::model::Interner;
-use crate::formats::modelfile::ModelFile;
 use crate::core::modes::{CgroupBoost, ModeConfig};
-use crate::offline::replay::Calibration;
+use crate::formats::modelfile::ModelFile;
 use crate::formats::samples;
 use crate::formats::trace;
+use crate::live::exec_record::ExecRecord;
+use crate::offline::replay::Calibration;
 
 /// A fuzz target: arbitrary bytes in, a panic out when there is a bug.
 pub type Target = fn(&[u8]);

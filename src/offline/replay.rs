@@ -10,9 +10,9 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::offline::sim::{summarize, Job, JobTimes, Summary};
 use crate::formats::csv::{body_after_header, read_input, split_csv, InputError};
 use crate::formats::trace::Row;
+use crate::offline::sim::{summarize, Job, JobTimes, Summary};
 
 /// The payload binary's name: trace rows of this function carry its argument directly.
 pub const PAYLOAD: &str = "foresight_payload";

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use crate::core::features::executable_features;
 use crate::core::model::{ln_us, LinearModel};
-use crate::formats::modelfile::{FunctionModel, Params, Quality};
 use crate::core::rng::Rng;
+use crate::formats::modelfile::{FunctionModel, Params, Quality};
 use crate::formats::samples::Recorded;
 
 /// Defaults of `train`.

@@ -22,16 +22,16 @@ use scx_utils::UserExitInfo;
 use crate::bpf::{BpfScheduler, DispatchedTask, QueuedTask, RL_CPU_ANY};
 use crate::sched::exits::{ExitRecord, ExitTracker, MAX_PENDING_EXITS};
 use crate::sched::signals::SignalCounters;
-use scx_foresight::live::adapt::{Adapt, WindowMsg};
 use scx_foresight::core::cpus::{CpuInfo, CpuLayout};
-use scx_foresight::live::learner::{Msg, Shared};
 use scx_foresight::core::model::{Sample, Source};
 use scx_foresight::core::policy::CpuChoice;
-use scx_foresight::monotonic_ns;
 use scx_foresight::core::policy::{Decision, Policy, SliceConfig, BOOST_PCT_NONE};
+use scx_foresight::core::tasks::{IdentitySource, TaskTable, MAX_TASKS};
+use scx_foresight::live::adapt::{Adapt, WindowMsg};
+use scx_foresight::live::learner::{Msg, Shared};
 use scx_foresight::live::procinfo::ProcWorker;
 use scx_foresight::live::stats::Metrics;
-use scx_foresight::core::tasks::{IdentitySource, TaskTable, MAX_TASKS};
+use scx_foresight::monotonic_ns;
 
 /// Tasks decided in one round at most; the rest wait for the next round (keeps rounds short).
 pub const MAX_BATCH: usize = 4096;

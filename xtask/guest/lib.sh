@@ -149,3 +149,39 @@ dl_bandwidth() {
 		grep -q '^policy *: *6$' "$_dlt"/sched 2>/dev/null && echo "deadline task $(basename "$_dlt") $(cat "$_dlt"/comm 2>/dev/null) $(grep -E '^dl\.(runtime|period)' "$_dlt"/sched 2>/dev/null | tr -s ' \n' ' ')"
 	done
 }
+
+# Helpers of the VM cases (xtask/guest/cases/).
+# live_threads: threads alive in the guest now.
+live_threads() { ls -d /proc/[0-9]*/task/[0-9]* 2>/dev/null | wc -l; }
+# loop_waits: voluntary context switches of the worker's main thread (the dispatch loop):
+# each one is a time the loop blocked (I/O, a lock, a sleep); yielding is not counted.
+# loop_sleeps_trace_start TID / _stop: the kernel records where thread TID goes to sleep (its
+# kernel and user stacks at every voluntary switch), with ftrace: nothing we schedule has to
+# run for it. _stop prints what was recorded.
+_lst=/sys/kernel/tracing/instances/foresight-loop
+loop_sleeps_trace_start() {
+	[ -d /sys/kernel/tracing/instances ] || mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || return 0
+	# An instance of our own: only this event, whatever else is traced.
+	mkdir -p "$_lst" 2>/dev/null || return 0
+	echo "prev_pid == $1 && prev_state & 3" >"$_lst/events/sched/sched_switch/filter" || return 0
+	echo 1 >"$_lst/options/stacktrace"
+	echo 1 >"$_lst/options/userstacktrace" 2>/dev/null
+	echo 1 >"$_lst/options/sym-userobj" 2>/dev/null
+	echo 1 >"$_lst/events/sched/sched_switch/enable"
+	echo 1 >"$_lst/tracing_on"
+}
+loop_sleeps_trace_stop() {
+	[ -d "$_lst" ] || return 0
+	echo 0 >"$_lst/tracing_on"
+	grep -v '^#' "$_lst/trace" | head -n 60 | sed 's/^/@@INFO loop sleep: /'
+	echo 0 >"$_lst/events/sched/sched_switch/enable"
+	rmdir "$_lst" 2>/dev/null
+}
+loop_waits() { awk '/^voluntary_ctxt_switches/ { print $2 }' /proc/"$1"/task/"$1"/status; }
+# stat_of LOG KEY: KEY's value in the last stats line of LOG.
+# A line still being written (no newline yet) is left out.
+stat_of() { complete_lines "$1" | grep "^stats:" | tail -n 1 | grep -o " $2=[^ ]*" | head -n 1 | cut -d= -f2; }
+complete_lines() { if [ -n "$(tail -c 1 "$1")" ]; then sed '$d' "$1"; else cat "$1"; fi; }
+
+# cg_usage NAME: CPU used by the tasks of /sys/fs/cgroup/NAME so far (µs).
+cg_usage() { awk '$1 == "usage_usec" { print $2 }' /sys/fs/cgroup/"$1"/cpu.stat; }

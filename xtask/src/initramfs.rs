@@ -73,6 +73,17 @@ pub fn build(binaries: &[PathBuf], kernel: &Kernel, out: &Path, files: &[GuestFi
         fs::write(&dest, text)?;
         fs::set_permissions(&dest, fs::Permissions::from_mode(0o755))?;
     }
+    // The VM cases, one file each, sourced by vm-test.sh.
+    let cases = stage.join("guest/cases");
+    fs::create_dir_all(&cases)?;
+    for entry in fs::read_dir(cmd::workspace_root().join("xtask/guest/cases"))? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "sh") {
+            let name = path.file_name().context("case file name")?;
+            fs::copy(&path, cases.join(name))
+                .with_context(|| format!("copying {} into the guest", path.display()))?;
+        }
+    }
     if let Some(config) = &kernel.config {
         fs::create_dir_all(stage.join("boot"))?;
         fs::copy(

@@ -12,8 +12,9 @@ mod kernel;
 mod package;
 mod peers;
 mod progress;
+mod protocol;
 mod stats;
-mod tasks;
+mod suites;
 mod validate;
 mod vm;
 
@@ -199,11 +200,11 @@ fn parse_load(s: &str) -> Result<f64, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.cmd {
-        Cmd::Demo(a) => tasks::demo(&a),
+        Cmd::Demo(a) => suites::demo(&a),
         Cmd::Bench(a) => bench::bench(&a),
         Cmd::Validate(a) => validate::validate(&a),
-        Cmd::Test(a) => tasks::test(&a),
-        Cmd::VmTest(a) => tasks::vm_test(&a).map(|_| ()),
+        Cmd::Test(a) => suites::test(&a),
+        Cmd::VmTest(a) => suites::vm_test(&a).map(|_| ()),
         Cmd::Kernel(a) => kernel::resolve(&a).map(|k| println!("{}", k.image.display())),
         Cmd::Fuzz(a) => fuzz::fuzz(&a),
         Cmd::Deps => host_deps::ensure(),

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
-use crate::{cmd, tasks};
+use crate::{cmd, suites};
 
 /// (crate, exact version) of each peer; the binary has the crate's name.
 pub const PEERS: &[(&str, &str)] = &[("scx_rustland", "1.1.4"), ("scx_bpfland", "1.1.4")];
@@ -19,7 +19,7 @@ const BPF_CLANG: &str = "clang-19";
 /// Where `cargo install` puts them (bin/ below it), inside target/ so a clean checkout
 /// rebuilds them and `cargo clean` removes them.
 fn root() -> PathBuf {
-    tasks::target_dir().join("peers")
+    suites::target_dir().join("peers")
 }
 
 /// Is `name` at `version` already installed under our root? (`cargo install` records it in
@@ -37,14 +37,14 @@ pub fn ensure() -> Result<Vec<PathBuf>> {
         if !installed(name, version) {
             eprintln!("xtask: installing {name} {version} from crates.io (a few minutes, once)");
             cmd::run(
-                tasks::cargo()
+                suites::cargo()
                     .args(["install", "--locked", "--version"])
                     .arg(format!("={version}"))
                     .arg(name)
                     .arg("--root")
                     .arg(root())
                     .arg("--target-dir")
-                    .arg(tasks::target_dir().join("peers-build"))
+                    .arg(suites::target_dir().join("peers-build"))
                     // `cargo install` does not apply our .cargo/config.toml [env].
                     .env(
                         "BPF_CLANG",

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cmd::workspace_root;
+use crate::protocol;
 
 /// Weight of a step never timed before, in seconds.
 const UNKNOWN_STEP_S: f64 = 30.0;
@@ -54,11 +55,11 @@ impl Progress {
 
     /// Follow one console line; call [`Progress::tick`] between lines too.
     pub fn line(&mut self, line: &str) {
-        if let Some(steps) = line.strip_prefix("@@PLAN ") {
+        if let Some(steps) = protocol::body(line, protocol::PLAN) {
             self.plan = steps.split_whitespace().map(str::to_string).collect();
             let total: f64 = (0..self.plan.len()).map(|i| self.expected(i)).sum();
             self.bar.set_length((total * 1000.0) as u64);
-        } else if let Some(step) = line.strip_prefix("@@STEP ") {
+        } else if let Some(step) = protocol::body(line, protocol::STEP) {
             self.finish_step();
             let step = step.trim();
             if let Some(i) = self.plan.iter().position(|s| s == step) {

@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
 use crate::stats::median;
-use crate::{peers, tasks, vm, ValidateArgs};
+use crate::{peers, protocol, suites, vm, ValidateArgs};
 
 /// fib's growth per step of its argument: the payload's cost ratio between neighbours.
 const GOLDEN_RATIO: f64 = 1.618_034;
@@ -56,15 +56,17 @@ pub struct Measured {
 pub fn parse(lines: &[String]) -> Measured {
     let mut m = Measured::default();
     for line in lines {
-        if let Some(rest) = line.strip_prefix("@@VALERR ") {
+        if let Some(rest) = protocol::body(line, protocol::VALERR) {
             m.errors.push(rest.to_string());
             continue;
         }
-        if line.starts_with("@@VAL-DONE") {
+        if protocol::is(line, protocol::VAL_DONE) {
             m.done = true;
             continue;
         }
-        if let Some(rest) = line.strip_prefix("@@INFO validate: ") {
+        if let Some(rest) =
+            protocol::body(line, protocol::INFO).and_then(|r| r.strip_prefix("validate: "))
+        {
             m.cpus = rest
                 .split_whitespace()
                 .find_map(|w| w.strip_prefix("cpus="))
@@ -72,7 +74,7 @@ pub fn parse(lines: &[String]) -> Measured {
                 .unwrap_or(0);
             continue;
         }
-        let Some(rest) = line.strip_prefix("@@VAL ") else {
+        let Some(rest) = protocol::body(line, protocol::VAL) else {
             continue;
         };
         let (name, value) = rest.split_once(' ').unwrap_or((rest, ""));
@@ -442,7 +444,7 @@ pub fn validate(args: &ValidateArgs) -> Result<()> {
     let plan = Plan::new(args);
     let machine = args.vm.machine(vm::MEASURE_MACHINE)?;
     let peer_bins = peers::ensure()?;
-    let (kernel, initrd, results) = tasks::prepare(&args.vm, "validate", &peer_bins, &[])?;
+    let (kernel, initrd, results) = suites::prepare(&args.vm, "validate", &peer_bins, &[])?;
     let mut boots = Vec::new();
     let mut verdicts = Vec::new();
     let mut described = String::new();
@@ -459,7 +461,16 @@ pub fn validate(args: &ValidateArgs) -> Result<()> {
             params: plan.params(BPF_PEER),
             timeout: BOOT_SLACK,
             log: results.join(format!("console-{boot}.log")),
-            echo: |l| l.starts_with("@@VAL") || l.starts_with("@@INFO"),
+            echo: |l| {
+                [
+                    protocol::VAL,
+                    protocol::VALERR,
+                    protocol::VAL_DONE,
+                    protocol::INFO,
+                ]
+                .iter()
+                .any(|t| protocol::is(l, t))
+            },
         })?;
         described = machine.describe(out.accel);
         let m = parse(&out.lines);

@@ -15,9 +15,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use crate::cmd;
 use crate::kernel::{cache_dir, Kernel};
 use crate::progress::Progress;
+use crate::{cmd, protocol};
 
 /// Guest memory: room for stress-ng's workers plus the scheduler's locked 64 MiB heap.
 const GUEST_MEM: &str = "2G";
@@ -280,7 +280,7 @@ fn boot_with(spec: &Spec, accel: Accel) -> Result<Outcome> {
             Ok(line) => {
                 // Host seconds since QEMU started, for the wall cost of each guest step.
                 writeln!(log, "[{:9.3}] {line}", start.elapsed().as_secs_f64())?;
-                if line.starts_with("@@BOOTED") && boot_to_init.is_none() {
+                if protocol::is(&line, protocol::BOOTED) && boot_to_init.is_none() {
                     boot_to_init = Some(start.elapsed());
                 }
                 if (spec.echo)(&line) {

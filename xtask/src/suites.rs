@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
 
-use crate::{cmd, host_deps, initramfs, kernel, vm, DemoArgs, VmArgs, VmTestArgs};
+use crate::{cmd, host_deps, initramfs, kernel, protocol, vm, DemoArgs, VmArgs, VmTestArgs};
 
 /// Our binaries that go into the guest.
 const GUEST_BINARIES: &[&str] = &["scx_foresight", "foresight_payload", "foresight_loadgen"];
@@ -80,14 +80,14 @@ pub fn prepare(
 
 /// Save the guest's kernel log (lines the guest prefixed with @@KMSG).
 pub fn save_kmsg(lines: &[String], results: &Path) -> Result<()> {
-    save_prefixed(lines, "@@KMSG ", &results.join("dmesg.txt"))
+    save_prefixed(lines, protocol::KMSG, &results.join("dmesg.txt"))
 }
 
 /// Write the console lines that carry `prefix` (without it) to `path`, if there are any.
-fn save_prefixed(lines: &[String], prefix: &str, path: &Path) -> Result<()> {
+fn save_prefixed(lines: &[String], tag: &str, path: &Path) -> Result<()> {
     let found: Vec<&str> = lines
         .iter()
-        .filter_map(|l| l.strip_prefix(prefix))
+        .filter_map(|l| protocol::body(l, tag))
         .collect();
     if !found.is_empty() {
         fs::write(path, found.join("\n") + "\n")?;
@@ -109,7 +109,7 @@ pub fn demo(args: &DemoArgs) -> Result<()> {
         params: vec![format!("fs_duration={}", args.duration_s)],
         timeout: DEMO_SLACK + Duration::from_secs(args.duration_s.into()),
         log: results.join("console.log"),
-        echo: |l| !l.starts_with("@@KMSG") && !l.starts_with("@@BOOTED"),
+        echo: |l| !protocol::is(l, protocol::KMSG) && !protocol::is(l, protocol::BOOTED),
     })?;
     save_kmsg(&out.lines, &results)?;
     eprintln!(
@@ -118,7 +118,7 @@ pub fn demo(args: &DemoArgs) -> Result<()> {
         out.accel,
         results.join("console.log").display()
     );
-    if !out.lines.iter().any(|l| l.starts_with("@@DEMO-OK")) {
+    if !out.lines.iter().any(|l| protocol::is(l, protocol::DEMO_OK)) {
         bail!("the demo did not complete (see {})", results.display());
     }
     Ok(())
@@ -152,7 +152,7 @@ pub struct CaseResult {
 
 /// `@@CASE <name> <PASS|FAIL> <secs> <detail...>`
 pub fn parse_case(line: &str) -> Option<CaseResult> {
-    let rest = line.strip_prefix("@@CASE ")?;
+    let rest = protocol::body(line, protocol::CASE)?;
     let mut words = rest.splitn(4, ' ');
     let name = words.next()?.to_string();
     let passed = match words.next()? {
@@ -228,16 +228,24 @@ fn run_group(
             params,
             timeout: VM_TEST_TIMEOUT,
             log: log.clone(),
-            echo: |l| l.starts_with("@@CASE") || l.starts_with("@@INFO"),
+            echo: |l| protocol::is(l, protocol::CASE) || protocol::is(l, protocol::INFO),
         })?;
         save_kmsg(&out.lines, results)?;
-        save_prefixed(&out.lines, "@@REC ", &results.join("recorded-samples.csv"))?;
-        save_prefixed(&out.lines, "@@SIG ", &results.join("signal-windows.csv"))?;
+        save_prefixed(
+            &out.lines,
+            protocol::REC,
+            &results.join("recorded-samples.csv"),
+        )?;
+        save_prefixed(
+            &out.lines,
+            protocol::SIG,
+            &results.join("signal-windows.csv"),
+        )?;
         if g.planned.is_empty() {
             g.planned = out
                 .lines
                 .iter()
-                .find_map(|l| l.strip_prefix("@@PLAN "))
+                .find_map(|l| protocol::body(l, protocol::PLAN))
                 .map(|p| p.split_whitespace().map(str::to_string).collect())
                 .unwrap_or_default();
         }

@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//! `cargo xtask bench`: one VM boot runs every workload under the kernel's default scheduler,
+//! the peers and scx_foresight (guest/bench.sh), then this side turns the guest's lines into
+//! a table (Markdown and JSON), the targets' verdicts and completion-time CDF plots (PNG).
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use serde::Serialize;
+
+use crate::{cmd, initramfs, peers, protocol, stats, suites, vm, BenchArgs};
+
+mod figures;
+mod parse;
+mod plan;
+mod report;
+mod simcheck;
+
+pub use figures::*;
+pub use parse::*;
+pub use plan::*;
+pub use report::*;
+pub use simcheck::*;
+
+/// The schedulers, in the order of the table's columns; "default" is the kernel's own.
+pub const SCHEDULERS: &[&str] = &["default", "scx_rustland", "scx_bpfland", "scx_foresight"];
+/// The scheduler every ratio is taken against, and ours.
+const BASE: &str = "default";
+const US: &str = "scx_foresight";
+/// Seconds the run may take beyond the workloads themselves (boot, calibration, attaches).
+const BENCH_SLACK_S: u64 = 15 * 60;
+/// The font the plots' labels are drawn with (package fonts-dejavu-core).
+const FONT_PATH: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+/// The Azure Functions 2019 workload, beside the repository (`../shared/data`), unless
+/// FORESIGHT_AZURE_WORKLOAD names it.
+const AZURE_WORKLOAD: &str = "../shared/data/azure2019-fib-workload.txt";
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    kernel: String,
+    accel: String,
+    host_cpus: usize,
+    guest_cpus: u32,
+    machine: vm::Machine,
+    plan: &'a Plan,
+    peers: Vec<String>,
+    rows: &'a [Row],
+    targets: &'a [Target],
+    simulator: &'a [SimCheck],
+    errors: &'a [String],
+    info: &'a [String],
+    complete: bool,
+}
+
+/// The schedulers asked for (all by default), each checked against `SCHEDULERS`.
+fn chosen(asked: &[String]) -> Result<Vec<String>> {
+    if let Some(bad) = asked.iter().find(|s| !SCHEDULERS.contains(&s.as_str())) {
+        bail!(
+            "--schedulers: unknown `{bad}` (known: {})",
+            SCHEDULERS.join(", ")
+        );
+    }
+    Ok(match asked.is_empty() {
+        true => SCHEDULERS.iter().map(|s| s.to_string()).collect(),
+        false => asked.to_vec(),
+    })
+}
+
+/// The guest's data files: the Azure workload and the extra trace, when the plan uses them.
+fn guest_files(plan: &mut Plan, extra: Option<&Path>) -> Result<Vec<initramfs::GuestFile>> {
+    let mut files = Vec::new();
+    if let Some(t) = extra {
+        if !t.is_file() {
+            bail!("--trace {}: no such file", t.display());
+        }
+        files.push((t.to_path_buf(), "extra-trace.csv".to_string()));
+    }
+    match azure_workload() {
+        Some(a) => files.push((a, "azure.txt".to_string())),
+        None => {
+            eprintln!(
+                "xtask: no Azure workload at {AZURE_WORKLOAD} (or FORESIGHT_AZURE_WORKLOAD): \
+                 the bench replays the other traces only"
+            );
+            plan.traces.retain(|t| t != "azure");
+        }
+    }
+    Ok(files)
+}
+
+pub fn bench(args: &BenchArgs) -> Result<()> {
+    let mut plan = Plan::new(args);
+    let schedulers = chosen(&args.schedulers)?;
+    let files = guest_files(&mut plan, args.trace.as_deref())?;
+    let peer_bins = peers::ensure()?;
+    let machine = args.vm.machine(vm::MEASURE_MACHINE)?;
+    let (kernel, initrd, results) = suites::prepare(&args.vm, "bench", &peer_bins, &files)?;
+    let out_dir = match &args.out {
+        Some(d) => d.clone(),
+        None => results.clone(),
+    };
+    fs::create_dir_all(&out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
+    eprintln!(
+        "xtask: bench {:?} on {machine:?}, up to {} min",
+        plan,
+        plan.timeout(schedulers.len()).as_secs() / 60
+    );
+    let out = vm::boot(&vm::Spec {
+        kernel: &kernel,
+        machine,
+        initrd: &initrd,
+        script: "bench.sh",
+        params: plan.params(&schedulers),
+        timeout: plan.timeout(schedulers.len()),
+        log: results.join("console.log"),
+        echo: |l| {
+            [protocol::INFO, protocol::BENCH, protocol::BENCHERR]
+                .iter()
+                .any(|t| protocol::is(l, t))
+        },
+    })?;
+    suites::save_kmsg(&out.lines, &results)?;
+    let parsed = parse(&out.lines);
+    let rows = rows(&parsed.samples);
+    let targets = targets(&rows);
+    let checks = sim_checks(&parsed, &rows, machine.cpus, &out_dir).unwrap_or_else(|e| {
+        eprintln!("xtask: simulator comparison failed: {e:#}");
+        Vec::new()
+    });
+    register_font()?;
+    let mut md = format!(
+        "Kernel {} in QEMU ({}); run took {:.0} s.\n\n",
+        kernel.version,
+        machine.describe(out.accel),
+        out.wall.as_secs_f64()
+    );
+    md.push_str(&markdown(&rows, &targets, &plan, &parsed.info));
+    md.push_str(&sim_markdown(&checks));
+    let faas: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.metric == "short_mean_slowdown")
+        .map(|r| r.workload.as_str())
+        .collect();
+    for workload in faas {
+        let title = format!("{workload}: completion time CDF");
+        let png = out_dir.join(format!("cdf-{workload}.png"));
+        match plot_cdf(&parsed.invocations, workload, &title, &png) {
+            Ok(()) => md.push_str(&format!("\n![{title}](cdf-{workload}.png)\n")),
+            Err(e) => md.push_str(&format!("\n(no plot for {workload}: {e:#})\n")),
+        }
+    }
+    if !parsed.errors.is_empty() {
+        md.push_str("\nErrors reported by the guest:\n\n");
+        for e in &parsed.errors {
+            md.push_str(&format!("- {e}\n"));
+        }
+    }
+    let json = JsonReport {
+        kernel: kernel.version.clone(),
+        accel: format!("{:?}", out.accel),
+        host_cpus: std::thread::available_parallelism().map_or(0, |n| n.get()),
+        guest_cpus: machine.cpus,
+        machine,
+        plan: &plan,
+        peers: peers::PEERS
+            .iter()
+            .map(|(n, v)| format!("{n} {v}"))
+            .collect(),
+        rows: &rows,
+        targets: &targets,
+        simulator: &checks,
+        errors: &parsed.errors,
+        info: &parsed.info,
+        complete: parsed.done,
+    };
+    fs::write(
+        out_dir.join("results.json"),
+        serde_json::to_string_pretty(&json)? + "\n",
+    )?;
+    fs::write(out_dir.join("results.md"), &md)?;
+    println!("\n{md}");
+    println!(
+        "xtask: bench results in {} (results.md, results.json, cdf-*.png; console {})",
+        out_dir.display(),
+        results.join("console.log").display()
+    );
+    if !parsed.done || out.timed_out {
+        bail!("the bench run did not complete (see {})", results.display());
+    }
+    if !parsed.errors.is_empty() {
+        bail!(
+            "{} workload run(s) failed (listed above)",
+            parsed.errors.len()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(text: &str) -> Vec<String> {
+        text.lines().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn guest_lines_become_samples_and_invocations() {
+        let p = parse(&lines(
+            "@@BENCH default 1 hackbench time_s 12.5\n\
+             @@BENCH scx_foresight 2 faas-gen-0.7 summary {\"short\":{\"mean_slowdown\":3.5,\"p99_slowdown\":9.0,\"count\":80},\"long\":{\"mean_slowdown\":2.0},\"short_wait_mean_us\":1500.0,\"failed\":0}\n\
+             @@BENCH scx_foresight 2 all still_attached yes\n\
+             @@INV default 1 faas-gen-0.7 24,50000,1000,1100,2000,61000,49000,1\n\
+             @@INV default 1 faas-gen-0.7 24,50000,oops\n\
+             @@BENCH default 1 stress-cpu ops_s NaN\n\
+             @@BENCHERR scx_bpfland 1 never attached\n\
+             @@MODE scx_foresight 1 faas-gen-0.7 faas-burst:12,idle:2\n\
+             @@BENCH-DONE",
+        ));
+        assert!(p.done);
+        assert_eq!(
+            p.modes
+                .get(&(1, "faas-gen-0.7".to_string()))
+                .map(String::as_str),
+            Some("faas-burst:12,idle:2")
+        );
+        assert_eq!(p.samples.len(), 8, "{:?}", p.samples);
+        let get = |m: &str| p.samples.iter().find(|s| s.metric == m).map(|s| s.value);
+        assert_eq!(get("time_s"), Some(12.5));
+        assert_eq!(get("short_mean_slowdown"), Some(3.5));
+        assert_eq!(get("short_wait_ms"), Some(1.5));
+        assert_eq!(get("short_count"), Some(80.0));
+        assert_eq!(get("still_attached"), Some(1.0));
+        assert_eq!(p.invocations.len(), 1);
+        assert_eq!((p.invocations[0].arg, p.invocations[0].rep), (24, 1));
+        assert_eq!(p.invocations[0].completion_ms(), 60.0);
+        // The bad invocation, the NaN and the guest's own error.
+        assert_eq!(p.errors.len(), 3, "{:?}", p.errors);
+    }
+
+    #[test]
+    fn spread_takes_median_and_range() {
+        let s = spread(&[3.0, 1.0, 2.0]).unwrap();
+        assert_eq!((s.median, s.min, s.max, s.n), (2.0, 1.0, 3.0, 3));
+        assert_eq!(spread(&[4.0, 1.0]).unwrap().median, 2.5);
+        assert!(spread(&[]).is_none());
+        assert_eq!(load_of("faas-azure-0.9-hogs"), Some(0.9));
+        assert_eq!(load_of("hackbench"), None);
+    }
+
+    fn sample(sched: &str, rep: u32, workload: &str, metric: &str, value: f64) -> Sample {
+        Sample {
+            sched: sched.into(),
+            rep,
+            workload: workload.into(),
+            metric: metric.into(),
+            value,
+        }
+    }
+
+    /// The same value in three repetitions.
+    fn three(sched: &str, workload: &str, metric: &str, value: f64) -> Vec<Sample> {
+        (1..=3)
+            .map(|r| sample(sched, r, workload, metric, value))
+            .collect()
+    }
+
+    #[test]
+    fn targets_judge_intervals_in_the_right_direction() {
+        let w = "faas-gen-0.7";
+        let mut s = Vec::new();
+        s.extend(three("default", w, "short_mean_slowdown", 10.0));
+        s.extend(three("scx_rustland", w, "short_mean_slowdown", 6.0));
+        s.extend(three("scx_foresight", w, "short_mean_slowdown", 4.0));
+        s.extend(three("default", w, "long_mean_slowdown", 2.0));
+        s.extend(three("scx_foresight", w, "long_mean_slowdown", 2.4));
+        s.extend(three("default", "hackbench", "time_s", 10.0));
+        s.extend(three("scx_foresight", "hackbench", "time_s", 10.5));
+        s.extend(three("default", "stress-cpu", "ops_s", 100.0));
+        // Straddles 0.95: 0.9, 1.0, 1.1 of the default's.
+        for (r, v) in [(1, 90.0), (2, 100.0), (3, 110.0)] {
+            s.push(sample("scx_foresight", r, "stress-cpu", "ops_s", v));
+        }
+        s.extend(three("scx_foresight", "all", "sched_cpu_pct", 3.0));
+        // A load below 0.7 has no targets.
+        s.extend(three("default", "faas-gen-0.5", "short_mean_slowdown", 1.0));
+        let rows = rows(&s);
+        let t = targets(&rows);
+        let find = |prefix: &str| {
+            t.iter()
+                .find(|t| t.name.starts_with(prefix))
+                .unwrap_or_else(|| panic!("no target {prefix}"))
+        };
+        let short = find("faas-gen-0.7: short mean slowdown / default");
+        assert_eq!(short.verdict, stats::Verdict::Met);
+        assert_eq!(short.ratio.unwrap().value, 0.4);
+        assert_eq!(
+            find("faas-gen-0.7: short mean slowdown / scx_rustland").verdict,
+            stats::Verdict::Met
+        );
+        // No bpfland data: not measured, never met.
+        assert_eq!(
+            find("faas-gen-0.7: short mean slowdown / scx_bpfland").verdict,
+            stats::Verdict::Unmeasured
+        );
+        assert_eq!(find("faas-gen-0.7: long").verdict, stats::Verdict::Missed);
+        let hb = find("hackbench");
+        assert_eq!(hb.verdict, stats::Verdict::Met);
+        assert!((hb.ratio.unwrap().value - 10.0 / 10.5).abs() < 1e-9);
+        assert_eq!(find("stress-cpu").verdict, stats::Verdict::Unclear);
+        assert_eq!(find("scheduler's own CPU").verdict, stats::Verdict::Met);
+        assert!(!t.iter().any(|t| t.name.starts_with("faas-gen-0.5")));
+        let plan = Plan::new(&crate::BenchArgs {
+            vm: crate::VmArgs {
+                kernel: crate::KernelArgs { kernel: None },
+                results: None,
+                clock: None,
+                tcg: None,
+                cpus: None,
+            },
+            quick: true,
+            reps: Some(3),
+            schedulers: Vec::new(),
+            traces: Vec::new(),
+            loads: Vec::new(),
+            hogs: Vec::new(),
+            replay_n: None,
+            trace: None,
+            out: None,
+        });
+        let md = markdown(&rows, &t, &plan, &[]);
+        assert!(
+            md.contains("| faas-gen-0.7: short: mean slowdown | lower | 10.00 [10.00–10.00] |"),
+            "{md}"
+        );
+        assert!(md.contains("4.00 [4.00–4.00] ×0.40 (0.40–0.40)"), "{md}");
+        assert!(
+            md.contains("**missed**") && md.contains("| unclear |"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn cdf_plot_is_written() {
+        register_font().unwrap();
+        let inv = |sched: &str, finish| Invocation {
+            sched: sched.into(),
+            rep: 1,
+            workload: "replay-low".into(),
+            arg: 20,
+            demand_us: 1000,
+            arrival_us: 0,
+            finish_us: finish,
+            ok: true,
+        };
+        let invs: Vec<Invocation> = (1..50)
+            .map(|k| inv("default", k * 3000))
+            .chain((1..50).map(|k| inv("scx_foresight", k * 1000)))
+            .collect();
+        let dir = std::env::temp_dir().join(format!("xtask-cdf-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let png = dir.join("cdf.png");
+        plot_cdf(&invs, "replay-low", "test", &png).unwrap();
+        let bytes = fs::read(&png).unwrap();
+        assert_eq!(&bytes[1..4], b"PNG");
+        assert!(plot_cdf(&invs, "replay-high", "none", &dir.join("x.png")).is_err());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
