@@ -9,10 +9,11 @@ use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criteri
 
 use scx_foresight::core::features::ProcFeatures;
 use scx_foresight::core::features::{Invocation, CATEGORY_BUCKETS};
-use scx_foresight::core::model::{ModelSet, Sample, Trainer};
+use scx_foresight::core::model::{ModelSet, Sample};
 use scx_foresight::core::policy::{Policy, SliceConfig};
 use scx_foresight::core::rng::Rng;
 use scx_foresight::core::tasks::TaskEntry;
+use scx_foresight::core::trainer::Trainer;
 
 const FUNCTIONS: u32 = 200;
 const BATCH: usize = 1024;

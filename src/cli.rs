@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
-//! The command line ([`args`]) and the offline subcommands (no kernel, no root): [`commands`]
-//! (simulate, trace, train, model) and [`report`] (a benchmark run's Markdown report).
+//! The command line ([`args`]) and one file per offline subcommand (no kernel, no root):
+//! [`simulate`], [`trace`], [`train`], [`model`], [`report`] (PNG plots of recorded files).
 
 pub mod args;
-pub mod commands;
+pub mod model;
 pub mod report;
+pub mod simulate;
+pub mod trace;
+pub mod train;

@@ -14,3 +14,4 @@ pub mod modes;
 pub mod policy;
 pub mod rng;
 pub mod tasks;
+pub mod trainer;

@@ -2,11 +2,13 @@
 //! The threads beside the dispatch loop, and what they share with it. The loop never blocks:
 //! these threads do the slow work and hand results back by channel or atomic swap.
 //!
-//! - [`learner`] refits the models from completed tasks; [`reload`] watches the model and
-//!   config files ([`last_good`] keeps the last accepted copy);
+//! - [`learner`] refits the models from completed tasks; [`reload`] reloads the model files
+//!   ([`watch`]: file changes and SIGHUP, for every reloading thread; [`last_good`] keeps the
+//!   last accepted copy);
 //! - [`adapt`] classifies each window and publishes the mode in force;
 //! - [`procinfo`] turns /proc reads and exec records ([`exec_record`]) into task identities;
-//! - [`recorder`] writes `--record` samples; [`stats`] is what the loop publishes;
+//! - [`recorder`] writes `--record` samples; [`stats`] holds the loop's counters and
+//!   [`sched_stats`] their published form;
 //! - [`helper_thread`] starts each of them the same way (before attach, with a CPU budget);
 //!   [`preflight`] checks that the host can attach at all.
 
@@ -19,4 +21,6 @@ pub mod preflight;
 pub mod procinfo;
 pub mod recorder;
 pub mod reload;
+pub mod sched_stats;
 pub mod stats;
+pub mod watch;

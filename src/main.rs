@@ -22,13 +22,13 @@ use clap::Parser;
 use log::{error, warn};
 
 use cli::args::{Cmd, Opts};
-use cli::{commands, report};
+use cli::{model, report, simulate, trace, train};
 use sched::scheduler::LoopConfig;
 use sched::supervisor::{self, WORKER_ENV};
 use sched::{stats_service, worker};
 use scx_foresight::core::policy::SliceConfig;
 use scx_foresight::live::preflight::{self, SCHED_EXT_SYSFS};
-use scx_foresight::live::stats::StatsFormat;
+use scx_foresight::live::sched_stats::StatsFormat;
 
 fn main() -> ExitCode {
     let opts = Opts::parse();
@@ -65,10 +65,10 @@ fn init_logging(verbose: bool) {
 /// Validate flags, check the host, then schedule: as the supervisor, or as its worker.
 fn run(opts: &Opts) -> Result<ExitCode> {
     match &opts.command {
-        Some(Cmd::Simulate(a)) => return commands::simulate(a).map(|()| ExitCode::SUCCESS),
-        Some(Cmd::Trace(t)) => return commands::trace(t).map(|()| ExitCode::SUCCESS),
-        Some(Cmd::Train(t)) => return commands::train(t).map(|()| ExitCode::SUCCESS),
-        Some(Cmd::Model(m)) => return commands::model(m).map(|()| ExitCode::SUCCESS),
+        Some(Cmd::Simulate(a)) => return simulate::simulate(a).map(|()| ExitCode::SUCCESS),
+        Some(Cmd::Trace(t)) => return trace::trace(t).map(|()| ExitCode::SUCCESS),
+        Some(Cmd::Train(t)) => return train::train(t).map(|()| ExitCode::SUCCESS),
+        Some(Cmd::Model(m)) => return model::model(m).map(|()| ExitCode::SUCCESS),
         Some(Cmd::Report(r)) => return report::report(r).map(|()| ExitCode::SUCCESS),
         Some(Cmd::Completions { shell }) => {
             let mut cmd = <Opts as clap::CommandFactory>::command();

@@ -367,80 +367,151 @@ fn replay_trace(a: &ReplayArgs) -> Result<()> {
     }
     let mut args: Vec<u32> = rows.iter().map(|r| replay::launch_arg(r, &cal)).collect();
     replay::shift_to_max(&mut args, a.max_arg);
-    let speed = match a.load {
-        None => a.speed,
-        Some(load) => {
-            if !(load.is_finite() && load > 0.0 && load <= 4.0) {
-                bail!("--load {load}: must be in (0, 4]");
-            }
-            let cpus = a.cpus.unwrap_or_else(|| {
-                std::thread::available_parallelism().map_or(1, |n| n.get() as u32)
-            });
-            let demands: Vec<(u64, u64)> = rows
-                .iter()
-                .zip(&args)
-                .map(|(r, &arg)| (r.arrival_us, cal.cpu_us(arg)))
-                .collect();
-            let speed = replay::speed_for_load(&demands, load, cpus).with_context(|| {
-                format!("--load {load}: the trace has no span or no demand to scale")
-            })?;
-            eprintln!("replay: arrival times / {speed:.4} for load {load} on {cpus} CPU(s)");
-            speed
-        }
-    };
-    let payload = payload_path();
+    let speed = replay_speed(a, &rows, &args, &cal)?;
     set_rt(a.rt_prio)?;
-    let rt = a.rt_prio;
     let (spawned_tx, spawned_rx) = mpsc::channel::<()>();
-    let (job_tx, job_rx) = mpsc::channel::<(usize, u32)>();
-    let job_rx = Arc::new(Mutex::new(job_rx));
-    let (done_tx, done_rx) = mpsc::channel::<Result<Launched>>();
-    // Every launcher is up (and real-time) before the first arrival.
-    let ready = Arc::new(Barrier::new(LAUNCHERS + 1));
-    let launchers: Vec<_> = (0..LAUNCHERS)
-        .map(|_| {
-            let (job_rx, done_tx, ready) = (job_rx.clone(), done_tx.clone(), ready.clone());
-            let (payload, spawned) = (payload.clone(), spawned_tx.clone());
-            std::thread::spawn(move || {
-                // Already checked by the main thread; a failure here only costs timing.
-                let _ = set_rt(rt);
-                ready.wait();
-                loop {
-                    let job = job_rx
-                        .lock()
-                        .map_err(|_| ())
-                        .and_then(|rx| rx.recv().map_err(|_| ()));
-                    let Ok((index, arg)) = job else { break };
-                    let launch_ns = scx_foresight::monotonic_ns();
-                    let res = Command::new(&payload)
-                        .arg(arg.to_string())
-                        .stdout(Stdio::piped())
-                        .spawn()
-                        .with_context(|| format!("cannot run {}", payload.display()))
-                        .map(|mut child| {
-                            let _ = spawned.send(());
-                            Launched {
-                                index,
-                                pid: child.id() as i32,
-                                launch_ns,
-                                stdout: child.stdout.take(),
-                            }
-                        });
-                    if done_tx.send(res).is_err() {
-                        break;
-                    }
-                }
-            })
-        })
-        .collect();
-    drop(done_tx);
-    drop(spawned_tx);
+    let pool = Launchers::start(payload_path(), a.rt_prio, spawned_tx);
+    let rt = a.rt_prio;
     let reaper = std::thread::spawn(move || reap_all(rt, spawned_rx));
-    ready.wait();
+    pool.ready.wait();
     let t0_ns = scx_foresight::monotonic_ns();
+    let mut measured = pace(&rows, &args, speed, &cal, &pool.jobs)?;
+    let launched = pool.finish();
+    let reaped = reaper
+        .join()
+        .map_err(|_| anyhow::anyhow!("the reaper thread panicked"))??;
+    merge(&mut measured, launched, &reaped, t0_ns)?;
+    let mut report = replay::report(&measured, a.short_us);
+    report.replayer_cpu_us = self_cpu_us();
+    println!("replay {}", serde_json::to_string(&report)?);
+    write_outputs(a, &measured, &report)?;
+    if report.failed > 0 {
+        bail!(
+            "{} of {} invocations failed",
+            report.failed,
+            report.invocations
+        );
+    }
+    Ok(())
+}
+
+/// How much faster than the trace to replay: `--speed`, or the one that offers `--load`.
+fn replay_speed(
+    a: &ReplayArgs,
+    rows: &[trace::Row],
+    args: &[u32],
+    cal: &Calibration,
+) -> Result<f64> {
+    let Some(load) = a.load else {
+        return Ok(a.speed);
+    };
+    if !(load.is_finite() && load > 0.0 && load <= 4.0) {
+        bail!("--load {load}: must be in (0, 4]");
+    }
+    let cpus = a
+        .cpus
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as u32));
+    let demands: Vec<(u64, u64)> = rows
+        .iter()
+        .zip(args)
+        .map(|(r, &arg)| (r.arrival_us, cal.cpu_us(arg)))
+        .collect();
+    let speed = replay::speed_for_load(&demands, load, cpus)
+        .with_context(|| format!("--load {load}: the trace has no span or no demand to scale"))?;
+    eprintln!("replay: arrival times / {speed:.4} for load {load} on {cpus} CPU(s)");
+    Ok(speed)
+}
+
+/// The launcher threads: each takes (index, arg) jobs, starts the payload and reports it.
+struct Launchers {
+    jobs: mpsc::Sender<(usize, u32)>,
+    done: mpsc::Receiver<Result<Launched>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+    /// Every launcher is up (and real-time) before the first arrival.
+    ready: Arc<Barrier>,
+}
+
+impl Launchers {
+    fn start(payload: PathBuf, rt: Option<i32>, spawned_tx: mpsc::Sender<()>) -> Self {
+        let (job_tx, job_rx) = mpsc::channel::<(usize, u32)>();
+        let job_rx = Arc::new(Mutex::new(job_rx));
+        let (done_tx, done_rx) = mpsc::channel::<Result<Launched>>();
+        let ready = Arc::new(Barrier::new(LAUNCHERS + 1));
+        let threads = (0..LAUNCHERS)
+            .map(|_| {
+                let (job_rx, done_tx, ready) = (job_rx.clone(), done_tx.clone(), ready.clone());
+                let (payload, spawned) = (payload.clone(), spawned_tx.clone());
+                std::thread::spawn(move || {
+                    // Already checked by the main thread; a failure here only costs timing.
+                    let _ = set_rt(rt);
+                    ready.wait();
+                    launch_until_closed(&payload, &job_rx, &done_tx, &spawned);
+                })
+            })
+            .collect();
+        Self {
+            jobs: job_tx,
+            done: done_rx,
+            threads,
+            ready,
+        }
+    }
+
+    /// No more jobs: wait for the launchers, collect what they launched.
+    fn finish(self) -> Vec<Result<Launched>> {
+        drop(self.jobs);
+        for t in self.threads {
+            let _ = t.join();
+        }
+        self.done.into_iter().collect()
+    }
+}
+
+/// One launcher's loop: start the payload for each job until the job channel closes.
+fn launch_until_closed(
+    payload: &Path,
+    jobs: &Mutex<mpsc::Receiver<(usize, u32)>>,
+    done: &mpsc::Sender<Result<Launched>>,
+    spawned: &mpsc::Sender<()>,
+) {
+    loop {
+        let job = jobs
+            .lock()
+            .map_err(|_| ())
+            .and_then(|rx| rx.recv().map_err(|_| ()));
+        let Ok((index, arg)) = job else { break };
+        let launch_ns = scx_foresight::monotonic_ns();
+        let res = Command::new(payload)
+            .arg(arg.to_string())
+            .stdout(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("cannot run {}", payload.display()))
+            .map(|mut child| {
+                let _ = spawned.send(());
+                Launched {
+                    index,
+                    pid: child.id() as i32,
+                    launch_ns,
+                    stdout: child.stdout.take(),
+                }
+            });
+        if done.send(res).is_err() {
+            break;
+        }
+    }
+}
+
+/// Hand each invocation to the launchers at its (scaled) arrival time.
+fn pace(
+    rows: &[trace::Row],
+    args: &[u32],
+    speed: f64,
+    cal: &Calibration,
+    jobs: &mpsc::Sender<(usize, u32)>,
+) -> Result<Vec<Measured>> {
     let t0 = Instant::now();
     let mut measured: Vec<Measured> = Vec::with_capacity(rows.len());
-    for (i, (row, &arg)) in rows.iter().zip(&args).enumerate() {
+    for (i, (row, &arg)) in rows.iter().zip(args).enumerate() {
         let arrival = Duration::from_micros((row.arrival_us as f64 / speed) as u64);
         if let Some(wait) = arrival.checked_sub(t0.elapsed()) {
             std::thread::sleep(wait);
@@ -455,18 +526,19 @@ fn replay_trace(a: &ReplayArgs) -> Result<()> {
             cpu_us: 0,
             ok: false,
         });
-        job_tx
-            .send((i, arg))
+        jobs.send((i, arg))
             .context("the launcher threads are gone")?;
     }
-    drop(job_tx);
-    for l in launchers {
-        let _ = l.join();
-    }
-    let launched: Vec<Result<Launched>> = done_rx.into_iter().collect();
-    let reaped = reaper
-        .join()
-        .map_err(|_| anyhow::anyhow!("the reaper thread panicked"))??;
+    Ok(measured)
+}
+
+/// Fill each invocation's launch, start (the payload's own report), finish and CPU time.
+fn merge(
+    measured: &mut [Measured],
+    launched: Vec<Result<Launched>>,
+    reaped: &HashMap<i32, Reaped>,
+    t0_ns: u64,
+) -> Result<()> {
     let rel_us = |ns: u64| ns.saturating_sub(t0_ns) / 1000;
     for l in launched {
         let mut l = l?;
@@ -487,27 +559,26 @@ fn replay_trace(a: &ReplayArgs) -> Result<()> {
             m.start_us = started.map_or(m.launch_us, rel_us);
         }
     }
-    let mut report = replay::report(&measured, a.short_us);
-    report.replayer_cpu_us = self_cpu_us();
-    println!("replay {}", serde_json::to_string(&report)?);
+    Ok(())
+}
+
+/// `--out` (one line per invocation) and `--json` (the report).
+fn write_outputs(
+    a: &ReplayArgs,
+    measured: &[Measured],
+    report: &replay::ReplayReport,
+) -> Result<()> {
     if let Some(p) = &a.out {
         let mut text = format!("{MEASURED_HEADER}\n");
-        for m in &measured {
+        for m in measured {
             text.push_str(&m.to_line());
             text.push('\n');
         }
         std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))?;
     }
     if let Some(p) = &a.json {
-        std::fs::write(p, serde_json::to_string_pretty(&report)? + "\n")
+        std::fs::write(p, serde_json::to_string_pretty(report)? + "\n")
             .with_context(|| format!("cannot write {}", p.display()))?;
-    }
-    if report.failed > 0 {
-        bail!(
-            "{} of {} invocations failed",
-            report.failed,
-            report.invocations
-        );
     }
     Ok(())
 }

@@ -8,10 +8,10 @@ use clap::Parser;
 use scx_foresight::core::modes::CgroupBoost;
 use scx_foresight::core::policy::{SLICE_NS_DEFAULT, SLICE_NS_MIN_DEFAULT};
 use scx_foresight::live::adapt::ClassifierSource;
-use scx_foresight::live::stats::StatsFormat;
+use scx_foresight::live::sched_stats::StatsFormat;
 use scx_utils::libbpf_clap_opts::LibbpfOpts;
 
-use crate::cli::{commands, report};
+use crate::cli::{model, report, simulate, trace, train};
 
 /// scx_foresight: a sched_ext CPU scheduler for machines running short serverless (FaaS)
 /// functions beside long jobs.
@@ -157,16 +157,16 @@ pub fn version_text() -> &'static str {
 #[derive(Debug, clap::Subcommand)]
 pub enum Cmd {
     /// Run a trace through a simulated machine under fifo, fair, foresight or oracle.
-    Simulate(commands::SimulateArgs),
+    Simulate(simulate::SimulateArgs),
     /// Work with invocation traces.
     #[command(subcommand)]
-    Trace(commands::TraceCmd),
+    Trace(trace::TraceCmd),
     /// Fit models offline (k-fold cross-validated): CPU-demand models from recorded samples
     /// (--samples), or the workload classifier from labelled signal windows (--windows).
-    Train(commands::TrainArgs),
+    Train(train::TrainArgs),
     /// Inspect a model file or predict with it.
     #[command(subcommand)]
-    Model(commands::ModelCmd),
+    Model(model::ModelCmd),
     /// Plot a `--record` samples file and a `--record-signals` windows file as PNGs:
     /// measured CPU per function with its model, the class timeline with mode switches,
     /// windows per class.

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::core::classify::{
     Signals, SystemClass, NR_SIGNALS, NR_SIGNAL_COLUMNS, SIGNAL_COLUMNS, SIGNAL_FEATURE_NAMES,
 };
-use crate::formats::csv::{body_after_header, read_input, split_csv, InputError};
+use crate::formats::csv::{self, read_input};
 use crate::formats::versioned::{check_version, content_hash, FileError};
 
 pub const FORMAT: &str = "scx_foresight-classifier";
@@ -55,31 +55,17 @@ impl Window {
 }
 
 /// Read a signals file strictly: every field present, numbers finite and not negative.
-pub fn read_windows(path: &Path) -> Result<Vec<Window>, InputError> {
+pub fn read_windows(path: &Path) -> Result<Vec<Window>, FileError> {
     let (text, file) = read_input(path)?;
     parse_windows(&text, &file)
 }
 
-pub fn parse_windows(text: &str, file: &str) -> Result<Vec<Window>, InputError> {
-    let bad = |line: usize, reason: String| InputError::Bad {
-        file: file.to_string(),
-        line,
-        reason,
-    };
+pub fn parse_windows(text: &str, file: &str) -> Result<Vec<Window>, FileError> {
+    let bad = |line: usize, reason: String| FileError::at(file, line, reason);
     let width = 2 + NR_SIGNAL_COLUMNS + 2;
     let mut out = Vec::new();
-    for (n, line) in body_after_header(text, &windows_header(), bad)? {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let f = split_csv(line).map_err(|r| bad(n, r))?;
-        if f.len() != width {
-            return Err(bad(
-                n,
-                format!("expected {width} fields, found {}", f.len()),
-            ));
-        }
-        let num = |i: usize, name: &str| -> Result<f64, InputError> {
+    for (n, f) in csv::rows(text, file, &windows_header(), Some(width))? {
+        let num = |i: usize, name: &str| -> Result<f64, FileError> {
             f[i].trim()
                 .parse::<f64>()
                 .ok()

@@ -7,43 +7,23 @@ use std::fs::{File, OpenOptions};
 use std::io::{ErrorKind, Read, Seek, SeekFrom, Write as _};
 use std::path::Path;
 
-/// A bad input file (trace or samples): what cannot be read, or the line that is wrong.
-#[derive(Debug, thiserror::Error, PartialEq)]
-pub enum InputError {
-    #[error("{file}: cannot read: {reason}")]
-    Io { file: String, reason: String },
-    #[error("{file}:{line}: {reason}")]
-    Bad {
-        file: String,
-        line: usize,
-        reason: String,
-    },
-}
+use crate::formats::versioned::FileError;
 
 /// The whole text of an input file, with the file named if it cannot be read.
-pub fn read_input(path: &Path) -> Result<(String, String), InputError> {
+pub fn read_input(path: &Path) -> Result<(String, String), FileError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| InputError::Io {
-        file: file.clone(),
-        reason: e.to_string(),
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| FileError::new(file.clone(), format!("cannot read: {e}")))?;
     Ok((text, file))
 }
 
 /// Open a CSV file of ours for appending rows. Only a missing (or empty) file is new and gets
 /// `header`; an existing one must start with exactly that header line and end with a whole
 /// line, else it is refused: we never write into a file we did not understand.
-pub fn open_csv_for_append(path: &Path, header: &str) -> Result<File, InputError> {
+pub fn open_csv_for_append(path: &Path, header: &str) -> Result<File, FileError> {
     let file = path.display().to_string();
-    let io = |e: std::io::Error| InputError::Io {
-        file: file.clone(),
-        reason: e.to_string(),
-    };
-    let refuse = |reason: String| InputError::Bad {
-        file: file.clone(),
-        line: 1,
-        reason,
-    };
+    let io = |e: std::io::Error| FileError::new(file.clone(), format!("cannot read: {e}"));
+    let refuse = |reason: String| FileError::at(file.clone(), 1, reason);
     let mut f = match OpenOptions::new().read(true).append(true).open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == ErrorKind::NotFound => OpenOptions::new()
@@ -82,13 +62,42 @@ pub fn open_csv_for_append(path: &Path, header: &str) -> Result<File, InputError
     Ok(f)
 }
 
+/// The rows of a CSV input after its header line `want`, each as (line number, fields): blank
+/// lines skipped, every line split strictly and, with `width`, of exactly that many fields.
+/// The one row loop of every CSV file we read; `file` names the source in errors.
+pub fn rows(
+    text: &str,
+    file: &str,
+    want: &str,
+    width: Option<usize>,
+) -> Result<Vec<(usize, Vec<String>)>, FileError> {
+    let bad = |line: usize, reason: String| FileError::at(file, line, reason);
+    let mut out = Vec::new();
+    for (n, line) in body_after_header(text, want, bad)? {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let fields = split_csv(line).map_err(|r| bad(n, r))?;
+        match width {
+            Some(w) if fields.len() != w => {
+                return Err(bad(
+                    n,
+                    format!("expected {w} fields, found {}", fields.len()),
+                ))
+            }
+            _ => out.push((n, fields)),
+        }
+    }
+    Ok(out)
+}
+
 /// The body lines of a CSV input (numbered from 2) after checking its header line is `want`;
 /// `bad` builds the error for a line.
-pub fn body_after_header<'t>(
+fn body_after_header<'t>(
     text: &'t str,
     want: &str,
-    bad: impl Fn(usize, String) -> InputError,
-) -> Result<impl Iterator<Item = (usize, &'t str)>, InputError> {
+    bad: impl Fn(usize, String) -> FileError,
+) -> Result<impl Iterator<Item = (usize, &'t str)>, FileError> {
     let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l));
     match lines.next() {
         Some((_, h)) if h.trim() == want => Ok(lines),

@@ -11,7 +11,8 @@ use std::path::Path;
 use crate::core::features::{
     Invocation, GENERAL_FEATURES, GENERAL_FEATURE_NAMES, MAX_NUMERIC_ARGS,
 };
-use crate::formats::csv::{body_after_header, quote_csv, read_input, split_csv, InputError};
+use crate::formats::csv::{self, quote_csv, read_input};
+use crate::formats::versioned::FileError;
 
 /// The header line of a samples file.
 pub fn header() -> String {
@@ -70,34 +71,16 @@ impl Recorded {
     }
 }
 
-pub fn read(path: &Path) -> Result<Vec<Recorded>, InputError> {
+pub fn read(path: &Path) -> Result<Vec<Recorded>, FileError> {
     let (text, file) = read_input(path)?;
     parse(&text, &file)
 }
 
 /// Parse a samples file strictly: every row complete, every number finite.
-pub fn parse(text: &str, file: &str) -> Result<Vec<Recorded>, InputError> {
-    let bad = |line: usize, reason: String| InputError::Bad {
-        file: file.to_string(),
-        line,
-        reason,
-    };
+pub fn parse(text: &str, file: &str) -> Result<Vec<Recorded>, FileError> {
+    let bad = |line: usize, reason: String| FileError::at(file, line, reason);
     let mut out = Vec::new();
-    for (n, line) in body_after_header(text, &header(), bad)? {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let f = split_csv(line).map_err(|r| bad(n, r))?;
-        if f.len() != 3 + GENERAL_FEATURES {
-            return Err(bad(
-                n,
-                format!(
-                    "expected {} fields, found {}",
-                    3 + GENERAL_FEATURES,
-                    f.len()
-                ),
-            ));
-        }
+    for (n, f) in csv::rows(text, file, &header(), Some(3 + GENERAL_FEATURES))? {
         let identity = f[0].trim().to_string();
         if identity.is_empty() {
             return Err(bad(n, "empty function identity".into()));
@@ -191,9 +174,9 @@ mod tests {
         ];
         for (text, line, what) in cases {
             match parse(&text, "s.csv") {
-                Err(InputError::Bad {
+                Err(FileError {
                     file,
-                    line: l,
+                    line: Some(l),
                     reason,
                 }) => {
                     assert_eq!((file.as_str(), l), ("s.csv", line), "{text:?}: {reason}");

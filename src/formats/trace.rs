@@ -5,7 +5,8 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::formats::csv::{body_after_header, quote_csv, read_input, split_csv, InputError};
+use crate::formats::csv::{self, quote_csv, read_input};
+use crate::formats::versioned::FileError;
 
 pub const HEADER: &str = "arrival_us,function,args,cpu_us";
 
@@ -21,28 +22,17 @@ pub struct Row {
 }
 
 /// Read and validate a whole trace file.
-pub fn read(path: &Path) -> Result<Vec<Row>, InputError> {
+pub fn read(path: &Path) -> Result<Vec<Row>, FileError> {
     let (text, file) = read_input(path)?;
     parse(&text, &file)
 }
 
 /// Parse trace text; `file` names the source in errors.
-pub fn parse(text: &str, file: &str) -> Result<Vec<Row>, InputError> {
-    let bad = |line: usize, reason: String| InputError::Bad {
-        file: file.to_string(),
-        line,
-        reason,
-    };
+pub fn parse(text: &str, file: &str) -> Result<Vec<Row>, FileError> {
+    let bad = |line: usize, reason: String| FileError::at(file, line, reason);
     let mut rows = Vec::new();
     let mut last_arrival = 0;
-    for (n, line) in body_after_header(text, HEADER, bad)? {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let fields = split_csv(line).map_err(|r| bad(n, r))?;
-        if fields.len() != 4 {
-            return Err(bad(n, format!("expected 4 fields, found {}", fields.len())));
-        }
+    for (n, fields) in csv::rows(text, file, HEADER, Some(4))? {
         let num = |idx: usize, name: &str| {
             fields[idx].trim().parse::<u64>().map_err(|_| {
                 bad(
@@ -152,8 +142,8 @@ mod tests {
         ];
         for (text, line, what) in cases {
             match parse(text, "t.csv") {
-                Err(InputError::Bad {
-                    line: l,
+                Err(FileError {
+                    line: Some(l),
                     reason,
                     file,
                 }) => {

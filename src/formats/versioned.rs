@@ -5,12 +5,33 @@
 
 use std::path::Path;
 
-/// A versioned file we could not use: which file, and why.
+/// An input file we could not use (any of ours: JSON or CSV): which file, the line when one
+/// is to blame, and why. The one error type of every file reader.
 #[derive(Debug, thiserror::Error, PartialEq)]
-#[error("{file}: {reason}")]
+#[error("{file}{}: {reason}", .line.map_or(String::new(), |l| format!(":{l}")))]
 pub struct FileError {
     pub file: String,
+    pub line: Option<usize>,
     pub reason: String,
+}
+
+impl FileError {
+    pub fn new(file: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            file: file.into(),
+            line: None,
+            reason: reason.into(),
+        }
+    }
+
+    /// The error for line `line` of `file`.
+    pub fn at(file: impl Into<String>, line: usize, reason: impl Into<String>) -> Self {
+        Self {
+            file: file.into(),
+            line: Some(line),
+            reason: reason.into(),
+        }
+    }
 }
 
 /// The `format` and `schema_version` every versioned file starts with, checked against what
@@ -81,10 +102,7 @@ pub fn load_with<T>(
     path: &Path,
     parse: impl FnOnce(&[u8]) -> Result<T, String>,
 ) -> Result<(T, Vec<u8>), FileError> {
-    let err = |reason: String| FileError {
-        file: path.display().to_string(),
-        reason,
-    };
+    let err = |reason: String| FileError::new(path.display().to_string(), reason);
     let bytes = read_bounded(path).map_err(err)?;
     let value = parse(&bytes).map_err(err)?;
     Ok((value, bytes))

@@ -28,7 +28,7 @@ use crate::core::policy::ModeParams;
 use crate::formats::versioned::{load_with, FileError};
 use crate::live::last_good::LastGood;
 use crate::live::learner::Retired;
-use crate::live::reload::{fingerprint, sighup_since, RELOAD_SIGNALS};
+use crate::live::watch::FileWatch;
 
 /// Windows that may wait for the thread; more are dropped (and counted by the loop).
 pub const WINDOW_QUEUE: usize = 4;
@@ -150,12 +150,11 @@ pub fn spawn(setup: Setup) -> anyhow::Result<(Arc<Adapt>, SyncSender<WindowMsg>)
         setup,
         recorder,
         last_stat: read_proc_stat(),
-        seen_files: Vec::new(),
-        hups: RELOAD_SIGNALS.load(Ordering::SeqCst),
+        files: FileWatch::new(Vec::new()),
         retired: Retired::default(),
         retired_boosts: Retired::default(),
     };
-    thread.seen_files = thread.watched_fingerprint();
+    thread.files = FileWatch::new(thread.watched_paths());
     helper_thread::spawn("adapt", helper_thread::LIGHT_BUDGET, move || thread.run(rx))?;
     Ok((shared, tx))
 }
@@ -238,10 +237,7 @@ fn load_classifier(
             Ok((Some(classifier), Some(text)))
         }
         ClassifierSource::Builtin => {
-            let err = |reason: String| FileError {
-                file: "models/classifier.json (built in)".into(),
-                reason,
-            };
+            let err = |reason: String| FileError::new("models/classifier.json (built in)", reason);
             let file: ClassifierFile =
                 serde_json::from_str(BUILTIN_CLASSIFIER).map_err(|e| err(e.to_string()))?;
             let c = file.to_classifier().map_err(err)?;
@@ -281,8 +277,7 @@ struct AdaptThread {
     setup: Setup,
     recorder: Option<std::fs::File>,
     last_stat: ProcStat,
-    seen_files: Vec<(PathBuf, u64, Option<std::time::SystemTime>)>,
-    hups: u64,
+    files: FileWatch,
     /// Replaced values, freed here rather than in the loop (see [`Retired`]).
     retired: Retired<ModeState>,
     retired_boosts: Retired<Vec<CgroupBoost>>,
@@ -373,26 +368,27 @@ impl AdaptThread {
     }
 
     /// The files whose change means reload: the config and a classifier file, if any.
-    fn watched_fingerprint(&self) -> Vec<(PathBuf, u64, Option<std::time::SystemTime>)> {
-        let mut all = Vec::new();
-        if let Some(p) = &self.setup.config {
-            all.extend(fingerprint(p));
-        }
-        if let ClassifierSource::File(p) = &self.setup.classifier {
-            all.extend(fingerprint(p));
-        }
-        all
+    fn watched_paths(&self) -> Vec<PathBuf> {
+        let classifier = match &self.setup.classifier {
+            ClassifierSource::File(p) => Some(p.clone()),
+            _ => None,
+        };
+        self.setup
+            .config
+            .iter()
+            .cloned()
+            .chain(classifier)
+            .collect()
     }
 
     /// Reload the config and classifier when a file changed or SIGHUP arrived; both must be
     /// valid, else both in use stay.
     fn maybe_reload(&mut self) {
-        let now = self.watched_fingerprint();
-        let hup = sighup_since(&mut self.hups);
-        if (now == self.seen_files && !hup) || now.is_empty() {
-            return;
+        // Nothing to reload from when no file is watched (or none is listed now).
+        match self.files.poll() {
+            Some(change) if change.files > 0 => {}
+            _ => return,
         }
-        self.seen_files = now;
         let loaded = load_config(self.setup.config.as_deref(), &self.setup.boosts)
             .and_then(|config| load_classifier(&self.setup.classifier).map(|c| (config, c)));
         let mut state = (**self.shared.state.load()).clone();

@@ -147,10 +147,7 @@ mod tests {
     use super::*;
 
     fn bad(file: &str) -> Result<u32, FileError> {
-        Err(FileError {
-            file: file.into(),
-            reason: "not valid".into(),
-        })
+        Err(FileError::new(file, "not valid"))
     }
 
     fn parse_first(texts: &[String]) -> Result<u32, String> {

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 
-use crate::core::model::{ModelSet, Sample, Trainer};
+use crate::core::model::{ModelSet, Sample};
+use crate::core::trainer::Trainer;
 
 /// Samples that may wait for the learner.
 pub const SAMPLE_QUEUE: usize = 4096;

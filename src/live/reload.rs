@@ -7,10 +7,10 @@
 
 use crate::live::helper_thread;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use log::{error, info};
 
@@ -20,61 +20,10 @@ use crate::formats::versioned::FileError;
 use crate::live::last_good::LastGood;
 use crate::live::learner::{Msg, Shared};
 use crate::live::procinfo::SharedNames;
+use crate::live::watch::{model_files, FileWatch};
 
 /// How often the model path is checked for changes (a reload lands within ~this).
 pub const POLL_PERIOD: Duration = Duration::from_millis(200);
-
-/// Bumped by the SIGHUP handler; every watcher (models, modes config, classifier) reloads
-/// when it sees a count it has not seen yet.
-pub static RELOAD_SIGNALS: AtomicU64 = AtomicU64::new(0);
-
-/// Has a SIGHUP arrived since this watcher last looked (`seen` is its own count)?
-pub fn sighup_since(seen: &mut u64) -> bool {
-    let now = RELOAD_SIGNALS.load(Ordering::SeqCst);
-    std::mem::replace(seen, now) != now
-}
-
-/// A classifier or modes file sitting beside the model files (models/ ships all three):
-/// recognised by the `format` they open with.
-fn is_other_config(path: &Path) -> bool {
-    use std::io::Read;
-    let mut head = [0u8; 256];
-    let n = std::fs::File::open(path)
-        .and_then(|mut f| f.read(&mut head))
-        .unwrap_or(0);
-    let head = String::from_utf8_lossy(&head[..n]);
-    [crate::core::classmodel::FORMAT, crate::core::modes::FORMAT]
-        .iter()
-        .any(|f| head.contains(&format!("\"{f}\"")))
-}
-
-/// The most entries a model directory may hold: listing it is bounded work for the watcher,
-/// which looks every POLL_PERIOD (a directory of 10,000 files is refused, not scanned).
-pub const MAX_MODEL_DIR_ENTRIES: usize = 1024;
-
-/// The model files under `path`: the file itself, or every `*.json` in a directory (sorted).
-pub fn model_files(path: &Path) -> Result<Vec<PathBuf>, String> {
-    if !path.is_dir() {
-        return Ok(vec![path.to_path_buf()]);
-    }
-    let dir = std::fs::read_dir(path).map_err(|e| format!("cannot list: {e}"))?;
-    let mut entries = Vec::new();
-    for e in dir.take(MAX_MODEL_DIR_ENTRIES + 1) {
-        entries.push(e.map_err(|e| format!("cannot list: {e}"))?.path());
-    }
-    if entries.len() > MAX_MODEL_DIR_ENTRIES {
-        return Err(format!(
-            "more than {MAX_MODEL_DIR_ENTRIES} entries in this model directory; not scanning it"
-        ));
-    }
-    let mut files: Vec<PathBuf> = entries
-        .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .filter(|p| !is_other_config(p))
-        .collect();
-    files.sort();
-    Ok(files)
-}
 
 /// Load and validate every file under `path`, merged (later files win for an identity);
 /// returns the models and a combined hash. Nothing is returned unless all files are valid.
@@ -88,23 +37,19 @@ pub fn load_all(
 
 /// The texts of the model files under `path`, each with its name for messages.
 fn read_texts(path: &Path) -> Result<Vec<(String, Vec<u8>)>, FileError> {
-    let files = model_files(path).map_err(|reason| FileError {
-        file: path.display().to_string(),
-        reason,
-    })?;
+    let files =
+        model_files(path).map_err(|reason| FileError::new(path.display().to_string(), reason))?;
     if files.is_empty() {
-        return Err(FileError {
-            file: path.display().to_string(),
-            reason: "no *.json model files here".into(),
-        });
+        return Err(FileError::new(
+            path.display().to_string(),
+            "no *.json model files here",
+        ));
     }
     files
         .iter()
         .map(|f| {
-            let text = crate::formats::versioned::read_bounded(f).map_err(|reason| FileError {
-                file: f.display().to_string(),
-                reason,
-            })?;
+            let text = crate::formats::versioned::read_bounded(f)
+                .map_err(|reason| FileError::new(f.display().to_string(), reason))?;
             Ok((f.display().to_string(), text))
         })
         .collect()
@@ -118,20 +63,16 @@ fn build_set(
 ) -> Result<(ModelSet, u64), FileError> {
     let mut loaded = Vec::new();
     for (file, text) in texts {
-        loaded.push(ModelFile::parse(text).map_err(|reason| FileError {
-            file: file.clone(),
-            reason,
-        })?);
+        loaded.push(ModelFile::parse(text).map_err(|reason| FileError::new(file.clone(), reason))?);
     }
     let mut set = ModelSet {
         generation,
         ..ModelSet::default()
     };
     let mut hash = 0u64;
-    let mut names = names.lock().map_err(|_| FileError {
-        file: "model files".into(),
-        reason: "function table poisoned".into(),
-    })?;
+    let mut names = names
+        .lock()
+        .map_err(|_| FileError::new("model files", "function table poisoned"))?;
     for (file, h) in loaded {
         hash = hash.rotate_left(5) ^ h;
         let part = file.to_model_set(|id| names.intern(id), generation);
@@ -156,35 +97,6 @@ fn merge_later_wins(into: &mut Vec<Option<LinearModel>>, later: Vec<Option<Linea
     }
 }
 
-/// Fingerprint of the files under `path` (names, sizes, mtimes): a change means reload. A
-/// directory that cannot be listed has none (a change to a listable one means reload).
-pub fn fingerprint(path: &Path) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
-    model_files(path)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|f| {
-            let meta = std::fs::metadata(&f).ok();
-            let len = meta.as_ref().map_or(0, |m| m.len());
-            let mtime = meta.and_then(|m| m.modified().ok());
-            (f, len, mtime)
-        })
-        .collect()
-}
-
-/// When the newest of the fingerprinted files was last modified.
-fn newest_change(files: &[(PathBuf, u64, Option<SystemTime>)]) -> Option<SystemTime> {
-    files.iter().filter_map(|(_, _, t)| *t).max()
-}
-
-/// "applied N s after the file changed": the reload latency, measured here rather than by a
-/// watcher that polls our log (whose own forks are slow under emulation).
-fn since_change(changed_at: Option<SystemTime>) -> String {
-    match changed_at.and_then(|t| t.elapsed().ok()) {
-        Some(age) => format!("applied {:.3} s after the file changed", age.as_secs_f64()),
-        None => "file time unknown".into(),
-    }
-}
-
 /// Load once now (so a bad file at start is an error for the caller) and start the watcher.
 /// On a restart, a bad file falls back to the models last accepted, else to none (the
 /// learner fits them online); the watcher keeps looking for a fixed file either way.
@@ -197,7 +109,7 @@ pub fn start(
 ) -> Result<(), FileError> {
     // Taken before the load, not in the watcher: a change made while we load, or before the
     // watcher thread first runs, still counts as a change (a CI run missed one that way).
-    let seen = fingerprint(&path);
+    let files = FileWatch::new(vec![path.clone()]);
     let loaded = load_and_keep(&path, &names, 1, &last_good).map(Some);
     let first = last_good.or_fallback(
         LAST_GOOD_MODELS,
@@ -225,12 +137,9 @@ pub fn start(
         let _ = learner.send(Msg::Prior(set));
     }
     helper_thread::spawn("model-reload", helper_thread::RELOAD_BUDGET, move || {
-        watch(path, seen, names, learner, shared, last_good)
+        watch(path, files, names, learner, shared, last_good)
     })
-    .map_err(|e| FileError {
-        file: "model-reload thread".into(),
-        reason: e.to_string(),
-    })?;
+    .map_err(|e| FileError::new("model-reload thread", e.to_string()))?;
     Ok(())
 }
 
@@ -251,24 +160,20 @@ fn load_and_keep(
     Ok(loaded)
 }
 
+/// Reload the models whenever the watch says so; a bad file keeps the models in use.
 fn watch(
     path: PathBuf,
-    mut seen: Vec<(PathBuf, u64, Option<SystemTime>)>,
+    mut files: FileWatch,
     names: SharedNames,
     learner: SyncSender<Msg>,
     shared: Arc<Shared>,
     last_good: LastGood,
 ) {
-    let mut hups = RELOAD_SIGNALS.load(Ordering::SeqCst);
     loop {
         std::thread::sleep(POLL_PERIOD);
-        let now = fingerprint(&path);
-        let hup = sighup_since(&mut hups);
-        if now == seen && !hup {
+        let Some(change) = files.poll() else {
             continue;
-        }
-        let changed_at = newest_change(&now);
-        seen = now;
+        };
         match load_and_keep(&path, &names, 0, &last_good) {
             Ok((set, hash)) => {
                 shared.model_file_hash.store(hash, Ordering::Relaxed);
@@ -276,7 +181,7 @@ fn watch(
                 info!(
                     "models reloaded from {} (hash {hash:016x}, {})",
                     path.display(),
-                    since_change(changed_at)
+                    change.since()
                 );
                 if learner.send(Msg::Prior(set)).is_err() {
                     return;
@@ -296,6 +201,7 @@ mod tests {
     use crate::formats::modelfile::tests_support::sample_file;
     use crate::formats::versioned::MAX_INPUT_FILE_BYTES;
     use crate::live::learner;
+    use crate::live::watch::MAX_MODEL_DIR_ENTRIES;
     use std::time::Instant;
 
     #[test]
@@ -409,7 +315,7 @@ mod tests {
         }
         let e = refused(&many);
         assert!(e.contains("more than 1024 entries"), "{e}");
-        assert!(fingerprint(&many).is_empty());
+        assert!(crate::live::watch::fingerprint(&many).is_empty());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

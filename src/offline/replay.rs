@@ -10,8 +10,9 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::formats::csv::{body_after_header, read_input, split_csv, InputError};
+use crate::formats::csv::{self, read_input};
 use crate::formats::trace::Row;
+use crate::formats::versioned::FileError;
 use crate::offline::sim::{summarize, Job, JobTimes, Summary};
 
 /// The payload binary's name: trace rows of this function carry its argument directly.
@@ -47,23 +48,15 @@ impl Calibration {
         s
     }
 
-    pub fn read(path: &Path) -> Result<Self, InputError> {
+    pub fn read(path: &Path) -> Result<Self, FileError> {
         let (text, file) = read_input(path)?;
         Self::parse(&text, &file)
     }
 
-    pub fn parse(text: &str, file: &str) -> Result<Self, InputError> {
-        let bad = |line: usize, reason: String| InputError::Bad {
-            file: file.to_string(),
-            line,
-            reason,
-        };
+    pub fn parse(text: &str, file: &str) -> Result<Self, FileError> {
+        let bad = |line: usize, reason: String| FileError::at(file, line, reason);
         let mut points = Vec::new();
-        for (n, line) in body_after_header(text, CALIBRATION_HEADER, bad)? {
-            if line.trim().is_empty() {
-                continue;
-            }
-            let f = split_csv(line).map_err(|r| bad(n, r))?;
+        for (n, f) in csv::rows(text, file, CALIBRATION_HEADER, None)? {
             let (Some(a), Some(c)) = (f.first(), f.get(1)) else {
                 return Err(bad(n, "expected `arg,cpu_us`".into()));
             };
@@ -154,7 +147,7 @@ pub fn rows_from_azure(
     file: &str,
     cal: &Calibration,
     max_arg: Option<u32>,
-) -> Result<Vec<Row>, InputError> {
+) -> Result<Vec<Row>, FileError> {
     let rows = parse_azure(text, file)?;
     let mut args: Vec<u32> = rows.iter().map(|r| r.1).collect();
     shift_to_max(&mut args, max_arg);
@@ -179,15 +172,11 @@ pub fn shift_to_max(args: &mut [u32], max_arg: Option<u32>) {
 }
 
 /// (arrival µs, fib argument) per line of the Azure workload.
-fn parse_azure(text: &str, file: &str) -> Result<Vec<(u64, u32)>, InputError> {
+fn parse_azure(text: &str, file: &str) -> Result<Vec<(u64, u32)>, FileError> {
     let mut rows = Vec::new();
     let mut t_us = 0u64;
     for (i, line) in text.lines().enumerate() {
-        let bad = |reason: String| InputError::Bad {
-            file: file.to_string(),
-            line: i + 1,
-            reason,
-        };
+        let bad = |reason: String| FileError::at(file.to_string(), i + 1, reason);
         let mut w = line.split_whitespace();
         let (Some(gap), Some(arg), None) = (w.next(), w.next(), w.next()) else {
             if line.trim().is_empty() {

@@ -394,6 +394,8 @@ impl<'a> Scheduler<'a> {
             nr_windows: self.helpers.adapt.windows.load(Ordering::Relaxed),
             signals: mode.last_signals,
             classifier: mode.classifier,
+            config_hash: mode.config_hash,
+            classifier_hash: mode.classifier_hash,
             nr_config_reloads: mode.reloads,
             nr_config_rejected: mode.rejected_reloads,
             nr_cpus: *self.bpf.nr_online_cpus_mut(),
@@ -406,9 +408,11 @@ impl<'a> Scheduler<'a> {
             nr_failed_dispatches: *self.bpf.nr_failed_dispatches_mut(),
             nr_sched_congested: *self.bpf.nr_sched_congested_mut(),
             nr_tasks: self.tasks.len() as u64,
+            nr_task_evictions: self.tasks.evictions(),
             nr_exits_dropped: self.exits.dropped(),
             nr_proc_dropped: self.helpers.procs.dropped,
             model_generation: models.generation,
+            nr_model_refits: self.helpers.learner.refits.load(Ordering::Relaxed),
             nr_function_models: models
                 .functions
                 .iter()

@@ -20,7 +20,7 @@ use anyhow::{Context, Result};
 use log::{info, warn};
 use scx_stats::prelude::*;
 
-use scx_foresight::live::stats::{SchedStats, StatsFormat};
+use scx_foresight::live::sched_stats::{SchedStats, StatsFormat};
 
 /// Set in a worker's environment: the pipe it writes its snapshots to, one JSON line each.
 pub const STATS_FD_ENV: &str = "SCX_FORESIGHT_STATS_FD";

@@ -19,7 +19,7 @@ use log::{error, info, warn};
 
 use scx_foresight::live::last_good::{LastGoodDir, LAST_GOOD_ENV, RESTARTED_ENV, RUN_DIR};
 use scx_foresight::live::preflight::{self, SCHED_EXT_SYSFS};
-use scx_foresight::live::stats::StatsFormat;
+use scx_foresight::live::sched_stats::StatsFormat;
 
 use crate::sched::stats_service::{self, StatsHub, STATS_FD_ENV};
 

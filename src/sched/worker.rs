@@ -21,12 +21,13 @@ use scx_foresight::live::last_good::LastGood;
 use scx_foresight::live::learner;
 use scx_foresight::live::procinfo::{ProcWorker, SharedNames};
 use scx_foresight::live::recorder::Recorder;
-use scx_foresight::live::reload;
-use scx_foresight::live::stats::{own_page_faults, Metrics, SchedStats};
+use scx_foresight::live::sched_stats::SchedStats;
+use scx_foresight::live::stats::{own_page_faults, Metrics};
+use scx_foresight::live::{reload, watch};
 
 /// Worker: SIGHUP asks the model watcher to reload.
 extern "C" fn on_sighup_reload(_: libc::c_int) {
-    reload::RELOAD_SIGNALS.fetch_add(1, Ordering::SeqCst);
+    watch::RELOAD_SIGNALS.fetch_add(1, Ordering::SeqCst);
 }
 
 /// The worker's nice value: first for the CPU while it starts or tears down.

@@ -281,31 +281,9 @@ fn run_group(
 /// Run the VM cases (each group of machine shape in its own boots), print a table and
 /// `N passed, N failed`.
 pub fn vm_test(args: &VmTestArgs) -> Result<Tally> {
-    let explicit = args.vm.clock.is_some() || args.vm.tcg.is_some() || args.vm.cpus.is_some();
-    let cases_machine = args.vm.machine(vm::CASES_MACHINE)?;
     let (kernel, initrd, results) = prepare(&args.vm, "vm-test", &[], &[])?;
-    // (machine, cases asked for, cases to skip): the timed cases apart unless a machine is named.
-    let mut plan: Vec<(vm::Machine, Vec<String>, Vec<&str>)> = Vec::new();
-    if explicit {
-        plan.push((cases_machine, args.case.clone(), Vec::new()));
-    } else {
-        let timed = |c: &String| TIMED_CASES.contains(&c.as_str());
-        let (t, rest): (Vec<String>, Vec<String>) = args.case.iter().cloned().partition(timed);
-        if args.case.is_empty() {
-            plan.push((cases_machine, Vec::new(), TIMED_CASES.to_vec()));
-            let all_timed = TIMED_CASES.iter().map(|c| c.to_string()).collect();
-            plan.push((vm::MEASURE_MACHINE, all_timed, Vec::new()));
-        } else {
-            if !rest.is_empty() {
-                plan.push((cases_machine, rest, Vec::new()));
-            }
-            if !t.is_empty() {
-                plan.push((vm::MEASURE_MACHINE, t, Vec::new()));
-            }
-        }
-    }
     let mut groups = Vec::new();
-    for (i, (machine, wanted, skip)) in plan.into_iter().enumerate() {
+    for (i, (machine, wanted, skip)) in plan_groups(args)?.into_iter().enumerate() {
         // Each group's console logs, kernel log and recordings in a folder of its own.
         let dir = results.join(format!("g{}", i + 1));
         fs::create_dir_all(&dir)?;
@@ -315,7 +293,46 @@ pub fn vm_test(args: &VmTestArgs) -> Result<Tally> {
         )?);
     }
     println!();
-    for g in &groups {
+    print_boots(&groups, &kernel);
+    let tally = print_verdicts(&groups, &results);
+    println!("vm-test: {} passed, {} failed", tally.passed, tally.failed);
+    if tally.failed > 0 {
+        bail!("{} VM case(s) failed", tally.failed);
+    }
+    Ok(tally)
+}
+
+/// (machine, cases asked for, cases to skip) per boot: the timed cases on the measuring
+/// machine apart, unless the flags name a machine.
+type GroupPlan = (vm::Machine, Vec<String>, Vec<&'static str>);
+
+fn plan_groups(args: &VmTestArgs) -> Result<Vec<GroupPlan>> {
+    let explicit = args.vm.clock.is_some() || args.vm.tcg.is_some() || args.vm.cpus.is_some();
+    let cases_machine = args.vm.machine(vm::CASES_MACHINE)?;
+    if explicit {
+        return Ok(vec![(cases_machine, args.case.clone(), Vec::new())]);
+    }
+    let mut plan = Vec::new();
+    if args.case.is_empty() {
+        plan.push((cases_machine, Vec::new(), TIMED_CASES.to_vec()));
+        let all_timed = TIMED_CASES.iter().map(|c| c.to_string()).collect();
+        plan.push((vm::MEASURE_MACHINE, all_timed, Vec::new()));
+        return Ok(plan);
+    }
+    let timed = |c: &String| TIMED_CASES.contains(&c.as_str());
+    let (t, rest): (Vec<String>, Vec<String>) = args.case.iter().cloned().partition(timed);
+    if !rest.is_empty() {
+        plan.push((cases_machine, rest, Vec::new()));
+    }
+    if !t.is_empty() {
+        plan.push((vm::MEASURE_MACHINE, t, Vec::new()));
+    }
+    Ok(plan)
+}
+
+/// One line per boot: kernel, machine, boot time, whole run, crash, console log.
+fn print_boots(groups: &[Group], kernel: &kernel::Kernel) {
+    for g in groups {
         for (i, (out, log, crash)) in g.boots.iter().enumerate() {
             println!(
                 "VM boot {}: kernel {}, {}, boot to /init {}, whole run {:.1} s{}; console {}",
@@ -339,6 +356,11 @@ pub fn vm_test(args: &VmTestArgs) -> Result<Tally> {
             }
         }
     }
+}
+
+/// The table of case verdicts; a planned case without one fails, and so does a run whose
+/// guest never started its cases.
+fn print_verdicts(groups: &[Group], results: &Path) -> Tally {
     let cases: Vec<CaseResult> = groups.iter().flat_map(|g| g.cases.clone()).collect();
     let planned: Vec<String> = groups.iter().flat_map(|g| g.planned.clone()).collect();
     println!("{:<14} {:<6} {:>8}  detail", "case", "result", "secs");
@@ -376,11 +398,7 @@ pub fn vm_test(args: &VmTestArgs) -> Result<Tally> {
         );
         tally.failed += 1;
     }
-    println!("vm-test: {} passed, {} failed", tally.passed, tally.failed);
-    if tally.failed > 0 {
-        bail!("{} VM case(s) failed", tally.failed);
-    }
-    Ok(tally)
+    tally
 }
 
 /// Sum of `test result: ... N passed; M failed` lines of cargo test's output.

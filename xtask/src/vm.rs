@@ -205,6 +205,56 @@ fn kvm_broken_marker() -> PathBuf {
 }
 
 fn boot_with(spec: &Spec, accel: Accel) -> Result<Outcome> {
+    let mut child = start_qemu(spec, accel)?;
+    let lines = console_lines(&mut child);
+    let mut log = fs::File::create(&spec.log)
+        .with_context(|| format!("cannot write {}", spec.log.display()))?;
+    let start = Instant::now();
+    let mut progress = Progress::new(spec.script);
+    let mut kept = Vec::new();
+    let mut boot_to_init = None;
+    let mut timed_out = false;
+    loop {
+        // A KVM boot that never reaches /init gets a short grace: it is retried under TCG.
+        let limit = match (accel, boot_to_init) {
+            (Accel::Kvm, None) => KVM_BOOT_GRACE.min(spec.timeout),
+            _ => spec.timeout,
+        };
+        let Some(left) = limit.checked_sub(start.elapsed()) else {
+            timed_out = boot_to_init.is_some() || accel == Accel::Tcg;
+            let _ = child.kill();
+            break;
+        };
+        match lines.recv_timeout(left.min(Duration::from_secs(1))) {
+            Ok(line) => {
+                // Host seconds since QEMU started, for the wall cost of each guest step.
+                writeln!(log, "[{:9.3}] {line}", start.elapsed().as_secs_f64())?;
+                if protocol::is(&line, protocol::BOOTED) && boot_to_init.is_none() {
+                    boot_to_init = Some(start.elapsed());
+                }
+                if (spec.echo)(&line) {
+                    progress.println(&line);
+                }
+                progress.line(&line);
+                kept.push(line);
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => progress.tick(),
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    let _ = child.wait();
+    progress.finish();
+    Ok(Outcome {
+        lines: kept,
+        accel,
+        timed_out,
+        boot_to_init,
+        wall: start.elapsed(),
+    })
+}
+
+/// QEMU on the spec's kernel, initramfs and machine, its serial console on stdout.
+fn start_qemu(spec: &Spec, accel: Accel) -> Result<std::process::Child> {
     let (accel_args, cpu) = match accel {
         Accel::Kvm => (vec!["-accel".to_string(), "kvm".to_string()], "host"),
         Accel::Tcg => (spec.machine.tcg_args(), "max"),
@@ -214,7 +264,7 @@ fn boot_with(spec: &Spec, accel: Accel) -> Result<Outcome> {
         append.push(' ');
         append.push_str(p);
     }
-    let mut child = Command::new("qemu-system-x86_64")
+    Command::new("qemu-system-x86_64")
         .args(&accel_args)
         .args(["-cpu", cpu, "-m", GUEST_MEM])
         .args(["-smp", &spec.machine.cpus.to_string()])
@@ -229,8 +279,12 @@ fn boot_with(spec: &Spec, accel: Accel) -> Result<Outcome> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .context("cannot start qemu-system-x86_64")?;
+        .context("cannot start qemu-system-x86_64")
+}
 
+/// The child's stdout and stderr, line by line (a reader thread each), on one channel that
+/// closes when both end.
+fn console_lines(child: &mut std::process::Child) -> mpsc::Receiver<String> {
     let (tx, rx) = mpsc::channel::<String>();
     for pipe in [
         child
@@ -257,51 +311,7 @@ fn boot_with(spec: &Spec, accel: Accel) -> Result<Outcome> {
             }
         });
     }
-    drop(tx);
-
-    let mut log = fs::File::create(&spec.log)
-        .with_context(|| format!("cannot write {}", spec.log.display()))?;
-    let start = Instant::now();
-    let mut progress = Progress::new(spec.script);
-    let mut lines = Vec::new();
-    let mut boot_to_init = None;
-    let mut timed_out = false;
-    loop {
-        let limit = match (accel, boot_to_init) {
-            (Accel::Kvm, None) => KVM_BOOT_GRACE.min(spec.timeout),
-            _ => spec.timeout,
-        };
-        let Some(left) = limit.checked_sub(start.elapsed()) else {
-            timed_out = boot_to_init.is_some() || accel == Accel::Tcg;
-            let _ = child.kill();
-            break;
-        };
-        match rx.recv_timeout(left.min(Duration::from_secs(1))) {
-            Ok(line) => {
-                // Host seconds since QEMU started, for the wall cost of each guest step.
-                writeln!(log, "[{:9.3}] {line}", start.elapsed().as_secs_f64())?;
-                if protocol::is(&line, protocol::BOOTED) && boot_to_init.is_none() {
-                    boot_to_init = Some(start.elapsed());
-                }
-                if (spec.echo)(&line) {
-                    progress.println(&line);
-                }
-                progress.line(&line);
-                lines.push(line);
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => progress.tick(),
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-        }
-    }
-    let _ = child.wait();
-    progress.finish();
-    Ok(Outcome {
-        lines,
-        accel,
-        timed_out,
-        boot_to_init,
-        wall: start.elapsed(),
-    })
+    rx
 }
 
 #[cfg(test)]
