@@ -37,58 +37,58 @@ use crate::cli::{model, report, simulate, trace, train};
 pub struct Opts {
     /// Maximum time slice in microseconds (what a task gets when nothing else waits).
     #[arg(short = 's', long, default_value_t = SLICE_NS_DEFAULT / 1000)]
-    pub slice_us: u64,
+    pub(crate) slice_us: u64,
 
     /// Minimum time slice in microseconds (the floor however many tasks wait).
     #[arg(short = 'S', long, default_value_t = SLICE_NS_MIN_DEFAULT / 1000)]
-    pub slice_us_min: u64,
+    pub(crate) slice_us_min: u64,
 
     /// Only schedule tasks that set SCHED_EXT with sched_setscheduler(2); others keep the
     /// kernel's default scheduler.
     #[arg(short = 'p', long)]
-    pub partial: bool,
+    pub(crate) partial: bool,
 
     /// Verbose output: debug logs, libbpf details, BPF events in the trace pipe.
     #[arg(short = 'v', long)]
-    pub verbose: bool,
+    pub(crate) verbose: bool,
 
     /// Length of the kernel's debug dump printed when the scheduler is evicted (0 = default).
     #[arg(long, default_value_t = 0)]
-    pub exit_dump_len: u32,
+    pub(crate) exit_dump_len: u32,
 
     /// Print statistics every SECS seconds while scheduling (scheduling, prediction, models,
     /// workload class, signals; see --help-stats). They are also served to scx tools
     /// (scxtop, scx_stats clients) on /var/run/scx/root/stats, with or without this flag.
     #[arg(long, value_name = "SECS")]
-    pub stats: Option<f64>,
+    pub(crate) stats: Option<f64>,
 
     /// How --stats and --monitor print: `grouped` (a few lines per interval, counters as
     /// deltas over it) or `line` (one `stats: key=value ...` line of cumulative counters, for
     /// scripts).
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = StatsFormat::Grouped)]
-    pub stats_format: StatsFormat,
+    pub(crate) stats_format: StatsFormat,
 
     /// List every statistic with its description, then exit.
     #[arg(long)]
-    pub help_stats: bool,
+    pub(crate) help_stats: bool,
 
     /// Load models from this file, or every *.json in this directory, as the prior; reloaded
     /// when it changes or on SIGHUP (an invalid file is reported and the models in use stay).
     #[arg(long, value_name = "PATH")]
-    pub models: Option<PathBuf>,
+    pub(crate) models: Option<PathBuf>,
 
     /// Append one CSV row per completed task (function, numeric args, features, CPU demand)
     /// to FILE, for `scx_foresight train`. A missing or empty FILE gets the header; an existing
     /// one must start with the samples header and end with a whole line, else it is refused
     /// before attaching, untouched.
     #[arg(long, value_name = "FILE")]
-    pub record: Option<PathBuf>,
+    pub(crate) record: Option<PathBuf>,
 
     /// Modes config (JSON): the policy parameters of each workload class, the window, the
     /// dwell, boosted cgroups. Reloaded when it changes or on SIGHUP (an invalid file is
     /// reported and the one in use stays). Default: the shipped models/modes.json, built in.
     #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
 
     /// Workload classifier: `builtin` (models/classifier.json, fitted on windows recorded in
     /// the test VM), `thresholds` (fixed thresholds), or a file from `train --windows`
@@ -98,39 +98,39 @@ pub struct Opts {
         value_name = "builtin|thresholds|FILE",
         default_value = "builtin"
     )]
-    pub classifier: ClassifierSource,
+    pub(crate) classifier: ClassifierSource,
 
     /// Give the tasks of a cgroup (and its descendants) FACTOR times their share, 1..=8,
     /// default 2. PATH as under /sys/fs/cgroup or relative to it. Repeatable; adds to the
     /// config's boost_cgroups.
     #[arg(long, value_name = "PATH[:FACTOR]", value_parser = CgroupBoost::parse)]
-    pub boost_cgroup: Vec<CgroupBoost>,
+    pub(crate) boost_cgroup: Vec<CgroupBoost>,
 
     /// Append one CSV row per classification window (signals and class) to FILE; label the
     /// rows, then fit a classifier with `scx_foresight train --windows`. Only a missing, empty
     /// or windows-header file is written to.
     #[arg(long, value_name = "FILE")]
-    pub record_signals: Option<PathBuf>,
+    pub(crate) record_signals: Option<PathBuf>,
 
     /// After the kernel ends the scheduler with an error (a watchdog eviction, a BPF error) or
     /// its worker process dies of a signal, attach again, after a back-off (0.25 s, doubling to
     /// 8 s), at most N times in any minute; each time the kernel's reason is logged. 0 (the
     /// default): exit with an error instead (e.g. for systemd's Restart=on-failure).
     #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=60))]
-    pub restart_on_error: u32,
+    pub(crate) restart_on_error: u32,
 
     /// Do not attach: print the statistics of the running scx_foresight every SECS seconds
     /// (read from its scx_stats socket), until Ctrl-C; while none runs (or during a restart)
     /// it says so and waits for one.
     #[arg(long, value_name = "SECS")]
-    pub monitor: Option<f64>,
+    pub(crate) monitor: Option<f64>,
 
     /// libbpf's object options, as every scx scheduler takes them.
     #[command(flatten, next_help_heading = "Libbpf options")]
-    pub libbpf: LibbpfOpts,
+    pub(crate) libbpf: LibbpfOpts,
 
     #[command(subcommand)]
-    pub command: Option<Cmd>,
+    pub(crate) command: Option<Cmd>,
 }
 
 /// Where the Debian package puts things (`--help` and the man page).

@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//! The simulator's time-sliced engine (fifo, fair, foresight): one event at a time, as the
+//! live loop's round sees it, with the live policy's decisions (`foresight_decide`).
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use super::*;
+
+struct Active {
+    job: usize,
+    /// Times it was queued (arrival included).
+    enqueues: u32,
+    used: u64,
+    vruntime: u64,
+    first_run: Option<u64>,
+}
+
+/// EEVDF's default base slice for this many CPUs (0.75 ms × (1 + log2 cpus)).
+fn fair_slice_ns(cpus: u32) -> u64 {
+    750_000 * (1 + u64::from(cpus.max(1).ilog2()))
+}
+
+/// Non-preemptive, slice-based engine for fifo, fair and foresight.
+pub(super) fn sliced(jobs: &[Job], cfg: &SimConfig) -> (Vec<JobTimes>, Option<Trainer>) {
+    let mut engine = Engine::new(jobs, cfg);
+    // Each event, as the live loop's round would see it: a slice ends (the task finishes or
+    // is queued again) or a job arrives; a queued task is decided; idle CPUs take the
+    // earliest deadlines.
+    while let Some(now) = engine.next_instant() {
+        let slot = if engine.slice_ends_at(now) {
+            match engine.end_slice(now) {
+                SliceEnd::Requeue(slot) => Some(slot),
+                SliceEnd::Finished => None,
+                SliceEnd::Idle => continue,
+            }
+        } else {
+            Some(engine.arrive())
+        };
+        let decided = slot.map(|slot| engine.enqueue(slot, now));
+        engine.dispatch_idle(now, decided);
+    }
+    (engine.times, engine.trainer)
+}
+
+/// What the end of a slice left.
+enum SliceEnd {
+    /// The task needs more CPU: queued again.
+    Requeue(usize),
+    /// The task is done.
+    Finished,
+    /// The CPU was idle already (nothing to account).
+    Idle,
+}
+
+/// The time-sliced machine: jobs in flight, the queue ordered by deadline (or vruntime, or
+/// arrival), what each CPU runs and when its slice ends.
+struct Engine<'a> {
+    jobs: &'a [Job],
+    cfg: &'a SimConfig,
+    policy: Policy,
+    trainer: Option<Trainer>,
+    times: Vec<JobTimes>,
+    active: Vec<Active>,
+    free_slots: Vec<usize>,
+    queue: BinaryHeap<Reverse<(u64, u64, usize)>>,
+    running: Vec<Option<(usize, u64)>>,
+    cpu_events: BinaryHeap<Reverse<(u64, usize)>>,
+    next_arrival: usize,
+    seq: u64,
+    fair_clock: u64,
+    // The live loop sizes slices by the tasks queued in its current round (its batch), not by
+    // everything runnable: here, the jobs queued at the same instant.
+    batch_at: u64,
+    batch_len: usize,
+}
+
+impl<'a> Engine<'a> {
+    fn new(jobs: &'a [Job], cfg: &'a SimConfig) -> Self {
+        let cpus = cfg.cpus.max(1) as usize;
+        Self {
+            jobs,
+            cfg,
+            policy: Policy::with_mode(cfg.slices, &cfg.mode),
+            trainer: (cfg.policy == PolicyKind::Foresight).then(|| Trainer::new(cfg.prior.clone())),
+            times: vec![JobTimes::default(); jobs.len()],
+            active: Vec::new(),
+            free_slots: Vec::new(),
+            queue: BinaryHeap::new(),
+            running: vec![None; cpus],
+            cpu_events: BinaryHeap::new(),
+            next_arrival: 0,
+            seq: 0,
+            fair_clock: 0,
+            batch_at: u64::MAX,
+            batch_len: 0,
+        }
+    }
+
+    /// The next event's time: an arrival or a slice's end, whichever comes first.
+    fn next_instant(&self) -> Option<u64> {
+        let t_arr = self.jobs.get(self.next_arrival).map(|j| j.arrival_ns);
+        let t_cpu = self.cpu_events.peek().map(|Reverse((t, _))| *t);
+        match (t_arr, t_cpu) {
+            (Some(a), Some(c)) => Some(a.min(c)),
+            (a, c) => a.or(c),
+        }
+    }
+
+    fn slice_ends_at(&self, now: u64) -> bool {
+        self.cpu_events.peek().map(|Reverse((t, _))| *t) == Some(now)
+    }
+
+    /// Account the slice that ends now; a finished task becomes a training sample.
+    fn end_slice(&mut self, now: u64) -> SliceEnd {
+        let Some(Reverse((_, cpu))) = self.cpu_events.pop() else {
+            return SliceEnd::Idle;
+        };
+        let Some((slot, started)) = self.running[cpu].take() else {
+            return SliceEnd::Idle;
+        };
+        let a = &mut self.active[slot];
+        a.used += now - started;
+        a.vruntime += now - started;
+        let job = &self.jobs[a.job];
+        if a.used < job.cpu_ns {
+            return SliceEnd::Requeue(slot);
+        }
+        self.times[a.job].finish_ns = now;
+        // Like the live scheduler, only an identified task becomes a training sample
+        // (identified during this run when the next enqueue would have been predicted).
+        let identified = a.enqueues + 1 >= self.cfg.identify_from_enqueue;
+        if let Some(tr) = self.trainer.as_mut().filter(|_| identified) {
+            if tr.add(Sample {
+                func: job.func,
+                exe: job.exe,
+                fx: job.fx,
+                cx: job.cx,
+                gx: job.gx,
+                cpu_ns: job.cpu_ns,
+            }) {
+                tr.refit();
+            }
+        }
+        self.free_slots.push(slot);
+        SliceEnd::Finished
+    }
+
+    /// The next job arrives; its slot in the active set.
+    fn arrive(&mut self) -> usize {
+        let a = Active {
+            job: self.next_arrival,
+            enqueues: 0,
+            used: 0,
+            vruntime: self.fair_clock,
+            first_run: None,
+        };
+        self.next_arrival += 1;
+        match self.free_slots.pop() {
+            Some(s) => {
+                self.active[s] = a;
+                s
+            }
+            None => {
+                self.active.push(a);
+                self.active.len() - 1
+            }
+        }
+    }
+
+    /// Queue the task in `slot` with the policy's key; returns its slot and decided slice.
+    fn enqueue(&mut self, slot: usize, now: u64) -> (usize, u64) {
+        if self.batch_at != now {
+            (self.batch_at, self.batch_len) = (now, 0);
+        }
+        self.batch_len += 1;
+        let a = &mut self.active[slot];
+        a.enqueues += 1;
+        let identified = a.enqueues >= self.cfg.identify_from_enqueue;
+        let job = &self.jobs[a.job];
+        let (key, slice) = match self.cfg.policy {
+            PolicyKind::Fifo => (job.arrival_ns, u64::MAX),
+            PolicyKind::Fair => (a.vruntime, fair_slice_ns(self.cfg.cpus)),
+            _ => {
+                let d = foresight_decide(
+                    &self.policy,
+                    self.trainer.as_ref(),
+                    job,
+                    identified,
+                    a.used,
+                    now,
+                    self.batch_len,
+                );
+                (d.deadline, d.slice_ns)
+            }
+        };
+        self.seq += 1;
+        self.queue.push(Reverse((key, self.seq, slot)));
+        (slot, slice)
+    }
+
+    /// Idle CPUs take the earliest deadlines (`decided`: the task queued at this instant and
+    /// its slice).
+    fn dispatch_idle(&mut self, now: u64, decided: Option<(usize, u64)>) {
+        for cpu in 0..self.running.len() {
+            if self.running[cpu].is_some() {
+                continue;
+            }
+            let Some(Reverse((_, _, slot))) = self.queue.pop() else {
+                break;
+            };
+            let a = &mut self.active[slot];
+            let job = &self.jobs[a.job];
+            if a.first_run.is_none() {
+                a.first_run = Some(now);
+                self.times[a.job].first_run_ns = now;
+            }
+            self.fair_clock = self.fair_clock.max(a.vruntime);
+            let slice = match (self.cfg.policy, decided) {
+                (PolicyKind::Fifo, _) => u64::MAX,
+                (PolicyKind::Fair, _) => fair_slice_ns(self.cfg.cpus),
+                (_, Some((s, slice))) if s == slot => slice,
+                // Decided earlier: decide again now (only the batch size changed), as the live
+                // loop would on its next round.
+                _ => {
+                    let identified = a.enqueues >= self.cfg.identify_from_enqueue;
+                    let n = if self.batch_at == now {
+                        self.batch_len
+                    } else {
+                        1
+                    };
+                    let t = self.trainer.as_ref();
+                    foresight_decide(&self.policy, t, job, identified, a.used, now, n).slice_ns
+                }
+            };
+            let run = slice.min(job.cpu_ns - a.used).max(1);
+            self.running[cpu] = Some((slot, now));
+            self.cpu_events.push(Reverse((now + run, cpu)));
+        }
+    }
+}
+
+/// The live policy's decision for a job that has run `used` ns, with the models learnt so far;
+/// before it is `identified` only the general model can predict it, from behaviour alone.
+fn foresight_decide(
+    policy: &Policy,
+    trainer: Option<&Trainer>,
+    job: &Job,
+    identified: bool,
+    used: u64,
+    now: u64,
+    nr_waiting: usize,
+) -> crate::core::policy::Decision {
+    let predicted = trainer
+        .and_then(|t| match identified {
+            true => t
+                .models()
+                .predict_total_ns(job.func, job.exe, &job.fx, &job.cx, &job.gx),
+            false => {
+                let anonymous = Behaviour {
+                    weight: WEIGHT_DEFAULT,
+                    ..Behaviour::default()
+                };
+                let gx = general_features(None, &anonymous);
+                t.models().predict_total_ns(
+                    None,
+                    None,
+                    &[0.0; FUNCTION_FEATURES],
+                    &[0.0; CATEGORY_BUCKETS],
+                    &gx,
+                )
+            }
+        })
+        .map(|(ns, _)| ns);
+    let view = TaskView {
+        weight: WEIGHT_DEFAULT,
+        cpu_so_far_ns: used,
+        predicted_total_ns: predicted,
+        // Trace invocations never sleep: one burst, no interactivity.
+        burst_ewma_ns: used,
+        sleep_ratio: 0.0,
+        boost_pct: crate::core::policy::BOOST_PCT_NONE,
+    };
+    policy.decide(&view, now, nr_waiting)
+}
