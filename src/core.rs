@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //! The decision core, shared by the live loop and the simulator: pure functions and plain
 //! data, no threads, no I/O. A task's command line becomes [`features`]; [`model`] predicts
-//! its CPU demand; [`policy`] turns that into a deadline, a slice and a CPU choice; [`tasks`]
-//! remembers what each task did; [`classify`] (with [`classmodel`], the fitted classifier)
-//! names the workload of a window and [`modes`] maps each class to policy parameters.
+//! its CPU demand ([`trainer`] refits the models); [`policy`] turns that into a deadline, a
+//! slice and a CPU choice; [`tasks`] remembers what each task did; [`classify`] (with
+//! [`classmodel`], the fitted classifier) names the workload of a window and [`modes`] maps
+//! each class to policy parameters.
 
 pub mod classify;
 pub mod classmodel;
