@@ -3,10 +3,10 @@
 //! fifth, `src/sched/`: the loop attached to the kernel, and `src/cli/`, its subcommands).
 //! docs/ARCHITECTURE.md draws how they meet.
 //!
-//! - [`core`]: the decisions (no threads, no clock of its own, no I/O but its classifier and
-//!   modes files' loaders): a command line
-//!   into features, the models' predictions, the policy's order and slice, the task table, the
-//!   workload classes and modes. The live loop and the simulator both call it.
+//! - [`core`]: the decisions (no threads, no clock of its own, no I/O but the loaders of its
+//!   classifier and modes files): a command line into features, the models' predictions, the
+//!   policy's order and slice, the task table, the workload classes and modes. The live loop
+//!   and the simulator both call it.
 //! - [`formats`]: the files we read and write (model files, samples, traces) and the helpers
 //!   they share (one error type, one CSV row loop, versioned JSON).
 //! - [`offline`]: the tools that need no kernel: simulator, traces, training, replay, fuzzing.
