@@ -24,6 +24,18 @@ volatile u64 nr_exec_dropped;
 volatile u64 nr_exec_truncated;
 volatile u64 nr_exec_unread;
 
+/*
+ * End the slice the exec'ing task's fork was given (set by userspace before load), so that at
+ * the next tick the new image goes back through enqueue and is decided as itself; a short
+ * invocation would otherwise run to its end on its parent's decision. Not a kick: kicked
+ * from here, the task was switched out and back without an enqueue, with a fresh default
+ * slice (measured in the VM; most likely the core's path for a task preempted while migration
+ * is off, as it is in this tracepoint).
+ */
+const volatile bool preempt_on_exec;
+/* Exec'ing tasks whose slice was ended that way. */
+volatile u64 nr_exec_preempted;
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(foresight_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -65,5 +77,8 @@ int BPF_PROG(foresight_exec, struct task_struct *p, pid_t old_pid, struct linux_
 		__sync_fetch_and_add(&nr_exec_unread, 1);
 	}
 	bpf_ringbuf_submit(r, 0);
+	if (preempt_on_exec && bpf_ksym_exists(scx_bpf_task_set_slice___new) &&
+	    scx_bpf_task_set_slice___new(bpf_get_current_task_btf(), 0))
+		__sync_fetch_and_add(&nr_exec_preempted, 1);
 	return 0;
 }

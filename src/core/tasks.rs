@@ -23,6 +23,16 @@ const BURST_EWMA_DIV: u64 = 4;
 /// Slack when comparing our first-seen time with the kernel's start time (clock ticks).
 pub const START_SLACK_NS: u64 = 50_000_000;
 
+/// A task's comm as the kernel holds it: the bytes after the first NUL zeroed. BPF reads it
+/// with a string copy into ring-buffer memory, which leaves whatever was there after the NUL;
+/// compared raw, the same name would differ.
+pub fn clean_comm(raw: &[u8; 16]) -> [u8; 16] {
+    let mut comm = [0u8; 16];
+    let len = raw.iter().position(|b| *b == 0).unwrap_or(raw.len());
+    comm[..len].copy_from_slice(&raw[..len]);
+    comm
+}
+
 /// Where a task's identity came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IdentitySource {
@@ -280,6 +290,14 @@ mod tests {
         assert!(e.proc_requested);
         e.note_comm(b"payload\0\0\0\0\0\0\0\0\0");
         assert!(!e.proc_requested && e.proc.is_none());
+    }
+
+    #[test]
+    fn bytes_after_the_nul_do_not_make_another_comm() {
+        let a = clean_comm(b"payload\0garbage!");
+        assert_eq!(&a, b"payload\0\0\0\0\0\0\0\0\0");
+        assert_eq!(a, clean_comm(b"payload\0\0\0\0\0\0\0\0\0"));
+        assert_eq!(&clean_comm(b"sixteen_bytes_xx"), b"sixteen_bytes_xx");
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use crate::core::features::Invocation;
+use crate::core::tasks::clean_comm;
 
 /// Bytes of the program path and of argv the tracer keeps (bpf/execs.h).
 pub const EXEC_PATH_LEN: usize = 256;
@@ -59,7 +60,9 @@ impl ExecRecord {
             return None;
         }
         // SAFETY: plain old data of the checked size, read unaligned from the ring.
-        Some(unsafe { std::ptr::read_unaligned(data.as_ptr() as *const Self) })
+        let mut rec = unsafe { std::ptr::read_unaligned(data.as_ptr() as *const Self) };
+        rec.comm = clean_comm(&rec.comm);
+        Some(rec)
     }
 
     /// The program's path as exec'd (lossy UTF-8).

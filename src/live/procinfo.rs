@@ -6,6 +6,7 @@
 
 use crate::live::helper_thread;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -156,6 +157,8 @@ pub struct ProcWorker {
     requests: SyncSender<Request>,
     pub replies: Receiver<Reply>,
     pub dropped: u64,
+    /// The exec tracer's count of slices ended at exec, published by the worker thread.
+    pub exec_preempted: Arc<AtomicU64>,
 }
 
 /// Where exec records come from: the BPF tracer in the live scheduler. Built inside the worker
@@ -163,6 +166,11 @@ pub struct ProcWorker {
 pub trait ExecSource {
     /// Wait up to `timeout` for records and append them to `out`.
     fn poll(&mut self, timeout: Duration, out: &mut Vec<ExecRecord>);
+
+    /// Exec'ing tasks whose slice the tracer ended (so the new image is decided as itself).
+    fn preempted(&self) -> u64 {
+        0
+    }
 }
 
 /// Builds the exec source in the worker thread; an error leaves the worker on /proc alone.
@@ -177,6 +185,7 @@ struct Worker {
     programs: ProgramPaths,
     cgroups: CgroupPaths,
     replies: SyncSender<Reply>,
+    exec_preempted: Arc<AtomicU64>,
 }
 
 impl Worker {
@@ -224,23 +233,29 @@ impl Worker {
         }
     }
 
-    /// Exec records as they come, /proc requests between two polls.
+    /// Exec records as they come, one /proc request between two polls: a /proc read is slow
+    /// (files, retries mid-exec), and a backlog of them must not hold back the identities of
+    /// new invocations, which their next enqueue needs.
     fn run_with_execs(mut self, mut source: Box<dyn ExecSource>, requests: Receiver<Request>) {
         let mut records = Vec::with_capacity(256);
+        let mut backlog = false;
         loop {
-            source.poll(EXEC_POLL, &mut records);
+            source.poll(
+                if backlog { Duration::ZERO } else { EXEC_POLL },
+                &mut records,
+            );
+            self.exec_preempted
+                .store(source.preempted(), Ordering::Relaxed);
             for rec in records.drain(..) {
                 if !self.serve_exec(&rec) {
                     return;
                 }
             }
-            loop {
-                match requests.try_recv() {
-                    Ok(req) if self.serve_request(req) => {}
-                    Ok(_) | Err(TryRecvError::Disconnected) => return,
-                    Err(TryRecvError::Empty) => break,
-                }
-            }
+            backlog = match requests.try_recv() {
+                Ok(req) if self.serve_request(req) => true,
+                Ok(_) | Err(TryRecvError::Disconnected) => return,
+                Err(TryRecvError::Empty) => false,
+            };
         }
     }
 }
@@ -258,6 +273,8 @@ impl ProcWorker {
         let (rep_tx, rep_rx) = sync_channel::<Reply>(REQUEST_QUEUE);
         let (ready_tx, ready_rx) = sync_channel::<Result<(), String>>(1);
         let with_execs = execs.is_some();
+        let exec_preempted = Arc::new(AtomicU64::new(0));
+        let published = exec_preempted.clone();
         // The tracer is loaded and attached before the budget applies (see spawn_after_setup).
         let setup = move || execs.map(|build| build());
         helper_thread::spawn_after_setup(
@@ -270,6 +287,7 @@ impl ProcWorker {
                     programs: ProgramPaths::default(),
                     cgroups: CgroupPaths::new(CGROUP_ROOT),
                     replies: rep_tx,
+                    exec_preempted: published,
                 };
                 match built {
                     Some(Ok(source)) => {
@@ -294,6 +312,7 @@ impl ProcWorker {
                 requests: req_tx,
                 replies: rep_rx,
                 dropped: 0,
+                exec_preempted,
             },
             execs_ready,
         ))

@@ -84,6 +84,8 @@ pub struct Prediction {
     pub exec_first: u64,
     #[stat(desc = "First decisions of exec'd images made with a function-level prediction")]
     pub exec_first_fn: u64,
+    #[stat(desc = "Exec'ing tasks whose slice was ended at exec, to be decided as the new image")]
+    pub exec_preempted: u64,
     #[stat(desc = "Decisions made with a function model")]
     pub pred_fn: u64,
     #[stat(desc = "Decisions made with an executable model")]
@@ -252,6 +254,7 @@ impl SchedStats {
                 exited_never: m.nr_exit_ident_never,
                 exec_first: m.nr_exec_first_decisions,
                 exec_first_fn: m.nr_exec_first_fn,
+                exec_preempted: m.nr_exec_preempted,
                 pred_fn: m.nr_pred_function,
                 pred_exe: m.nr_pred_executable,
                 pred_general: m.nr_pred_general,
@@ -349,11 +352,12 @@ impl SchedStats {
         let _ = write!(
             out,
             " exits={} exits_lost={} proc={} proc_lost={} proc_stale={} ident_exec={} ident_proc={} \
-             exited_exec={} exited_proc={} exited_never={} exec_first_fn={}/{} pred_fn={} pred_exe={} \
-             pred_general={} pred_none={} decided=interactive:{},io:{},faas:{},batch:{} boosted={}",
+             exited_exec={} exited_proc={} exited_never={} exec_first_fn={}/{} exec_preempted={} \
+             pred_fn={} pred_exe={} pred_general={} pred_none={} \
+             decided=interactive:{},io:{},faas:{},batch:{} boosted={}",
             p.exits, p.exits_lost, p.proc_replies, p.proc_lost, p.proc_stale, p.ident_exec,
             p.ident_proc, p.exited_exec, p.exited_proc, p.exited_never, p.exec_first_fn,
-            p.exec_first, p.pred_fn, p.pred_exe, p.pred_general, p.pred_none,
+            p.exec_first, p.exec_preempted, p.pred_fn, p.pred_exe, p.pred_general, p.pred_none,
             p.decided_interactive, p.decided_io, p.decided_faas, p.decided_batch, p.boosted,
         );
         let _ = write!(
@@ -427,13 +431,14 @@ impl SchedStats {
         let _ = writeln!(
             out,
             "  prediction  identified at exec {} by /proc {} (lost {} stale {}) | exited exec {} /proc {} never {} | \
-             first decision with fn model {}/{} | predicted by fn {} exe {} general {} none {} | \
+             first decision with fn model {}/{} (slice ended at exec {}) | predicted by fn {} exe {} general {} none {} | \
              decided interactive {} io {} faas {} batch {} boosted {}",
             d(p.ident_exec, q.ident_exec), d(p.ident_proc, q.ident_proc),
             d(p.proc_lost, q.proc_lost), d(p.proc_stale, q.proc_stale),
             d(p.exited_exec, q.exited_exec), d(p.exited_proc, q.exited_proc),
             d(p.exited_never, q.exited_never), d(p.exec_first_fn, q.exec_first_fn),
-            d(p.exec_first, q.exec_first), d(p.pred_fn, q.pred_fn), d(p.pred_exe, q.pred_exe),
+            d(p.exec_first, q.exec_first), d(p.exec_preempted, q.exec_preempted),
+            d(p.pred_fn, q.pred_fn), d(p.pred_exe, q.pred_exe),
             d(p.pred_general, q.pred_general), d(p.pred_none, q.pred_none),
             d(p.decided_interactive, q.decided_interactive), d(p.decided_io, q.decided_io),
             d(p.decided_faas, q.decided_faas), d(p.decided_batch, q.decided_batch),

@@ -53,6 +53,8 @@ pub struct Metrics {
     /// First decisions of exec'd images, and how many of them had a function-level prediction.
     pub nr_exec_first_decisions: u64,
     pub nr_exec_first_fn: u64,
+    /// Exec'ing tasks whose slice the exec tracer ended (decided again as the new image).
+    pub nr_exec_preempted: u64,
     /// Identities applied from the exec tracer and from /proc reads.
     pub nr_ident_exec: u64,
     pub nr_ident_proc: u64,

@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::OpenObject;
+use log::warn;
 use scx_foresight::live::exec_record::ExecRecord;
 use scx_foresight::live::procinfo::{ExecSource, ExecSourceFactory};
 
@@ -25,20 +26,32 @@ pub const MAX_PENDING_EXECS: usize = 4096;
 
 pub struct ExecTracer {
     // Kept alive: dropping the skeleton detaches the program.
-    _skel: ExecsSkel<'static>,
+    skel: ExecsSkel<'static>,
     ring: libbpf_rs::RingBuffer<'static>,
     inbox: Rc<RefCell<Vec<ExecRecord>>>,
 }
 
 impl ExecTracer {
-    /// Load and attach the sched_process_exec tracer. Its object lives as long as the process
-    /// (one per worker; the worker thread that polls it never ends before the process).
+    /// Load and attach the sched_process_exec tracer, ending each exec'ing task's slice when
+    /// the kernel lets a tracer do so (else without: the new image waits for its slice's end).
     pub fn load() -> Result<Self> {
+        Self::load_with(true).or_else(|e| {
+            warn!("exec tracer: cannot end the slice at exec ({e:#}); exec'd images are decided as themselves from their next enqueue");
+            Self::load_with(false)
+        })
+    }
+
+    /// Load with or without the end of slice at exec. Its object lives as long as the process
+    /// (one per worker; the worker thread that polls it never ends before the process).
+    fn load_with(preempt_on_exec: bool) -> Result<Self> {
         let storage: &'static mut MaybeUninit<OpenObject> =
             Box::leak(Box::new(MaybeUninit::uninit()));
-        let open = ExecsSkelBuilder::default()
+        let mut open = ExecsSkelBuilder::default()
             .open(storage)
             .context("opening bpf/execs.bpf.c")?;
+        if let Some(rodata) = open.maps.rodata_data.as_mut() {
+            rodata.preempt_on_exec = preempt_on_exec;
+        }
         let mut skel = open.load().context("loading bpf/execs.bpf.c")?;
         skel.attach()
             .context("attaching the sched_process_exec tracer")?;
@@ -57,11 +70,7 @@ impl ExecTracer {
             })
             .context("exec ring buffer")?;
         let ring = builder.build().context("exec ring buffer")?;
-        Ok(Self {
-            _skel: skel,
-            ring,
-            inbox,
-        })
+        Ok(Self { skel, ring, inbox })
     }
 
     /// The factory the /proc worker calls in its own thread.
@@ -74,5 +83,13 @@ impl ExecSource for ExecTracer {
     fn poll(&mut self, timeout: Duration, out: &mut Vec<ExecRecord>) {
         let _ = self.ring.poll(timeout);
         out.append(&mut self.inbox.borrow_mut());
+    }
+
+    fn preempted(&self) -> u64 {
+        self.skel
+            .maps
+            .bss_data
+            .as_ref()
+            .map_or(0, |b| b.nr_exec_preempted)
     }
 }

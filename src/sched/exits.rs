@@ -8,6 +8,7 @@ use std::rc::Rc;
 use anyhow::{Context, Result};
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::OpenObject;
+use scx_foresight::core::tasks::clean_comm;
 
 #[allow(clippy::all, dead_code, non_camel_case_types)]
 mod exits_skel {
@@ -57,7 +58,9 @@ impl<'a> ExitTracker<'a> {
                 }
                 // SAFETY: the record is plain old data written by the BPF program with the
                 // layout of ExitRecord (checked size); read unaligned from the ring.
-                let rec = unsafe { std::ptr::read_unaligned(data.as_ptr() as *const ExitRecord) };
+                let mut rec =
+                    unsafe { std::ptr::read_unaligned(data.as_ptr() as *const ExitRecord) };
+                rec.comm = clean_comm(&rec.comm);
                 let mut v = sink.borrow_mut();
                 if v.len() < MAX_PENDING_EXITS {
                     v.push(rec);

@@ -26,7 +26,7 @@ use scx_foresight::core::cpus::{CpuInfo, CpuLayout};
 use scx_foresight::core::model::{Sample, Source};
 use scx_foresight::core::policy::CpuChoice;
 use scx_foresight::core::policy::{Decision, Policy, SliceConfig, BOOST_PCT_NONE};
-use scx_foresight::core::tasks::{IdentitySource, TaskTable, MAX_TASKS};
+use scx_foresight::core::tasks::{clean_comm, IdentitySource, TaskTable, MAX_TASKS};
 use scx_foresight::live::adapt::{Adapt, WindowMsg};
 use scx_foresight::live::learner::{Msg, Shared};
 use scx_foresight::live::procinfo::ProcWorker;
@@ -297,8 +297,7 @@ impl<'a> Scheduler<'a> {
                 t.flags & SCX_ENQ_WAKEUP != 0,
                 t.weight,
             );
-            // SAFETY: c_char and u8 have the same size and alignment.
-            e.note_comm(unsafe { &*(t.comm.as_ptr() as *const [u8; 16]) });
+            e.note_comm(&comm_of(t));
             // Ask once the task has run (a fork execs in its first run), once per program; a
             // full queue leaves the task on the defaults.
             if !e.proc_requested && e.enqueues >= 2 {
@@ -411,6 +410,7 @@ impl<'a> Scheduler<'a> {
             nr_task_evictions: self.tasks.evictions(),
             nr_exits_dropped: self.exits.dropped(),
             nr_proc_dropped: self.helpers.procs.dropped,
+            nr_exec_preempted: self.helpers.procs.exec_preempted.load(Ordering::Relaxed),
             model_generation: models.generation,
             nr_model_refits: self.helpers.learner.refits.load(Ordering::Relaxed),
             nr_function_models: models
@@ -429,6 +429,12 @@ impl<'a> Scheduler<'a> {
             ..self.m
         }
     }
+}
+
+/// The task's comm as bytes, cleaned (see clean_comm).
+fn comm_of(t: &QueuedTask) -> [u8; 16] {
+    // SAFETY: c_char and u8 have the same size and alignment, and comm is TASK_COMM_LEN long.
+    clean_comm(unsafe { &*(t.comm.as_ptr() as *const [u8; 16]) })
 }
 
 /// The BPF objects the scheduler loads, kept alive by the caller for the scheduler's life.

@@ -17,6 +17,8 @@ case_faas_priority() {
 	"$FS_BIN/foresight_loadgen" series --arg "$FAAS_ARG" --count "$FAAS_COUNT" --gap-ms 50 >/tmp/faas-foresight.log 2>&1
 	_att=no
 	ours_attached && _att=yes
+	# One more stats line (every second) so that the counters cover the whole series.
+	sleep 1.5
 	stop_sched
 	kill "$_hogs" 2>/dev/null
 	wait "$_hogs" 2>/dev/null

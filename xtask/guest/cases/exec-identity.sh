@@ -1,0 +1,41 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# VM case `exec-identity` (sourced by vm-test.sh; helpers in lib.sh).
+
+# Identity at exec, end to end: a model trained on this boot's invocations (`--record`, then
+# `train`), loaded with `--models`; then a series of invocations beside CPU hogs. Each one's
+# slice ends at exec, so its next enqueue is decided as itself: at least 95 % of them must
+# have their first decision after exec made with the function-level model.
+EI_COUNT=20
+EI_MIN_FN=19
+
+case_exec_identity() {
+	rm -f /tmp/ei.csv /tmp/ei.json
+	start_sched /tmp/ei-train.log --record /tmp/ei.csv
+	wait_state enabled 30 || { DETAIL="never enabled (training run)"; return 1; }
+	"$FS_BIN/foresight_loadgen" series --arg 24 --count 12 --gap-ms 20 >/dev/null 2>&1
+	stop_sched
+	"$SCHED" train --samples /tmp/ei.csv --out /tmp/ei.json --min-samples 8 >/tmp/ei-fit.log 2>&1 ||
+		{ DETAIL="train failed: $(tail -n 1 /tmp/ei-fit.log)"; return 1; }
+	timeout 300 stress-ng --cpu 8 --timeout 120s >/dev/null 2>&1 &
+	_hogs=$!
+	start_sched /tmp/ei-sched.log --models /tmp/ei.json --stats 1 --stats-format line
+	wait_state enabled 30 || { kill "$_hogs"; DETAIL="never enabled"; return 1; }
+	"$FS_BIN/foresight_loadgen" series --arg 24 --count "$EI_COUNT" --gap-ms 20 >/tmp/ei-series.log 2>&1
+	_src=$?
+	# Stats lines come every second (later under this emulator's load): wait for two more, so
+	# that the last one covers the whole series.
+	_n=$(grep -c '^stats:' /tmp/ei-sched.log)
+	_w=0
+	while [ "$(grep -c '^stats:' /tmp/ei-sched.log)" -lt $((_n + 2)) ] && [ $_w -lt 20 ]; do
+		sleep 0.5
+		_w=$((_w + 1))
+	done
+	stop_sched
+	kill "$_hogs" 2>/dev/null
+	wait "$_hogs" 2>/dev/null
+	_last=$(grep '^stats:' /tmp/ei-sched.log | tail -n 1)
+	_first=$(echo "$_last" | grep -o 'exec_first_fn=[0-9]*/[0-9]*' | cut -d= -f2)
+	_fn=${_first%/*}
+	DETAIL="series_rc=$_src invocations=$EI_COUNT first_decisions_fn/after_exec=$_first need_fn>=$EI_MIN_FN $(echo "$_last" | grep -o 'ident_exec=[0-9]*') $(echo "$_last" | grep -o 'exec_preempted=[0-9]*') $(echo "$_last" | grep -o 'fn_models=[0-9]*')"
+	[ "$_src" -eq 0 ] && [ -n "$_fn" ] && [ "$_fn" -ge "$EI_MIN_FN" ]
+}
