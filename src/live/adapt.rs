@@ -142,7 +142,8 @@ pub fn spawn(setup: Setup) -> anyhow::Result<(Arc<Adapt>, SyncSender<WindowMsg>)
         windows: AtomicU64::new(0),
     });
     let (tx, rx) = sync_channel(WINDOW_QUEUE);
-    let mut thread = AdaptThread {
+    let files = FileWatch::new(watched_paths(&setup));
+    let thread = AdaptThread {
         shared: shared.clone(),
         hysteresis: Hysteresis::new(initial, config.dwell_windows),
         config,
@@ -150,13 +151,21 @@ pub fn spawn(setup: Setup) -> anyhow::Result<(Arc<Adapt>, SyncSender<WindowMsg>)
         setup,
         recorder,
         last_stat: read_proc_stat(),
-        files: FileWatch::new(Vec::new()),
+        files,
         retired: Retired::default(),
         retired_boosts: Retired::default(),
     };
-    thread.files = FileWatch::new(thread.watched_paths());
     helper_thread::spawn("adapt", helper_thread::LIGHT_BUDGET, move || thread.run(rx))?;
     Ok((shared, tx))
+}
+
+/// The files whose change means reload: the config and a classifier file, if any.
+fn watched_paths(setup: &Setup) -> Vec<PathBuf> {
+    let classifier = match &setup.classifier {
+        ClassifierSource::File(p) => Some(p.clone()),
+        _ => None,
+    };
+    setup.config.iter().cloned().chain(classifier).collect()
 }
 
 /// The config at start: the file, or on a restart the last accepted one if the file is bad.
@@ -365,20 +374,6 @@ impl AdaptThread {
             warn!("--record-signals: write failed, recording stops: {e}");
             self.recorder = None;
         }
-    }
-
-    /// The files whose change means reload: the config and a classifier file, if any.
-    fn watched_paths(&self) -> Vec<PathBuf> {
-        let classifier = match &self.setup.classifier {
-            ClassifierSource::File(p) => Some(p.clone()),
-            _ => None,
-        };
-        self.setup
-            .config
-            .iter()
-            .cloned()
-            .chain(classifier)
-            .collect()
     }
 
     /// Reload the config and classifier when a file changed or SIGHUP arrived; both must be
