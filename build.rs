@@ -26,7 +26,17 @@ fn main() {
         .enable_skel("bpf/signals.bpf.c", "signals")
         .build()
         .expect("bpf/signals.bpf.c: BPF build failed");
-    for header in ["bpf/exits.h", "bpf/execs.h", "bpf/signals.h"] {
+    scx_cargo::BpfBuilder::new()
+        .expect("BPF builder: cannot start (is clang >= 18 installed? set BPF_CLANG)")
+        .enable_skel("bpf/wakeups.bpf.c", "wakeups")
+        .build()
+        .expect("bpf/wakeups.bpf.c: BPF build failed");
+    for header in [
+        "bpf/exits.h",
+        "bpf/execs.h",
+        "bpf/signals.h",
+        "bpf/wakeups.h",
+    ] {
         println!("cargo:rerun-if-changed={header}");
     }
 }

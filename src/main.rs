@@ -96,6 +96,7 @@ fn run(opts: &Opts) -> Result<ExitCode> {
     let cfg = LoopConfig {
         slices,
         exit_dump_len: opts.exit_dump_len,
+        wake_preempt_min_run_ns: opts.wake_preempt_us.saturating_mul(1000),
         partial: opts.partial,
         verbose: opts.verbose,
         stats_interval,

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use clap::Parser;
 
 use scx_foresight::core::modes::CgroupBoost;
-use scx_foresight::core::policy::{SLICE_NS_DEFAULT, SLICE_NS_MIN_DEFAULT};
+use scx_foresight::core::policy::{
+    SLICE_NS_DEFAULT, SLICE_NS_MIN_DEFAULT, WAKE_PREEMPT_MIN_RUN_NS,
+};
 use scx_foresight::live::adapt::ClassifierSource;
 use scx_foresight::live::sched_stats::StatsFormat;
 use scx_utils::libbpf_clap_opts::LibbpfOpts;
@@ -42,6 +44,12 @@ pub struct Opts {
     /// Minimum time slice in microseconds (the floor however many tasks wait).
     #[arg(short = 'S', long, default_value_t = SLICE_NS_MIN_DEFAULT / 1000)]
     pub(crate) slice_us_min: u64,
+
+    /// Wakeup preemption: a task that wakes up while every CPU is busy preempts the running
+    /// task if that has run at least this many microseconds, so the newcomer is decided (and
+    /// a short one run) at once rather than at the end of that task's slice. 0 turns it off.
+    #[arg(long, value_name = "US", default_value_t = WAKE_PREEMPT_MIN_RUN_NS / 1000)]
+    pub(crate) wake_preempt_us: u64,
 
     /// Only schedule tasks that set SCHED_EXT with sched_setscheduler(2); others keep the
     /// kernel's default scheduler.

@@ -11,8 +11,8 @@ use clap::{Args, ValueEnum};
 use scx_foresight::core::classify::SystemClass;
 use scx_foresight::core::model::{Interner, ModelSet, Sample};
 use scx_foresight::core::modes::ModeConfig;
-use scx_foresight::core::policy::ModeParams;
 use scx_foresight::core::policy::SliceConfig;
+use scx_foresight::core::policy::{ModeParams, WAKE_PREEMPT_MIN_RUN_NS};
 use scx_foresight::formats::csv::open_csv_for_append;
 use scx_foresight::formats::modelfile::ModelFile;
 use scx_foresight::formats::samples::{self, Recorded};
@@ -55,6 +55,10 @@ pub struct SimulateArgs {
     /// after the fork's enqueue); 3 was its /proc-only path; 1 is identity known at arrival.
     #[arg(long, default_value_t = sim::IDENTIFY_FROM_ENQUEUE_LIVE, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub identify_from_enqueue: u32,
+    /// foresight: an arrival while every CPU is busy preempts a task that has run at least
+    /// this many µs, as the live scheduler's `--wake-preempt-us` does; 0 turns it off.
+    #[arg(long, value_name = "US", default_value_t = WAKE_PREEMPT_MIN_RUN_NS / 1000)]
+    pub wake_preempt_us: u64,
     /// Run foresight in the mode the live scheduler uses for this workload class (the shipped
     /// modes config: idle, cpu-bound, interactive, io-heavy, network-heavy, faas-burst, mixed).
     /// Default: the base parameters, as before any class is known.
@@ -101,6 +105,7 @@ pub fn simulate(a: &SimulateArgs) -> Result<()> {
                 prior: prior.clone(),
                 identify_from_enqueue: a.identify_from_enqueue,
                 mode,
+                wake_preempt_min_run_ns: a.wake_preempt_us.saturating_mul(1000),
             };
             let (times, _) = sim::simulate(&jobs, &cfg);
             if let Some(dir) = &a.times_dir {

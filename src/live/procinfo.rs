@@ -157,8 +157,48 @@ pub struct ProcWorker {
     requests: SyncSender<Request>,
     pub replies: Receiver<Reply>,
     pub dropped: u64,
-    /// The exec tracer's count of slices ended at exec, published by the worker thread.
-    pub exec_preempted: Arc<AtomicU64>,
+    /// The exec tracer's counters, published by the worker thread.
+    pub exec_counts: Arc<SharedExecCounts>,
+}
+
+/// The exec tracer's own counters since it was loaded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExecCounts {
+    /// Exec'ing tasks whose slice was ended (so the new image is decided as itself).
+    pub preempted: u64,
+    /// Records lost because the ring buffer was full.
+    pub dropped: u64,
+    /// Records whose arguments were cut at the tracer's bound.
+    pub truncated: u64,
+    /// Records whose arguments could not be read at all.
+    pub unread: u64,
+}
+
+/// [`ExecCounts`] stored by the worker thread and loaded by the loop, without a lock.
+#[derive(Debug, Default)]
+pub struct SharedExecCounts {
+    preempted: AtomicU64,
+    dropped: AtomicU64,
+    truncated: AtomicU64,
+    unread: AtomicU64,
+}
+
+impl SharedExecCounts {
+    fn store(&self, c: ExecCounts) {
+        self.preempted.store(c.preempted, Ordering::Relaxed);
+        self.dropped.store(c.dropped, Ordering::Relaxed);
+        self.truncated.store(c.truncated, Ordering::Relaxed);
+        self.unread.store(c.unread, Ordering::Relaxed);
+    }
+
+    pub fn load(&self) -> ExecCounts {
+        ExecCounts {
+            preempted: self.preempted.load(Ordering::Relaxed),
+            dropped: self.dropped.load(Ordering::Relaxed),
+            truncated: self.truncated.load(Ordering::Relaxed),
+            unread: self.unread.load(Ordering::Relaxed),
+        }
+    }
 }
 
 /// Where exec records come from: the BPF tracer in the live scheduler. Built inside the worker
@@ -167,9 +207,9 @@ pub trait ExecSource {
     /// Wait up to `timeout` for records and append them to `out`.
     fn poll(&mut self, timeout: Duration, out: &mut Vec<ExecRecord>);
 
-    /// Exec'ing tasks whose slice the tracer ended (so the new image is decided as itself).
-    fn preempted(&self) -> u64 {
-        0
+    /// The source's own counters (none for a source without any).
+    fn counts(&self) -> ExecCounts {
+        ExecCounts::default()
     }
 }
 
@@ -185,7 +225,7 @@ struct Worker {
     programs: ProgramPaths,
     cgroups: CgroupPaths,
     replies: SyncSender<Reply>,
-    exec_preempted: Arc<AtomicU64>,
+    exec_counts: Arc<SharedExecCounts>,
 }
 
 impl Worker {
@@ -244,8 +284,7 @@ impl Worker {
                 if backlog { Duration::ZERO } else { EXEC_POLL },
                 &mut records,
             );
-            self.exec_preempted
-                .store(source.preempted(), Ordering::Relaxed);
+            self.exec_counts.store(source.counts());
             for rec in records.drain(..) {
                 if !self.serve_exec(&rec) {
                     return;
@@ -273,8 +312,8 @@ impl ProcWorker {
         let (rep_tx, rep_rx) = sync_channel::<Reply>(REQUEST_QUEUE);
         let (ready_tx, ready_rx) = sync_channel::<Result<(), String>>(1);
         let with_execs = execs.is_some();
-        let exec_preempted = Arc::new(AtomicU64::new(0));
-        let published = exec_preempted.clone();
+        let exec_counts = Arc::new(SharedExecCounts::default());
+        let published = exec_counts.clone();
         // The tracer is loaded and attached before the budget applies (see spawn_after_setup).
         let setup = move || execs.map(|build| build());
         helper_thread::spawn_after_setup(
@@ -287,7 +326,7 @@ impl ProcWorker {
                     programs: ProgramPaths::default(),
                     cgroups: CgroupPaths::new(CGROUP_ROOT),
                     replies: rep_tx,
-                    exec_preempted: published,
+                    exec_counts: published,
                 };
                 match built {
                     Some(Ok(source)) => {
@@ -312,7 +351,7 @@ impl ProcWorker {
                 requests: req_tx,
                 replies: rep_rx,
                 dropped: 0,
-                exec_preempted,
+                exec_counts,
             },
             execs_ready,
         ))

@@ -53,6 +53,8 @@ pub struct Scheduling {
     pub max_batch: u64,
     #[stat(desc = "Longest round since attach, in us (the loop must never block)")]
     pub max_round_us: u64,
+    #[stat(desc = "Running tasks preempted for a task that woke up on a busy CPU")]
+    pub wake_preempts: u64,
     #[stat(desc = "Page faults of the scheduler process since attach (must stay 0)")]
     pub page_faults: u64,
 }
@@ -86,6 +88,12 @@ pub struct Prediction {
     pub exec_first_fn: u64,
     #[stat(desc = "Exec'ing tasks whose slice was ended at exec, to be decided as the new image")]
     pub exec_preempted: u64,
+    #[stat(desc = "Exec records lost because the tracer's ring buffer was full")]
+    pub exec_lost: u64,
+    #[stat(desc = "Exec records whose arguments were cut at the tracer's bound")]
+    pub exec_truncated: u64,
+    #[stat(desc = "Exec records whose arguments could not be read")]
+    pub exec_unread: u64,
     #[stat(desc = "Decisions made with a function model")]
     pub pred_fn: u64,
     #[stat(desc = "Decisions made with an executable model")]
@@ -240,6 +248,7 @@ impl SchedStats {
                 max_batch: m.max_batch,
                 max_round_us: m.max_round_us,
                 page_faults: m.nr_page_faults,
+                wake_preempts: m.wake_preempt.preempts,
             },
             prediction: Prediction {
                 ident_exec: m.nr_ident_exec,
@@ -254,7 +263,10 @@ impl SchedStats {
                 exited_never: m.nr_exit_ident_never,
                 exec_first: m.nr_exec_first_decisions,
                 exec_first_fn: m.nr_exec_first_fn,
-                exec_preempted: m.nr_exec_preempted,
+                exec_preempted: m.exec_tracer.preempted,
+                exec_lost: m.exec_tracer.dropped,
+                exec_truncated: m.exec_tracer.truncated,
+                exec_unread: m.exec_tracer.unread,
                 pred_fn: m.nr_pred_function,
                 pred_exe: m.nr_pred_executable,
                 pred_general: m.nr_pred_general,
@@ -343,21 +355,21 @@ impl SchedStats {
             out,
             "stats: running={}/{} queued={} pending={} user_dispatches={} idle_cpu={} cpu_searches={} \
              kernel_dispatches={} congested={} cancels={} bounces={} failed={} rounds={} max_batch={} \
-             max_round_us={} tasks={} task_evictions={} page_faults={} worker={} workers={}",
+             max_round_us={} wake_preempts={} tasks={} task_evictions={} page_faults={} worker={} workers={}",
             s.running, s.cpus, s.queued, s.pending, s.user_dispatches, s.idle_cpu_dispatches,
             s.cpu_searches, s.kernel_dispatches, s.congested, s.cancels, s.bounces, s.failed,
-            s.rounds, s.max_batch, s.max_round_us, s.tasks, s.task_evictions, s.page_faults, self.worker_pid,
+            s.rounds, s.max_batch, s.max_round_us, s.wake_preempts, s.tasks, s.task_evictions, s.page_faults, self.worker_pid,
             self.workers,
         );
         let _ = write!(
             out,
             " exits={} exits_lost={} proc={} proc_lost={} proc_stale={} ident_exec={} ident_proc={} \
              exited_exec={} exited_proc={} exited_never={} exec_first_fn={}/{} exec_preempted={} \
-             pred_fn={} pred_exe={} pred_general={} pred_none={} \
+             exec_lost={} exec_truncated={} exec_unread={} pred_fn={} pred_exe={} pred_general={} pred_none={} \
              decided=interactive:{},io:{},faas:{},batch:{} boosted={}",
             p.exits, p.exits_lost, p.proc_replies, p.proc_lost, p.proc_stale, p.ident_exec,
             p.ident_proc, p.exited_exec, p.exited_proc, p.exited_never, p.exec_first_fn,
-            p.exec_first, p.exec_preempted, p.pred_fn, p.pred_exe, p.pred_general, p.pred_none,
+            p.exec_first, p.exec_preempted, p.exec_lost, p.exec_truncated, p.exec_unread, p.pred_fn, p.pred_exe, p.pred_general, p.pred_none,
             p.decided_interactive, p.decided_io, p.decided_faas, p.decided_batch, p.boosted,
         );
         let _ = write!(
@@ -421,23 +433,27 @@ impl SchedStats {
         let _ = writeln!(
             out,
             "  scheduling  tasks {} (evicted {}) running {}/{} queued {} pending {} | dispatches {} (idle CPU {}, kernel {}) \
-             cpu searches {} rounds {} | max batch {} max round {} us | congested {} cancels {} bounces {} failed {} | page faults {}",
+             cpu searches {} rounds {} | max batch {} max round {} us | congested {} cancels {} bounces {} failed {} | wakeup preemptions {} | page faults {}",
             s.tasks, d(s.task_evictions, b.task_evictions), s.running, s.cpus, s.queued, s.pending,
             d(s.user_dispatches, b.user_dispatches), d(s.idle_cpu_dispatches, b.idle_cpu_dispatches),
             d(s.kernel_dispatches, b.kernel_dispatches), d(s.cpu_searches, b.cpu_searches),
             d(s.rounds, b.rounds), s.max_batch, s.max_round_us, d(s.congested, b.congested),
-            d(s.cancels, b.cancels), d(s.bounces, b.bounces), d(s.failed, b.failed), s.page_faults,
+            d(s.cancels, b.cancels), d(s.bounces, b.bounces), d(s.failed, b.failed),
+            d(s.wake_preempts, b.wake_preempts), s.page_faults,
         );
         let _ = writeln!(
             out,
             "  prediction  identified at exec {} by /proc {} (lost {} stale {}) | exited exec {} /proc {} never {} | \
-             first decision with fn model {}/{} (slice ended at exec {}) | predicted by fn {} exe {} general {} none {} | \
+             first decision with fn model {}/{} (slice ended at exec {}) | \
+             exec records lost {} truncated {} unread {} | predicted by fn {} exe {} general {} none {} | \
              decided interactive {} io {} faas {} batch {} boosted {}",
             d(p.ident_exec, q.ident_exec), d(p.ident_proc, q.ident_proc),
             d(p.proc_lost, q.proc_lost), d(p.proc_stale, q.proc_stale),
             d(p.exited_exec, q.exited_exec), d(p.exited_proc, q.exited_proc),
             d(p.exited_never, q.exited_never), d(p.exec_first_fn, q.exec_first_fn),
             d(p.exec_first, q.exec_first), d(p.exec_preempted, q.exec_preempted),
+            d(p.exec_lost, q.exec_lost), d(p.exec_truncated, q.exec_truncated),
+            d(p.exec_unread, q.exec_unread),
             d(p.pred_fn, q.pred_fn), d(p.pred_exe, q.pred_exe),
             d(p.pred_general, q.pred_general), d(p.pred_none, q.pred_none),
             d(p.decided_interactive, q.decided_interactive), d(p.decided_io, q.decided_io),

@@ -5,6 +5,16 @@
 
 use crate::core::classify::{Signals, SystemClass, NR_CLASSES};
 use crate::core::policy::{ModeParams, NR_TASK_CLASSES};
+use crate::live::procinfo::ExecCounts;
+
+/// What wakeup preemption (bpf/wakeups.bpf.c) has done since it was loaded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WakePreemptCounts {
+    /// Running tasks preempted for a wakeup.
+    pub preempts: u64,
+    /// Wakeups that found a CPU idle (no one preempted).
+    pub idle: u64,
+}
 
 /// One snapshot of the scheduler's counters (cumulative since attach).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -53,8 +63,9 @@ pub struct Metrics {
     /// First decisions of exec'd images, and how many of them had a function-level prediction.
     pub nr_exec_first_decisions: u64,
     pub nr_exec_first_fn: u64,
-    /// Exec'ing tasks whose slice the exec tracer ended (decided again as the new image).
-    pub nr_exec_preempted: u64,
+    /// The exec tracer's counters: slices ended at exec, records lost, arguments cut or unread.
+    pub exec_tracer: ExecCounts,
+    pub wake_preempt: WakePreemptCounts,
     /// Identities applied from the exec tracer and from /proc reads.
     pub nr_ident_exec: u64,
     pub nr_ident_proc: u64,

@@ -124,6 +124,9 @@ pub struct SimConfig {
     /// The live scheduler's mode parameters in force (foresight only): a workload class's
     /// mode changes slices and the short-first stretch.
     pub mode: crate::core::policy::ModeParams,
+    /// Foresight only: an arrival while every CPU is busy preempts a task that has run at
+    /// least this long since it started (the live scheduler's `--wake-preempt-us`); 0: never.
+    pub wake_preempt_min_run_ns: u64,
 }
 
 /// The live scheduler's first enqueue with a prediction (the first after exec).
@@ -254,6 +257,7 @@ pub fn report(jobs: &[Job], times: &[JobTimes], cfg: &SimConfig, short_us: u64) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::policy::SLICE_NS_DEFAULT;
     use crate::offline::tracegen::{generate, GenConfig};
 
     fn cfg(policy: PolicyKind, cpus: u32) -> SimConfig {
@@ -264,6 +268,7 @@ mod tests {
             prior: ModelSet::default(),
             identify_from_enqueue: 1,
             mode: Default::default(),
+            wake_preempt_min_run_ns: 0,
         }
     }
 
@@ -285,6 +290,31 @@ mod tests {
                 "{p:?}"
             );
         }
+    }
+
+    /// An arrival preempts a task that has run past the bound, and only then; the preempted
+    /// task loses no CPU time.
+    #[test]
+    fn wakeup_preemption_starts_the_newcomer_at_once() {
+        let jobs = [job(0, 100), job(2, 1)];
+        let run = |min_run_ns| {
+            let cfg = SimConfig {
+                wake_preempt_min_run_ns: min_run_ns,
+                ..cfg(PolicyKind::Foresight, 1)
+            };
+            simulate(&jobs, &cfg).0
+        };
+        let off = run(0);
+        let on = run(1_000_000);
+        let too_soon = run(3_000_000);
+        // Without: the newcomer waits for the running task's slice (the base 5 ms).
+        assert_eq!(off[1].first_run_ns, SLICE_NS_DEFAULT);
+        assert_eq!(on[1].first_run_ns, 2_000_000);
+        assert_eq!(on[1].finish_ns, 3_000_000);
+        assert_eq!(too_soon[1].first_run_ns, SLICE_NS_DEFAULT);
+        // Work conserving either way: the long job ends when all the CPU time is used.
+        assert_eq!(on[0].finish_ns, 101_000_000);
+        assert_eq!(off[0].finish_ns, 101_000_000);
     }
 
     #[test]

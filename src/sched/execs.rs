@@ -12,7 +12,7 @@ use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::OpenObject;
 use log::warn;
 use scx_foresight::live::exec_record::ExecRecord;
-use scx_foresight::live::procinfo::{ExecSource, ExecSourceFactory};
+use scx_foresight::live::procinfo::{ExecCounts, ExecSource, ExecSourceFactory};
 
 #[allow(clippy::all, dead_code, non_camel_case_types)]
 mod execs_skel {
@@ -35,10 +35,14 @@ impl ExecTracer {
     /// Load and attach the sched_process_exec tracer, ending each exec'ing task's slice when
     /// the kernel lets a tracer do so (else without: the new image waits for its slice's end).
     pub fn load() -> Result<Self> {
-        Self::load_with(true).or_else(|e| {
-            warn!("exec tracer: cannot end the slice at exec ({e:#}); exec'd images are decided as themselves from their next enqueue");
-            Self::load_with(false)
-        })
+        let refused = match Self::load_with(true) {
+            Ok(tracer) => return Ok(tracer),
+            Err(e) => e,
+        };
+        // Only when the plain tracer loads was the end of slice the cause; else its error says why.
+        let tracer = Self::load_with(false)?;
+        warn!("exec tracer: cannot end the slice at exec ({refused:#}); exec'd images are decided as themselves from their next enqueue");
+        Ok(tracer)
     }
 
     /// Load with or without the end of slice at exec. Its object lives as long as the process
@@ -85,11 +89,16 @@ impl ExecSource for ExecTracer {
         out.append(&mut self.inbox.borrow_mut());
     }
 
-    fn preempted(&self) -> u64 {
+    fn counts(&self) -> ExecCounts {
         self.skel
             .maps
             .bss_data
             .as_ref()
-            .map_or(0, |b| b.nr_exec_preempted)
+            .map_or(ExecCounts::default(), |b| ExecCounts {
+                preempted: b.nr_exec_preempted,
+                dropped: b.nr_exec_dropped,
+                truncated: b.nr_exec_truncated,
+                unread: b.nr_exec_unread,
+            })
     }
 }

@@ -22,6 +22,7 @@ use scx_utils::UserExitInfo;
 use crate::bpf::{BpfScheduler, DispatchedTask, QueuedTask, RL_CPU_ANY};
 use crate::sched::exits::{ExitRecord, ExitTracker, MAX_PENDING_EXITS};
 use crate::sched::signals::SignalCounters;
+use crate::sched::wakeups::WakePreempt;
 use scx_foresight::core::cpus::{CpuInfo, CpuLayout};
 use scx_foresight::core::model::{Sample, Source};
 use scx_foresight::core::policy::CpuChoice;
@@ -30,7 +31,7 @@ use scx_foresight::core::tasks::{clean_comm, IdentitySource, TaskTable, MAX_TASK
 use scx_foresight::live::adapt::{Adapt, WindowMsg};
 use scx_foresight::live::learner::{Msg, Shared};
 use scx_foresight::live::procinfo::ProcWorker;
-use scx_foresight::live::stats::Metrics;
+use scx_foresight::live::stats::{Metrics, WakePreemptCounts};
 use scx_foresight::monotonic_ns;
 
 /// Tasks decided in one round at most; the rest wait for the next round (keeps rounds short).
@@ -43,6 +44,8 @@ const SCX_ENQ_WAKEUP: u64 = 1;
 /// How the loop was configured from the command line.
 pub struct LoopConfig {
     pub slices: SliceConfig,
+    /// Least run (ns) of a task that a wakeup preempts; 0: no wakeup preemption.
+    pub wake_preempt_min_run_ns: u64,
     pub exit_dump_len: u32,
     pub partial: bool,
     pub verbose: bool,
@@ -74,6 +77,8 @@ pub struct Scheduler<'a> {
     bpf: BpfScheduler<'a>,
     exits: ExitTracker<'a>,
     signals: SignalCounters<'a>,
+    /// Wakeup preemption, when on and the kernel lets us.
+    wake_preempt: Option<WakePreempt<'a>>,
     /// Slice bounds from the command line; each mode scales them.
     base_slices: SliceConfig,
     policy: Policy,
@@ -100,6 +105,7 @@ impl<'a> Scheduler<'a> {
         let cpus = cpu_layout();
         let exits = ExitTracker::load(&mut objects.exits)?;
         let signals = SignalCounters::load(&mut objects.signals, cpus.online().len())?;
+        let wake_preempt = load_wake_preempt(&mut objects.wakeups, cfg.wake_preempt_min_run_ns);
         let open_object = &mut objects.sched;
         let bpf = BpfScheduler::init(
             open_object,
@@ -117,6 +123,7 @@ impl<'a> Scheduler<'a> {
             bpf,
             exits,
             signals,
+            wake_preempt,
             base_slices: cfg.slices,
             policy: Policy::with_mode(cfg.slices, &mode.params),
             mode_generation: mode.generation,
@@ -311,14 +318,19 @@ impl<'a> Scheduler<'a> {
                 Some(Source::General) => self.m.nr_pred_general += 1,
                 None => self.m.nr_pred_none += 1,
             }
+            let mut view = e.view();
             // The new image's first decision: with its function's prediction, or not.
             if e.identified_by == Some(IdentitySource::Exec) && !e.decided_since_exec {
                 e.decided_since_exec = true;
                 self.m.nr_exec_first_decisions += 1;
                 self.m.nr_exec_first_fn += u64::from(source == Some(Source::Function));
+                // Queued again because its exec ended the slice, not after a sleep.
+                if t.flags & SCX_ENQ_WAKEUP == 0 && e.last_deadline > 0 {
+                    view.held_deadline = Some(e.last_deadline);
+                }
             }
-            let view = e.view();
             let d = self.policy.decide(&view, now, nr_waiting);
+            e.last_deadline = d.deadline;
             self.m.decisions_by_class[d.class.index()] += 1;
             self.m.nr_boosted_decisions += u64::from(view.boost_pct > BOOST_PCT_NONE);
             p.decision = Some(d);
@@ -410,7 +422,11 @@ impl<'a> Scheduler<'a> {
             nr_task_evictions: self.tasks.evictions(),
             nr_exits_dropped: self.exits.dropped(),
             nr_proc_dropped: self.helpers.procs.dropped,
-            nr_exec_preempted: self.helpers.procs.exec_preempted.load(Ordering::Relaxed),
+            exec_tracer: self.helpers.procs.exec_counts.load(),
+            wake_preempt: self
+                .wake_preempt
+                .as_ref()
+                .map_or(WakePreemptCounts::default(), WakePreempt::counts),
             model_generation: models.generation,
             nr_model_refits: self.helpers.learner.refits.load(Ordering::Relaxed),
             nr_function_models: models
@@ -437,10 +453,24 @@ fn comm_of(t: &QueuedTask) -> [u8; 16] {
     clean_comm(unsafe { &*(t.comm.as_ptr() as *const [u8; 16]) })
 }
 
+/// Wakeup preemption if asked for; a kernel that refuses it leaves the scheduler without it.
+fn load_wake_preempt(
+    storage: &mut MaybeUninit<OpenObject>,
+    min_run_ns: u64,
+) -> Option<WakePreempt<'_>> {
+    if min_run_ns == 0 {
+        return None;
+    }
+    WakePreempt::load(storage, min_run_ns)
+        .map_err(|e| warn!("wakeup preemption off: {e:#}"))
+        .ok()
+}
+
 /// The BPF objects the scheduler loads, kept alive by the caller for the scheduler's life.
 pub struct BpfObjects {
     exits: MaybeUninit<OpenObject>,
     signals: MaybeUninit<OpenObject>,
+    wakeups: MaybeUninit<OpenObject>,
     sched: MaybeUninit<OpenObject>,
 }
 
@@ -449,6 +479,7 @@ impl BpfObjects {
         Self {
             exits: MaybeUninit::uninit(),
             signals: MaybeUninit::uninit(),
+            wakeups: MaybeUninit::uninit(),
             sched: MaybeUninit::uninit(),
         }
     }

@@ -182,6 +182,16 @@ loop_waits() { awk '/^voluntary_ctxt_switches/ { print $2 }' /proc/"$1"/task/"$1
 # A line still being written (no newline yet) is left out.
 stat_of() { complete_lines "$1" | grep "^stats:" | tail -n 1 | grep -o " $2=[^ ]*" | head -n 1 | cut -d= -f2; }
 complete_lines() { if [ -n "$(tail -c 1 "$1")" ]; then sed '$d' "$1"; else cat "$1"; fi; }
+# wait_stats_lines LOG N TIMEOUT_S: wait until N more stats lines reach LOG (so that the last
+# one covers what ran before the call), at most TIMEOUT_S seconds; 1 on timeout.
+wait_stats_lines() {
+	_wsl_want=$(($(grep -c '^stats:' "$1") + $2))
+	_wsl_end=$(awk -v t="$(now)" -v s="$3" 'BEGIN { print t + s }')
+	while [ "$(complete_lines "$1" | grep -c '^stats:')" -lt "$_wsl_want" ]; do
+		gt "$_wsl_end" "$(now)" || return 1
+		sleep 0.25
+	done
+}
 
 # cg_usage NAME: CPU used by the tasks of /sys/fs/cgroup/NAME so far (µs).
 cg_usage() { awk '$1 == "usage_usec" { print $2 }' /sys/fs/cgroup/"$1"/cpu.stat; }

@@ -14,6 +14,8 @@ struct Active {
     used: u64,
     vruntime: u64,
     first_run: Option<u64>,
+    /// Its last decision's deadline: the place it keeps when its identity arrives.
+    last_deadline: Option<u64>,
 }
 
 /// EEVDF's default base slice for this many CPUs (0.75 ms × (1 + log2 cpus)).
@@ -35,7 +37,12 @@ pub(super) fn sliced(jobs: &[Job], cfg: &SimConfig) -> (Vec<JobTimes>, Option<Tr
                 SliceEnd::Idle => continue,
             }
         } else {
-            Some(engine.arrive())
+            let slot = engine.arrive();
+            // The newcomer's wakeup preempts a long runner: both are decided now.
+            if let Some(preempted) = engine.preempt_for_wakeup(now) {
+                engine.enqueue(preempted, now);
+            }
+            Some(slot)
         };
         let decided = slot.map(|slot| engine.enqueue(slot, now));
         engine.dispatch_idle(now, decided);
@@ -64,7 +71,9 @@ struct Engine<'a> {
     active: Vec<Active>,
     free_slots: Vec<usize>,
     queue: BinaryHeap<Reverse<(u64, u64, usize)>>,
-    running: Vec<Option<(usize, u64)>>,
+    /// Per CPU: the task's slot, when its run started and when its slice ends (an event in
+    /// `cpu_events` for another end is stale: the run was preempted).
+    running: Vec<Option<(usize, u64, u64)>>,
     cpu_events: BinaryHeap<Reverse<(u64, usize)>>,
     next_arrival: usize,
     seq: u64,
@@ -116,9 +125,13 @@ impl<'a> Engine<'a> {
         let Some(Reverse((_, cpu))) = self.cpu_events.pop() else {
             return SliceEnd::Idle;
         };
-        let Some((slot, started)) = self.running[cpu].take() else {
+        let Some((slot, started, ends)) = self.running[cpu] else {
             return SliceEnd::Idle;
         };
+        if ends != now {
+            return SliceEnd::Idle;
+        }
+        self.running[cpu] = None;
         let a = &mut self.active[slot];
         a.used += now - started;
         a.vruntime += now - started;
@@ -146,6 +159,33 @@ impl<'a> Engine<'a> {
         SliceEnd::Finished
     }
 
+    /// With every CPU busy, end the run of the task that has run longest since it started,
+    /// if at least the wakeup preemption's bound (foresight only, as bpf/wakeups.bpf.c does
+    /// live); returns its slot, to be queued again.
+    fn preempt_for_wakeup(&mut self, now: u64) -> Option<usize> {
+        let min_run = self.cfg.wake_preempt_min_run_ns;
+        if self.cfg.policy != PolicyKind::Foresight || min_run == 0 {
+            return None;
+        }
+        if self.running.iter().any(Option::is_none) {
+            return None;
+        }
+        let (cpu, (slot, started, _)) = self
+            .running
+            .iter()
+            .enumerate()
+            .filter_map(|(cpu, r)| r.map(|r| (cpu, r)))
+            .min_by_key(|(_, (_, started, _))| *started)?;
+        if now - started < min_run {
+            return None;
+        }
+        self.running[cpu] = None;
+        let a = &mut self.active[slot];
+        a.used += now - started;
+        a.vruntime += now - started;
+        Some(slot)
+    }
+
     /// The next job arrives; its slot in the active set.
     fn arrive(&mut self) -> usize {
         let a = Active {
@@ -154,6 +194,7 @@ impl<'a> Engine<'a> {
             used: 0,
             vruntime: self.fair_clock,
             first_run: None,
+            last_deadline: None,
         };
         self.next_arrival += 1;
         match self.free_slots.pop() {
@@ -177,20 +218,18 @@ impl<'a> Engine<'a> {
         let a = &mut self.active[slot];
         a.enqueues += 1;
         let identified = a.enqueues >= self.cfg.identify_from_enqueue;
+        // The live loop decides again at exec, keeping the fork's place (the policy's rule).
+        let held = a
+            .last_deadline
+            .filter(|_| a.enqueues == self.cfg.identify_from_enqueue);
         let job = &self.jobs[a.job];
         let (key, slice) = match self.cfg.policy {
             PolicyKind::Fifo => (job.arrival_ns, u64::MAX),
             PolicyKind::Fair => (a.vruntime, fair_slice_ns(self.cfg.cpus)),
             _ => {
-                let d = foresight_decide(
-                    &self.policy,
-                    self.trainer.as_ref(),
-                    job,
-                    identified,
-                    a.used,
-                    now,
-                    self.batch_len,
-                );
+                let view = foresight_view(self.trainer.as_ref(), job, identified, a.used, held);
+                let d = self.policy.decide(&view, now, self.batch_len);
+                a.last_deadline = Some(d.deadline);
                 (d.deadline, d.slice_ns)
             }
         };
@@ -229,28 +268,26 @@ impl<'a> Engine<'a> {
                     } else {
                         1
                     };
-                    let t = self.trainer.as_ref();
-                    foresight_decide(&self.policy, t, job, identified, a.used, now, n).slice_ns
+                    let view = foresight_view(self.trainer.as_ref(), job, identified, a.used, None);
+                    self.policy.decide(&view, now, n).slice_ns
                 }
             };
             let run = slice.min(job.cpu_ns - a.used).max(1);
-            self.running[cpu] = Some((slot, now));
+            self.running[cpu] = Some((slot, now, now + run));
             self.cpu_events.push(Reverse((now + run, cpu)));
         }
     }
 }
 
-/// The live policy's decision for a job that has run `used` ns, with the models learnt so far;
+/// The live policy's view of a job that has run `used` ns, with the models learnt so far;
 /// before it is `identified` only the general model can predict it, from behaviour alone.
-fn foresight_decide(
-    policy: &Policy,
+fn foresight_view(
     trainer: Option<&Trainer>,
     job: &Job,
     identified: bool,
     used: u64,
-    now: u64,
-    nr_waiting: usize,
-) -> crate::core::policy::Decision {
+    held_deadline: Option<u64>,
+) -> TaskView {
     let predicted = trainer
         .and_then(|t| match identified {
             true => t
@@ -272,7 +309,7 @@ fn foresight_decide(
             }
         })
         .map(|(ns, _)| ns);
-    let view = TaskView {
+    TaskView {
         weight: WEIGHT_DEFAULT,
         cpu_so_far_ns: used,
         predicted_total_ns: predicted,
@@ -280,6 +317,6 @@ fn foresight_decide(
         burst_ewma_ns: used,
         sleep_ratio: 0.0,
         boost_pct: crate::core::policy::BOOST_PCT_NONE,
-    };
-    policy.decide(&view, now, nr_waiting)
+        held_deadline,
+    }
 }

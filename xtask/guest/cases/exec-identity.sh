@@ -22,20 +22,15 @@ case_exec_identity() {
 	wait_state enabled 30 || { kill "$_hogs"; DETAIL="never enabled"; return 1; }
 	"$FS_BIN/foresight_loadgen" series --arg 24 --count "$EI_COUNT" --gap-ms 20 >/tmp/ei-series.log 2>&1
 	_src=$?
-	# Stats lines come every second (later under this emulator's load): wait for two more, so
-	# that the last one covers the whole series.
-	_n=$(grep -c '^stats:' /tmp/ei-sched.log)
-	_w=0
-	while [ "$(grep -c '^stats:' /tmp/ei-sched.log)" -lt $((_n + 2)) ] && [ $_w -lt 20 ]; do
-		sleep 0.5
-		_w=$((_w + 1))
-	done
+	# Stats lines come every second (later under this emulator's load): the last one must
+	# cover the whole series.
+	wait_stats_lines /tmp/ei-sched.log 2 10
 	stop_sched
 	kill "$_hogs" 2>/dev/null
 	wait "$_hogs" 2>/dev/null
 	_last=$(grep '^stats:' /tmp/ei-sched.log | tail -n 1)
 	_first=$(echo "$_last" | grep -o 'exec_first_fn=[0-9]*/[0-9]*' | cut -d= -f2)
 	_fn=${_first%/*}
-	DETAIL="series_rc=$_src invocations=$EI_COUNT first_decisions_fn/after_exec=$_first need_fn>=$EI_MIN_FN $(echo "$_last" | grep -o 'ident_exec=[0-9]*') $(echo "$_last" | grep -o 'exec_preempted=[0-9]*') $(echo "$_last" | grep -o 'fn_models=[0-9]*')"
+	DETAIL="series_rc=$_src invocations=$EI_COUNT first_decisions_fn/after_exec=$_first need_fn>=$EI_MIN_FN $(echo "$_last" | grep -o 'ident_exec=[0-9]*') $(echo "$_last" | grep -o 'exec_preempted=[0-9]*') $(echo "$_last" | grep -o 'exec_lost=[0-9]*') $(echo "$_last" | grep -o 'fn_models=[0-9]*')"
 	[ "$_src" -eq 0 ] && [ -n "$_fn" ] && [ "$_fn" -ge "$EI_MIN_FN" ]
 }

@@ -17,8 +17,8 @@ case_faas_priority() {
 	"$FS_BIN/foresight_loadgen" series --arg "$FAAS_ARG" --count "$FAAS_COUNT" --gap-ms 50 >/tmp/faas-foresight.log 2>&1
 	_att=no
 	ours_attached && _att=yes
-	# One more stats line (every second) so that the counters cover the whole series.
-	sleep 1.5
+	# Stats lines come every second: the last one must cover the whole series.
+	wait_stats_lines /tmp/faas-sched.log 2 10
 	stop_sched
 	kill "$_hogs" 2>/dev/null
 	wait "$_hogs" 2>/dev/null
@@ -26,7 +26,7 @@ case_faas_priority() {
 	_fs=$(grep '^series' /tmp/faas-foresight.log | sed 's/.*mean_ms=\([0-9.]*\).*/\1/')
 	[ -n "$_base" ] && [ -n "$_fs" ] || { DETAIL="a series failed"; return 1; }
 	_ratio=$(awk -v a="$_fs" -v b="$_base" 'BEGIN { printf "%.3f", a / b }')
-	_last=$(grep '^stats:' /tmp/faas-sched.log | tail -n 1 | grep -o 'ident_exec=.*fn_models=[0-9]*')
+	_last="$(stat_of /tmp/faas-sched.log wake_preempts | sed 's/^/wake_preempts=/') $(grep '^stats:' /tmp/faas-sched.log | tail -n 1 | grep -o 'ident_exec=.*fn_models=[0-9]*')"
 	DETAIL="default_mean_ms=$_base foresight_mean_ms=$_fs ratio=$_ratio max_ratio=$FAAS_MAX_RATIO attached=$_att $_last"
 	[ "$_att" = yes ] && gt "$FAAS_MAX_RATIO" "$_ratio"
 }
