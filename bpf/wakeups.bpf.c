@@ -27,6 +27,15 @@ const volatile u64 preempt_min_run_ns;
 /* When the task now running on each CPU was switched in (ns, monotonic clock). */
 u64 run_since_ns[MAX_WAKE_CPUS];
 
+/*
+ * Whether each CPU runs its idle task, and how many do, kept here from context switches: the
+ * core's idle mask (scx_bpf_get_idle_cpumask) is an error while built-in idle tracking is off,
+ * as it is while the scheduler is being enabled, and a wakeup then evicted the scheduler
+ * (measured in the VM). A CPU idle since before we were loaded counts as busy until it runs.
+ */
+u8 cpu_idle[MAX_WAKE_CPUS];
+volatile s64 nr_cpus_idle;
+
 /* Preempting kicks issued, and wakeups that found a CPU idle (nothing to preempt). */
 volatile u64 nr_wake_preempts;
 volatile u64 nr_wake_idle;
@@ -36,20 +45,23 @@ int BPF_PROG(foresight_wake_switch, bool preempt, struct task_struct *prev,
 	     struct task_struct *next)
 {
 	u32 cpu = bpf_get_smp_processor_id();
+	u8 idle = BPF_CORE_READ(next, pid) == 0;
 
-	if (cpu < MAX_WAKE_CPUS)
-		run_since_ns[cpu] = bpf_ktime_get_ns();
+	if (cpu >= MAX_WAKE_CPUS)
+		return 0;
+	run_since_ns[cpu] = bpf_ktime_get_ns();
+	/* Only this CPU writes its own flag; the count is shared. */
+	if (cpu_idle[cpu] != idle) {
+		cpu_idle[cpu] = idle;
+		__sync_fetch_and_add(&nr_cpus_idle, idle ? 1 : -1);
+	}
 	return 0;
 }
 
 /* Whether some CPU is idle: then the core wakes it for the newcomer, no one need yield. */
 static bool some_cpu_idle(void)
 {
-	const struct cpumask *idle = scx_bpf_get_idle_cpumask();
-	bool any = !bpf_cpumask_empty(idle);
-
-	scx_bpf_put_idle_cpumask(idle);
-	return any;
+	return nr_cpus_idle > 0;
 }
 
 static int preempt_long_runner(struct task_struct *wakee)
