@@ -38,6 +38,11 @@ use scx_foresight::monotonic_ns;
 pub const MAX_BATCH: usize = 4096;
 /// Stats snapshot period without --stats (they feed `--monitor`).
 const STATS_EVERY: Duration = Duration::from_secs(1);
+/// Stack below the loop's entry touched before attaching: a page first touched later is a
+/// fault that takes the process's mmap lock, which a helper thread's mmap may hold (the
+/// stall-guard case caught the loop blocked in such a fault, in `run_worker`'s frame).
+const LOOP_STACK_PREFAULT_BYTES: usize = 512 * 1024;
+const PAGE_BYTES: usize = 4096;
 /// The kernel's enqueue flag for a task that woke up (it slept before this run).
 const SCX_ENQ_WAKEUP: u64 = 1;
 
@@ -102,6 +107,7 @@ pub struct Scheduler<'a> {
 impl<'a> Scheduler<'a> {
     /// Load our tracers, attach to the kernel, preallocate what the loop needs.
     pub fn init(cfg: &LoopConfig, helpers: Helpers, objects: &'a mut BpfObjects) -> Result<Self> {
+        prefault_stack();
         let cpus = cpu_layout();
         let exits = ExitTracker::load(&mut objects.exits)?;
         let signals = SignalCounters::load(&mut objects.signals, cpus.online().len())?;
@@ -451,6 +457,16 @@ impl<'a> Scheduler<'a> {
 fn comm_of(t: &QueuedTask) -> [u8; 16] {
     // SAFETY: c_char and u8 have the same size and alignment, and comm is TASK_COMM_LEN long.
     clean_comm(unsafe { &*(t.comm.as_ptr() as *const [u8; 16]) })
+}
+
+/// Touch the stack the loop will use, one write per page, while a fault costs nothing.
+#[inline(never)]
+fn prefault_stack() {
+    let mut stack = [0u8; LOOP_STACK_PREFAULT_BYTES];
+    for byte in stack.iter_mut().step_by(PAGE_BYTES) {
+        *byte = 1;
+    }
+    std::hint::black_box(&mut stack);
 }
 
 /// Wakeup preemption if asked for; a kernel that refuses it leaves the scheduler without it.
