@@ -108,6 +108,7 @@ impl<'a> Scheduler<'a> {
     /// Load our tracers, attach to the kernel, preallocate what the loop needs.
     pub fn init(cfg: &LoopConfig, helpers: Helpers, objects: &'a mut BpfObjects) -> Result<Self> {
         prefault_stack();
+        disable_huge_page_collapse();
         let cpus = cpu_layout();
         let exits = ExitTracker::load(&mut objects.exits)?;
         let signals = SignalCounters::load(&mut objects.signals, cpus.online().len())?;
@@ -467,6 +468,20 @@ fn prefault_stack() {
         *byte = 1;
     }
     std::hint::black_box(&mut stack);
+}
+
+/// No transparent huge pages for this process: khugepaged collapses pages holding the
+/// process's mmap lock for writing, and a loop that touches a page being collapsed faults and
+/// waits for it (the stall-guard case caught the loop blocked on that lock twice in CI, once
+/// on the stack, once on libbpf's ring-buffer state). Our memory is locked and small.
+fn disable_huge_page_collapse() {
+    // SAFETY: prctl with PR_SET_THP_DISABLE takes plain integers and touches no memory of ours.
+    if unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) } != 0 {
+        warn!(
+            "cannot disable transparent huge pages ({}); the loop may wait on khugepaged",
+            std::io::Error::last_os_error()
+        );
+    }
 }
 
 /// Wakeup preemption if asked for; a kernel that refuses it leaves the scheduler without it.
