@@ -103,7 +103,7 @@ fn run(opts: &Opts) -> Result<ExitCode> {
         libbpf: opts.libbpf.clone(),
     };
     if std::env::var_os(WORKER_ENV).is_some() {
-        return worker::run_worker(&cfg, opts, nr_cpus);
+        worker::run_worker(&cfg, opts, nr_cpus);
     }
     // SAFETY: geteuid has no preconditions and cannot fail.
     let euid = unsafe { libc::geteuid() };

@@ -70,8 +70,8 @@ pub struct TaskEntry {
     /// Predicted total CPU demand and the model generation it came from.
     pub predicted_ns: Option<(u64, Source)>,
     pub predicted_gen: u64,
-    /// Its last decision's deadline (0: never decided): the place an exec re-decision keeps.
-    pub last_deadline: u64,
+    /// When it was last decided (0: never): an exec re-decision is keyed from then.
+    pub last_decided_ns: u64,
 }
 
 impl TaskEntry {
@@ -146,7 +146,7 @@ impl TaskEntry {
             burst_ewma_ns: self.burst_ewma_ns,
             sleep_ratio: self.behaviour().sleep_ratio,
             boost_pct: self.proc.map_or(BOOST_PCT_NONE, |p| p.boost_pct),
-            held_deadline: None,
+            held_since: None,
         }
     }
 

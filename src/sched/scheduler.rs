@@ -39,8 +39,8 @@ pub const MAX_BATCH: usize = 4096;
 /// Stats snapshot period without --stats (they feed `--monitor`).
 const STATS_EVERY: Duration = Duration::from_secs(1);
 /// Stack below the loop's entry touched before attaching: a page first touched later is a
-/// fault that takes the process's mmap lock, which a helper thread's mmap may hold (the
-/// stall-guard case caught the loop blocked in such a fault, in `run_worker`'s frame).
+/// fault that waits for the process's mmap lock, which another thread (or khugepaged) may hold
+/// (the stall-guard case caught the loop blocked in such a fault, in `run_worker`'s frame).
 const LOOP_STACK_PREFAULT_BYTES: usize = 512 * 1024;
 const PAGE_BYTES: usize = 4096;
 /// The kernel's enqueue flag for a task that woke up (it slept before this run).
@@ -332,12 +332,12 @@ impl<'a> Scheduler<'a> {
                 self.m.nr_exec_first_decisions += 1;
                 self.m.nr_exec_first_fn += u64::from(source == Some(Source::Function));
                 // Queued again because its exec ended the slice, not after a sleep.
-                if t.flags & SCX_ENQ_WAKEUP == 0 && e.last_deadline > 0 {
-                    view.held_deadline = Some(e.last_deadline);
+                if t.flags & SCX_ENQ_WAKEUP == 0 && e.last_decided_ns > 0 {
+                    view.held_since = Some(e.last_decided_ns);
                 }
             }
             let d = self.policy.decide(&view, now, nr_waiting);
-            e.last_deadline = d.deadline;
+            e.last_decided_ns = now;
             self.m.decisions_by_class[d.class.index()] += 1;
             self.m.nr_boosted_decisions += u64::from(view.boost_pct > BOOST_PCT_NONE);
             p.decision = Some(d);

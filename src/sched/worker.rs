@@ -2,7 +2,6 @@
 //! The worker process the supervisor starts: its helper threads first (no new threads after
 //! attach), then the dispatch loop attached to the kernel, until it is stopped or evicted.
 
-use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{sync_channel, SyncSender};
 
@@ -35,8 +34,20 @@ const WORKER_NICE: i32 = -20;
 
 /// The worker: attach once, schedule until stopped; exit EXIT_RESTART on the kernel's restart
 /// request, EXIT_KERNEL_ERROR when the kernel ended us with an error (both told to the
-/// supervisor as soon as we have detached).
-pub fn run_worker(cfg: &LoopConfig, opts: &Opts, nr_cpus: u64) -> Result<ExitCode> {
+/// supervisor as soon as we have detached). Its helper threads end before it does (see
+/// `helper_thread::exit_process`).
+pub fn run_worker(cfg: &LoopConfig, opts: &Opts, nr_cpus: u64) -> ! {
+    let code = match schedule(cfg, opts, nr_cpus) {
+        Ok(code) => code,
+        Err(err) => {
+            error!("{err:#}");
+            1
+        }
+    };
+    helper_thread::exit_process(code.into())
+}
+
+fn schedule(cfg: &LoopConfig, opts: &Opts, nr_cpus: u64) -> Result<u8> {
     // Die with the supervisor (e.g. `kill -9`), so the kernel falls back at once.
     // SAFETY: prctl with an integer argument.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
@@ -143,7 +154,7 @@ pub fn run_worker(cfg: &LoopConfig, opts: &Opts, nr_cpus: u64) -> Result<ExitCod
         }
     };
     supervisor::notify_detached(code);
-    Ok(ExitCode::from(code))
+    Ok(code)
 }
 
 /// Test hook for the VM case `helper-alloc`: a helper that allocates without pause, the worst

@@ -31,6 +31,10 @@ JOB_ARG=${fs_job_arg:-32}
 # Wakeup latency: cyclictest loops (1 ms period) beside one CPU hog per CPU.
 CYCLIC_LOOPS=${fs_cyclic_loops:-5000}
 CAL_MAX=${fs_cal_max:-40}
+# scx_foresight starts from models fitted in this boot on a trace the measured runs never see
+# (1), or from none (0: learning online only, every repetition from scratch).
+TRAIN=${fs_train:-1}
+MODELS=/tmp/bench-models.json
 CPUS=$(nproc)
 
 bench() { echo "@@BENCH $CUR_SCHED $CUR_REP $1 $2 $3"; }
@@ -44,6 +48,7 @@ attach() {
 	# each replay goes to the host, which simulates that mode beside the VM's figures.
 	_args=
 	[ "$1" = scx_foresight ] && _args="--stats 1 --stats-format line"
+	[ "$1" = scx_foresight ] && [ -s "$MODELS" ] && _args="$_args --models $MODELS"
 	# shellcheck disable=SC2086
 	"$FS_BIN/$1" $_args >/tmp/bench-"$1".log 2>&1 &
 	PEER_PID=$!
@@ -153,6 +158,37 @@ cyclic_run() {
 	bench cyclictest max_us "$_max"
 }
 
+# train_models: scx_foresight as on a host that has run its functions before: it replays a
+# generated trace of another seed than the measured one, with --record, and `train` fits the
+# models each measured run starts from (online learning goes on from them). The fitted file
+# goes to the host, whose simulator starts from it too.
+train_models() {
+	CUR_SCHED=scx_foresight
+	CUR_REP=0
+	echo "@@STEP train"
+	"$SCHED" trace gen --cpus "$CPUS" --load 0.7 --duration-s 7200 --seed 7 -o /tmp/trace-train.csv ||
+		{ bench_err "train: trace gen failed"; return; }
+	rm -f /tmp/train-samples.csv "$MODELS"
+	"$SCHED" --record /tmp/train-samples.csv >/tmp/bench-train.log 2>&1 &
+	PEER_PID=$!
+	if ! wait_state enabled 60; then
+		bench_err "train: never attached: $(tail -n 2 /tmp/bench-train.log | tr '\n' ' ')"
+		detach
+		return
+	fi
+	"$FS_BIN/foresight_loadgen" replay --rt-prio 50 --trace /tmp/trace-train.csv --calibration /tmp/cal.csv \
+		--limit "$REPLAY_N" --max-arg "$(max_arg_of gen)" --load 0.7 --cpus "$CPUS" >/tmp/r-train.log 2>&1 ||
+		bench_err "train: replay failed: $(tail -n 1 /tmp/r-train.log)"
+	detach
+	if ! "$SCHED" train --samples /tmp/train-samples.csv --out "$MODELS" >/tmp/train.log 2>&1; then
+		bench_err "train: $(tail -n 1 /tmp/train.log)"
+		rm -f "$MODELS"
+		return
+	fi
+	echo "@@INFO training: scx_foresight replayed $REPLAY_N invocations of a held-out generated trace (seed 7, load 0.7) with --record, $(($(wc -l </tmp/train-samples.csv) - 1)) samples; its measured runs start from the fitted models ($(grep '^level function' /tmp/train.log))"
+	echo "@@MODELS $(tr -d '\n' <"$MODELS")"
+}
+
 run_one() {
 	CUR_SCHED=$1
 	echo "@@STEP $1/$CUR_REP"
@@ -193,7 +229,7 @@ run_one() {
 }
 
 setup_disk
-echo "@@INFO bench: reps=$REPS schedulers=$SCHEDS traces=$TRACES loads=$LOADS hogs=$HOGS replay_n=$REPLAY_N max_arg=azure:$(max_arg_of azure),gen:$(max_arg_of gen) stress_s=$STRESS_S hackbench_loops=$HACK_LOOPS cyclic_loops=$CYCLIC_LOOPS cpus=$CPUS"
+echo "@@INFO bench: reps=$REPS schedulers=$SCHEDS traces=$TRACES loads=$LOADS hogs=$HOGS replay_n=$REPLAY_N train=$TRAIN max_arg=azure:$(max_arg_of azure),gen:$(max_arg_of gen) stress_s=$STRESS_S hackbench_loops=$HACK_LOOPS cyclic_loops=$CYCLIC_LOOPS cpus=$CPUS"
 _args=0
 _a=16
 while [ "$_a" -le "$CAL_MAX" ]; do
@@ -214,7 +250,9 @@ while [ "$_pr" -le "$REPS" ]; do
 	done
 	_pr=$((_pr + 1))
 done
-echo "@@PLAN calibrate$_runs"
+_train=
+[ "$TRAIN" = 1 ] && [ -n "$TRACES" ] && echo ",$SCHEDS," | grep -q ',scx_foresight,' && _train=" train"
+echo "@@PLAN calibrate$_train$_runs"
 echo "@@STEP calibrate"
 "$FS_BIN/foresight_loadgen" calibrate --args "$_args" --reps 3 --out /tmp/cal.csv 2>/tmp/calibrate.log ||
 	{ echo "@@BENCHERR - - calibrate $(tail -n 1 /tmp/calibrate.log)"; exit 1; }
@@ -227,6 +265,7 @@ for _tr in $(echo "$TRACES" | tr ',' ' '); do
 	esac || { echo "@@BENCHERR - - trace $_tr"; exit 1; }
 done
 echo "@@INFO kernel $(uname -r) cpus $CPUS guest_mem_kb $(awk '/MemTotal/ { print $2 }' /proc/meminfo)"
+[ -n "$_train" ] && train_models
 for _run in $_runs; do
 	CUR_REP=${_run#*/}
 	run_one "${_run%/*}"

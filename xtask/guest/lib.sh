@@ -43,6 +43,28 @@ stop_sched() {
 
 alive() { kill -0 "$1" 2>/dev/null; }
 
+# live_pids PATTERN: pids of running (not zombie) processes whose name matches PATTERN.
+live_pids() {
+	for _lp in $(pgrep "$1"); do
+		grep -qs '^State:[[:space:]]*Z' /proc/"$_lp"/status || echo "$_lp"
+	done
+}
+
+# end_hogs PID: end a background stress-ng job and every stress-ng process: SIGTERM, then
+# SIGKILL to those still running 5 s later, so that no hog outlives its case and slows the
+# next one's timings.
+end_hogs() {
+	kill "$1" 2>/dev/null
+	_eh0=$(now)
+	while [ -n "$(live_pids stress-ng)" ] && ! gt "$(since "$_eh0")" 5; do sleep 0.1; done
+	_ehleft=$(live_pids stress-ng)
+	if [ -n "$_ehleft" ]; then
+		echo "@@INFO stress-ng still running 5 s after SIGTERM: $(echo $_ehleft | wc -w) killed"
+		kill -KILL $_ehleft 2>/dev/null
+	fi
+	wait "$1" 2>/dev/null
+}
+
 # worker_pid: the supervisor's newest child, the worker now attached (after a restart the one
 # before may still be tearing down beside it).
 worker_pid() { tr ' ' '\n' </proc/"$SCHED_PID"/task/"$SCHED_PID"/children 2>/dev/null | grep . | sort -n | tail -n 1; }

@@ -152,6 +152,12 @@ pub struct BenchArgs {
     /// CPU hogs beside each replay: 0 (none), 1 (one per CPU) or both (default 0,1).
     #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = clap::value_parser!(u8).range(0..=1))]
     pub hogs: Vec<u8>,
+    /// scx_foresight without models fitted beforehand: by default it first replays a generated
+    /// trace the measured runs never see (another seed) with --record, and every measured run
+    /// starts from the models `scx_foresight train` fits on it (as on a host that has run its
+    /// functions before); with --cold it learns online only, from scratch each repetition.
+    #[arg(long)]
+    pub cold: bool,
     /// Invocations per replay (default 400, 50 with --quick).
     #[arg(long, value_parser = clap::value_parser!(u32).range(10..=100_000))]
     pub replay_n: Option<u32>,

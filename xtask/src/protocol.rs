@@ -26,12 +26,14 @@ pub const VAL: &str = "@@VAL";
 pub const VALERR: &str = "@@VALERR";
 pub const VAL_DONE: &str = "@@VAL-DONE";
 /// bench.sh: one figure (`@@BENCH sched rep workload metric value`), one replayed invocation
-/// (`@@INV …`), a workload that failed (`@@BENCHERR …`), the mode in force (`@@MODE …`), and
-/// the end of the run.
+/// (`@@INV …`), a workload that failed (`@@BENCHERR …`), the mode in force (`@@MODE …`), the
+/// model file scx_foresight's runs start from (`@@MODELS <json on one line>`), and the end of
+/// the run.
 pub const BENCH: &str = "@@BENCH";
 pub const INV: &str = "@@INV";
 pub const BENCHERR: &str = "@@BENCHERR";
 pub const MODE: &str = "@@MODE";
+pub const MODELS: &str = "@@MODELS";
 pub const BENCH_DONE: &str = "@@BENCH-DONE";
 
 /// What follows `tag` and one space on `line`, when the line carries that tag.

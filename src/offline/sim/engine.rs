@@ -14,8 +14,8 @@ struct Active {
     used: u64,
     vruntime: u64,
     first_run: Option<u64>,
-    /// Its last decision's deadline: the place it keeps when its identity arrives.
-    last_deadline: Option<u64>,
+    /// When it was last decided: its key counts from then when its identity arrives.
+    last_decided: Option<u64>,
 }
 
 /// EEVDF's default base slice for this many CPUs (0.75 ms × (1 + log2 cpus)).
@@ -194,7 +194,7 @@ impl<'a> Engine<'a> {
             used: 0,
             vruntime: self.fair_clock,
             first_run: None,
-            last_deadline: None,
+            last_decided: None,
         };
         self.next_arrival += 1;
         match self.free_slots.pop() {
@@ -218,9 +218,9 @@ impl<'a> Engine<'a> {
         let a = &mut self.active[slot];
         a.enqueues += 1;
         let identified = a.enqueues >= self.cfg.identify_from_enqueue;
-        // The live loop decides again at exec, keeping the fork's place (the policy's rule).
+        // The live loop decides again at exec, keyed from the fork's time (the policy's rule).
         let held = a
-            .last_deadline
+            .last_decided
             .filter(|_| a.enqueues == self.cfg.identify_from_enqueue);
         let job = &self.jobs[a.job];
         let (key, slice) = match self.cfg.policy {
@@ -229,7 +229,7 @@ impl<'a> Engine<'a> {
             _ => {
                 let view = foresight_view(self.trainer.as_ref(), job, identified, a.used, held);
                 let d = self.policy.decide(&view, now, self.batch_len);
-                a.last_deadline = Some(d.deadline);
+                a.last_decided = Some(now);
                 (d.deadline, d.slice_ns)
             }
         };
@@ -286,7 +286,7 @@ fn foresight_view(
     job: &Job,
     identified: bool,
     used: u64,
-    held_deadline: Option<u64>,
+    held_since: Option<u64>,
 ) -> TaskView {
     let predicted = trainer
         .and_then(|t| match identified {
@@ -317,6 +317,6 @@ fn foresight_view(
         burst_ewma_ns: used,
         sleep_ratio: 0.0,
         boost_pct: crate::core::policy::BOOST_PCT_NONE,
-        held_deadline,
+        held_since,
     }
 }

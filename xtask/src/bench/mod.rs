@@ -126,10 +126,20 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     let parsed = parse(&out.lines);
     let rows = rows(&parsed.samples);
     let targets = targets(&rows);
-    let checks = sim_checks(&parsed, &rows, machine.cpus, &out_dir).unwrap_or_else(|e| {
-        eprintln!("xtask: simulator comparison failed: {e:#}");
-        Vec::new()
-    });
+    // The models scx_foresight started from: kept with the results, the simulator's prior.
+    let models = match &parsed.models {
+        Some(json) => {
+            let path = out_dir.join("bench-models.json");
+            fs::write(&path, json).with_context(|| format!("cannot write {}", path.display()))?;
+            Some(path)
+        }
+        None => None,
+    };
+    let checks = sim_checks(&parsed, &rows, machine.cpus, &out_dir, models.as_deref())
+        .unwrap_or_else(|e| {
+            eprintln!("xtask: simulator comparison failed: {e:#}");
+            Vec::new()
+        });
     register_font()?;
     let mut md = format!(
         "Kernel {} in QEMU ({}); run took {:.0} s.\n\n",
@@ -218,9 +228,14 @@ mod tests {
              @@BENCH default 1 stress-cpu ops_s NaN\n\
              @@BENCHERR scx_bpfland 1 never attached\n\
              @@MODE scx_foresight 1 faas-gen-0.7 faas-burst:12,idle:2\n\
+             @@MODELS {\"format\": \"scx_foresight-models\"}\n\
              @@BENCH-DONE",
         ));
         assert!(p.done);
+        assert_eq!(
+            p.models.as_deref(),
+            Some("{\"format\": \"scx_foresight-models\"}")
+        );
         assert_eq!(
             p.modes
                 .get(&(1, "faas-gen-0.7".to_string()))
@@ -239,6 +254,32 @@ mod tests {
         assert_eq!(p.invocations[0].completion_ms(), 60.0);
         // The bad invocation, the NaN and the guest's own error.
         assert_eq!(p.errors.len(), 3, "{:?}", p.errors);
+    }
+
+    /// The simulator names the payload as the guest's model file does, and says it started
+    /// from those models.
+    #[test]
+    fn simulator_uses_the_guests_payload_identity() {
+        let dir = std::env::temp_dir().join(format!("xtask-models-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("m.json");
+        fs::write(
+            &path,
+            r#"{"functions":[{"identity":"/usr/bin/other"},{"identity":"/usr/bin/foresight_payload"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            simcheck::payload_identity(&path).as_deref(),
+            Some("/usr/bin/foresight_payload")
+        );
+        fs::write(&path, "not json").unwrap();
+        assert_eq!(simcheck::payload_identity(&path), None);
+        let _ = fs::remove_dir_all(&dir);
+        assert_eq!(
+            simcheck::label("foresight", Some("mixed"), true),
+            "foresight (mode mixed, the VM's trained models)"
+        );
+        assert_eq!(simcheck::label("fair", None, true), "fair");
     }
 
     #[test]
@@ -322,6 +363,7 @@ mod tests {
                 cpus: None,
             },
             quick: true,
+            cold: false,
             reps: Some(3),
             schedulers: Vec::new(),
             traces: Vec::new(),

@@ -42,6 +42,8 @@ pub struct Parsed {
     /// The classes scx_foresight had in force during each replay (by stats lines):
     /// `(rep, workload) → "faas-burst:12,idle:3"`, most first.
     pub modes: BTreeMap<(u32, String), String>,
+    /// The model file scx_foresight's measured runs started from (fitted in the guest).
+    pub models: Option<String>,
     pub done: bool,
 }
 
@@ -84,6 +86,8 @@ pub fn parse(lines: &[String]) -> Parsed {
             p.errors.push(rest.to_string());
         } else if let Some(rest) = protocol::body(line, protocol::INFO) {
             p.info.push(rest.to_string());
+        } else if let Some(rest) = protocol::body(line, protocol::MODELS) {
+            p.models = Some(rest.to_string());
         } else if let Some(rest) = protocol::body(line, protocol::MODE) {
             let w: Vec<&str> = rest.splitn(4, ' ').collect();
             if let [_, rep, workload, classes] = w.as_slice() {

@@ -27,6 +27,9 @@ pub struct Plan {
     pub cyclic_loops: u32,
     /// Calibration up to fib(cal_max).
     pub cal_max: u32,
+    /// scx_foresight first replays a held-out trace with --record and its measured runs start
+    /// from the models fitted on it (false: `--cold`, online learning only).
+    pub train: bool,
 }
 
 impl Plan {
@@ -43,6 +46,7 @@ impl Plan {
                 hackbench_loops: 20,
                 cyclic_loops: 500,
                 cal_max: 36,
+                train: !args.cold,
             }
         } else {
             Plan {
@@ -56,6 +60,7 @@ impl Plan {
                 hackbench_loops: 200,
                 cyclic_loops: 5000,
                 cal_max: 40,
+                train: !args.cold,
             }
         };
         if let Some(r) = args.reps {
@@ -101,6 +106,7 @@ impl Plan {
             format!("fs_hack_loops={}", self.hackbench_loops),
             format!("fs_cyclic_loops={}", self.cyclic_loops),
             format!("fs_cal_max={}", self.cal_max),
+            format!("fs_train={}", u8::from(self.train)),
         ]
     }
 
@@ -109,7 +115,10 @@ impl Plan {
         let replays = (self.traces.len() * self.loads.len() * self.hogs.len()) as u64;
         let per_replay_s = 30 + u64::from(self.replay_n) / 2;
         let per_run_s = replays * per_replay_s + 6 * u64::from(self.stress_s) + 180;
-        Duration::from_secs(BENCH_SLACK_S + per_run_s * u64::from(self.reps) * n_scheds as u64)
+        let train_s = if self.train { per_replay_s + 60 } else { 0 };
+        Duration::from_secs(
+            BENCH_SLACK_S + train_s + per_run_s * u64::from(self.reps) * n_scheds as u64,
+        )
     }
 }
 

@@ -24,9 +24,20 @@ pub const SIM_PAIRS: &[(&str, &str)] = &[("fair", BASE), ("foresight", US)];
 pub const SIM_ERROR_GOAL: f64 = 0.25;
 
 /// Run `scx_foresight simulate` on each hog-free replay's trace (the default scheduler's
-/// first repetition: the arrivals and demands every scheduler got) with the guest's CPUs.
-pub fn sim_checks(parsed: &Parsed, rows: &[Row], cpus: u32, dir: &Path) -> Result<Vec<SimCheck>> {
+/// first repetition: the arrivals and demands every scheduler got) with the guest's CPUs;
+/// foresight starts from `models` when the VM's scx_foresight did.
+pub fn sim_checks(
+    parsed: &Parsed,
+    rows: &[Row],
+    cpus: u32,
+    dir: &Path,
+    models: Option<&Path>,
+) -> Result<Vec<SimCheck>> {
     let sim = suites::target_dir().join("release").join("scx_foresight");
+    // The payload as the guest named it (its path), so the models' function entry applies.
+    let payload = models
+        .and_then(payload_identity)
+        .unwrap_or_else(|| "foresight_payload".into());
     let mut out = Vec::new();
     let workloads: Vec<&str> = rows
         .iter()
@@ -43,7 +54,7 @@ pub fn sim_checks(parsed: &Parsed, rows: &[Row], cpus: u32, dir: &Path) -> Resul
         invs.sort_by_key(|i| i.arrival_us);
         for i in &invs {
             trace.push_str(&format!(
-                "{},foresight_payload,{},{}\n",
+                "{},{payload},{},{}\n",
                 i.arrival_us, i.arg, i.demand_us
             ));
         }
@@ -70,6 +81,9 @@ pub fn sim_checks(parsed: &Parsed, rows: &[Row], cpus: u32, dir: &Path) -> Resul
             if let Some(m) = mode {
                 c.args(["--mode", m]);
             }
+            if let Some(m) = models.filter(|_| *policy == "foresight") {
+                c.arg("--models").arg(m);
+            }
             let rep: serde_json::Value = serde_json::from_str(&cmd::output(&mut c)?)
                 .with_context(|| format!("simulate --json on {}", path.display()))?;
             for class in ["short", "long"] {
@@ -80,10 +94,7 @@ pub fn sim_checks(parsed: &Parsed, rows: &[Row], cpus: u32, dir: &Path) -> Resul
                 if let (Some(simulated), Some(measured)) = (simulated, measured) {
                     out.push(SimCheck {
                         workload: w.to_string(),
-                        policy: match mode {
-                            Some(m) => format!("{policy} (mode {m})"),
-                            None => policy.to_string(),
-                        },
+                        policy: label(policy, mode, models.is_some()),
                         vm_sched: sched.to_string(),
                         class: class.to_string(),
                         simulated,
@@ -95,6 +106,33 @@ pub fn sim_checks(parsed: &Parsed, rows: &[Row], cpus: u32, dir: &Path) -> Resul
         }
     }
     Ok(out)
+}
+
+/// The simulator's policy as the table names it: with its mode and prior, if any.
+pub(super) fn label(policy: &str, mode: Option<&str>, prior: bool) -> String {
+    let mut notes: Vec<String> = mode.map(|m| format!("mode {m}")).into_iter().collect();
+    if prior && policy == "foresight" {
+        notes.push("the VM's trained models".into());
+    }
+    match notes.is_empty() {
+        true => policy.to_string(),
+        false => format!("{policy} ({})", notes.join(", ")),
+    }
+}
+
+/// The identity the model file gives the payload (`/usr/bin/foresight_payload` in the guest).
+pub(super) fn payload_identity(models: &Path) -> Option<String> {
+    let json: serde_json::Value = serde_json::from_str(&fs::read_to_string(models).ok()?).ok()?;
+    json["functions"]
+        .as_array()?
+        .iter()
+        .filter_map(|f| f["identity"].as_str())
+        .find(|id| {
+            Path::new(id)
+                .file_name()
+                .is_some_and(|n| n == "foresight_payload")
+        })
+        .map(str::to_string)
 }
 
 pub fn sim_markdown(checks: &[SimCheck]) -> String {
