@@ -59,6 +59,11 @@ pub struct SimulateArgs {
     /// this many µs, as the live scheduler's `--wake-preempt-us` does; 0 turns it off.
     #[arg(long, value_name = "US", default_value_t = WAKE_PREEMPT_MIN_RUN_NS / 1000)]
     pub wake_preempt_us: u64,
+    /// foresight: CPU (µs) a new invocation uses before its exec, where the live scheduler
+    /// ends its first slice and queues the new image again; 0 gives the first run an
+    /// ordinary slice. The default is the instruction-count VM's measured process start.
+    #[arg(long, value_name = "US", default_value_t = sim::EXEC_RUN_US_DEFAULT)]
+    pub exec_run_us: u64,
     /// Run foresight in the mode the live scheduler uses for this workload class (the shipped
     /// modes config: idle, cpu-bound, interactive, io-heavy, network-heavy, faas-burst, mixed).
     /// Default: the base parameters, as before any class is known.
@@ -106,6 +111,7 @@ pub fn simulate(a: &SimulateArgs) -> Result<()> {
                 identify_from_enqueue: a.identify_from_enqueue,
                 mode,
                 wake_preempt_min_run_ns: a.wake_preempt_us.saturating_mul(1000),
+                exec_run_ns: a.exec_run_us.saturating_mul(1000),
             };
             let (times, _) = sim::simulate(&jobs, &cfg);
             if let Some(dir) = &a.times_dir {

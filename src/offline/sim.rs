@@ -5,7 +5,9 @@
 //! ([`crate::core::trainer::Trainer`], [`crate::core::model::ModelSet`]), learning online from every
 //! completed invocation, exactly as the scheduler does. Like the live scheduler (which cannot
 //! preempt through the BPF layer), it decides at enqueue time and a task keeps its CPU until
-//! its slice ends. `fifo` runs each invocation to completion in arrival order; `fair` is
+//! its slice ends; a fresh invocation's first run ends at its exec (`exec_run_ns`: the process
+//! start), where the live exec tracer ends the slice and the new image is decided again with
+//! its identity. `fifo` runs each invocation to completion in arrival order; `fair` is
 //! time-sliced and weight-fair like the kernel's default (smallest vruntime first, EEVDF's
 //! base slice); `oracle` is preemptive shortest-remaining-time with the true demand: the limit.
 //!
@@ -127,10 +129,18 @@ pub struct SimConfig {
     /// Foresight only: an arrival while every CPU is busy preempts a task that has run at
     /// least this long since it started (the live scheduler's `--wake-preempt-us`); 0: never.
     pub wake_preempt_min_run_ns: u64,
+    /// Foresight only: a new invocation's first run ends after this much CPU, where the live
+    /// exec tracer (`bpf/execs.bpf.c`) ends the slice of the image that just exec'd, and it is
+    /// queued again — the process start before its own code; 0: an ordinary first slice.
+    pub exec_run_ns: u64,
 }
 
 /// The live scheduler's first enqueue with a prediction (the first after exec).
 pub const IDENTIFY_FROM_ENQUEUE_LIVE: u32 = 2;
+
+/// CPU a replayed invocation uses before its exec'd image is decided again (µs): the fastest
+/// launch → `main` the instruction-count VM measured under the default scheduler (1499 µs).
+pub const EXEC_RUN_US_DEFAULT: u64 = 1500;
 
 /// Run the jobs (sorted by arrival) and return each one's times, plus the trainer (foresight).
 pub fn simulate(jobs: &[Job], cfg: &SimConfig) -> (Vec<JobTimes>, Option<Trainer>) {
@@ -269,6 +279,7 @@ mod tests {
             identify_from_enqueue: 1,
             mode: Default::default(),
             wake_preempt_min_run_ns: 0,
+            exec_run_ns: 0,
         }
     }
 
@@ -315,6 +326,33 @@ mod tests {
         // Work conserving either way: the long job ends when all the CPU time is used.
         assert_eq!(on[0].finish_ns, 101_000_000);
         assert_eq!(off[0].finish_ns, 101_000_000);
+    }
+
+    /// The first run of a fresh invocation ends at its exec: the next arrival's first run
+    /// follows it at once, and no CPU time is lost.
+    #[test]
+    fn first_run_ends_at_exec() {
+        let jobs = [job(0, 3), job(0, 3)];
+        let run = |exec_run_ns| {
+            let cfg = SimConfig {
+                exec_run_ns,
+                ..cfg(PolicyKind::Foresight, 1)
+            };
+            simulate(&jobs, &cfg).0
+        };
+        let off = run(0);
+        let on = run(1_000_000);
+        assert!(off[1].first_run_ns >= 3_000_000, "{off:?}");
+        assert_eq!(on[1].first_run_ns, 1_000_000, "{on:?}");
+        let last = |t: &[JobTimes]| t.iter().map(|t| t.finish_ns).max();
+        assert_eq!(last(&on), Some(6_000_000));
+        assert_eq!(last(&off), Some(6_000_000));
+        // Fair (the kernel's default) has no such end of slice.
+        let fair = SimConfig {
+            exec_run_ns: 1_000_000,
+            ..cfg(PolicyKind::Fair, 1)
+        };
+        assert_eq!(simulate(&jobs, &fair).0[1].first_run_ns, 750_000);
     }
 
     #[test]

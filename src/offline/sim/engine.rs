@@ -272,6 +272,13 @@ impl<'a> Engine<'a> {
                     self.policy.decide(&view, now, n).slice_ns
                 }
             };
+            // Live, the slice of a fresh fork ends at its exec: the image is queued again.
+            let slice = match (self.cfg.policy, a.enqueues) {
+                (PolicyKind::Foresight, 1) if self.cfg.exec_run_ns > 0 => {
+                    slice.min(self.cfg.exec_run_ns)
+                }
+                _ => slice,
+            };
             let run = slice.min(job.cpu_ns - a.used).max(1);
             self.running[cpu] = Some((slot, now, now + run));
             self.cpu_events.push(Reverse((now + run, cpu)));

@@ -396,6 +396,7 @@ mod tests {
             demand_us: 1000,
             arrival_us: 0,
             finish_us: finish,
+            startup_us: 1500,
             ok: true,
         };
         let invs: Vec<Invocation> = (1..50)

@@ -23,6 +23,8 @@ pub struct Invocation {
     pub demand_us: u64,
     pub arrival_us: u64,
     pub finish_us: u64,
+    /// Launch → the payload's first instruction in main: the process start, µs.
+    pub startup_us: u64,
     pub ok: bool,
 }
 
@@ -166,6 +168,7 @@ pub fn parse_inv(rest: &str) -> Option<Invocation> {
         demand_us: num(1)?,
         arrival_us: num(2)?,
         finish_us: num(5)?,
+        startup_us: num(4)?.saturating_sub(num(3)?),
         ok: num(7)? == 1,
     })
 }
