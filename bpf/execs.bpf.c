@@ -33,7 +33,12 @@ volatile u64 nr_exec_unread;
  * is off, as it is in this tracepoint).
  */
 const volatile bool preempt_on_exec;
-/* Exec'ing tasks whose slice was ended that way. */
+/*
+ * What is left of that slice, at most (ns): 0 ends it at once; more lets an image that is
+ * done within it finish without queueing again behind every fork (set before load).
+ */
+const volatile u64 exec_grace_ns;
+/* Exec'ing tasks whose slice was ended (or cut to the grace) that way. */
 volatile u64 nr_exec_preempted;
 
 SEC("tp_btf/sched_process_exec")
@@ -77,8 +82,12 @@ int BPF_PROG(foresight_exec, struct task_struct *p, pid_t old_pid, struct linux_
 		__sync_fetch_and_add(&nr_exec_unread, 1);
 	}
 	bpf_ringbuf_submit(r, 0);
-	if (preempt_on_exec && bpf_ksym_exists(scx_bpf_task_set_slice___new) &&
-	    scx_bpf_task_set_slice___new(bpf_get_current_task_btf(), 0))
-		__sync_fetch_and_add(&nr_exec_preempted, 1);
+	if (preempt_on_exec && bpf_ksym_exists(scx_bpf_task_set_slice___new)) {
+		struct task_struct *cur = bpf_get_current_task_btf();
+		u64 left = cur->scx.slice;
+
+		if (scx_bpf_task_set_slice___new(cur, left < exec_grace_ns ? left : exec_grace_ns))
+			__sync_fetch_and_add(&nr_exec_preempted, 1);
+	}
 	return 0;
 }

@@ -74,6 +74,15 @@ fn foresight_serves_short_invocations_better_than_fair() {
     assert!(short("oracle") <= short("foresight"), "{v}");
 }
 
+/// `simulate --json` of `trace` on 1 CPU with `extra` arguments; it must succeed.
+fn simulate_1cpu(trace: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["simulate", "--trace", trace, "--cpus", "1", "--json"];
+    args.extend_from_slice(extra);
+    let o = run(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
 /// The live scheduler's /proc delay and its modes change foresight's result, and nothing else's;
 /// an unknown class is refused by name.
 #[test]
@@ -81,13 +90,7 @@ fn identification_delay_and_mode_are_simulated() {
     let trace = tmp("modes.csv");
     let t = trace.to_str().unwrap();
     gen_trace(t, 1, 200, 9);
-    let sim = |extra: &[&str]| {
-        let mut args = vec!["simulate", "--trace", t, "--cpus", "1", "--json"];
-        args.extend_from_slice(extra);
-        let o = run(&args);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
-    };
+    let sim = |extra: &[&str]| simulate_1cpu(t, extra);
     let short = |v: &serde_json::Value| v["short"]["mean_slowdown"].as_f64().unwrap();
     let live = sim(&["--policy", "foresight"]);
     let at_arrival = sim(&["--policy", "foresight", "--identify-from-enqueue", "1"]);
@@ -117,6 +120,50 @@ fn identification_delay_and_mode_are_simulated() {
     let o = run(&["simulate", "--trace", t, "--mode", "sleepy"]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("sleepy"));
+}
+
+/// `--mode-timeline` switches mode from its times on: `0:CLASS` is `--mode CLASS`, a switch
+/// after the last arrival changes nothing; `--config` supplies the classes' parameters; bad
+/// entries and a bad config file are refused by name.
+#[test]
+fn mode_timeline_and_config_are_simulated() {
+    let trace = tmp("timeline.csv");
+    let t = trace.to_str().unwrap();
+    gen_trace(t, 1, 200, 9);
+    let sim = |extra: &[&str]| simulate_1cpu(t, &[&["--policy", "foresight"], extra].concat());
+    let burst = sim(&["--mode", "faas-burst"]);
+    assert_eq!(burst, sim(&["--mode-timeline", "0:faas-burst"]));
+    assert_eq!(sim(&[]), sim(&["--mode-timeline", "100000000:faas-burst"]));
+    let half = sim(&["--mode-timeline", "0:mixed,20000:faas-burst"]);
+    assert_ne!(half, burst);
+    assert_ne!(half, sim(&["--mode", "mixed"]));
+    // A config whose faas-burst is the shipped mixed: the burst's result becomes mixed's.
+    let mut config: serde_json::Value =
+        serde_json::from_str(include_str!("../models/modes.json")).unwrap();
+    config["modes"]["faas-burst"] = config["modes"]["mixed"].clone();
+    let path = tmp("modes-as-mixed.json");
+    std::fs::write(&path, config.to_string()).unwrap();
+    let p = path.to_str().unwrap();
+    assert_eq!(
+        sim(&["--mode", "faas-burst", "--config", p]),
+        sim(&["--mode", "mixed"])
+    );
+    for (bad, named) in [
+        ("20000", "MS:CLASS"),
+        ("x:mixed", "`x`"),
+        ("5:sleepy", "sleepy"),
+    ] {
+        let o = run(&["simulate", "--trace", t, "--mode-timeline", bad]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && err.contains(named), "{bad}: {err}");
+    }
+    std::fs::write(&path, "{").unwrap();
+    let o = run(&["simulate", "--trace", t, "--mode", "mixed", "--config", p]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("modes-as-mixed.json"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -7,7 +7,7 @@ use clap::Parser;
 
 use scx_foresight::core::modes::CgroupBoost;
 use scx_foresight::core::policy::{
-    SLICE_NS_DEFAULT, SLICE_NS_MIN_DEFAULT, WAKE_PREEMPT_MIN_RUN_NS,
+    EXEC_GRACE_NS_DEFAULT, SLICE_NS_DEFAULT, SLICE_NS_MIN_DEFAULT, WAKE_PREEMPT_MIN_RUN_NS,
 };
 use scx_foresight::live::adapt::ClassifierSource;
 use scx_foresight::live::sched_stats::StatsFormat;
@@ -50,6 +50,12 @@ pub struct Opts {
     /// a short one run) at once rather than at the end of that task's slice. 0 turns it off.
     #[arg(long, value_name = "US", default_value_t = WAKE_PREEMPT_MIN_RUN_NS / 1000)]
     pub(crate) wake_preempt_us: u64,
+
+    /// At exec, a fresh image keeps at most this many microseconds of its fork's slice: one
+    /// done within it finishes without queueing again; a longer one is queued and decided
+    /// with its identity (program and arguments) when it runs out. 0 ends the slice at exec.
+    #[arg(long, value_name = "US", default_value_t = EXEC_GRACE_NS_DEFAULT / 1000)]
+    pub(crate) exec_grace_us: u64,
 
     /// Only schedule tasks that set SCHED_EXT with sched_setscheduler(2); others keep the
     /// kernel's default scheduler.

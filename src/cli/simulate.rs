@@ -12,7 +12,7 @@ use scx_foresight::core::classify::SystemClass;
 use scx_foresight::core::model::{Interner, ModelSet, Sample};
 use scx_foresight::core::modes::ModeConfig;
 use scx_foresight::core::policy::SliceConfig;
-use scx_foresight::core::policy::{ModeParams, WAKE_PREEMPT_MIN_RUN_NS};
+use scx_foresight::core::policy::{ModeParams, EXEC_GRACE_NS_DEFAULT, WAKE_PREEMPT_MIN_RUN_NS};
 use scx_foresight::formats::csv::open_csv_for_append;
 use scx_foresight::formats::modelfile::ModelFile;
 use scx_foresight::formats::samples::{self, Recorded};
@@ -64,11 +64,24 @@ pub struct SimulateArgs {
     /// ordinary slice. The default is the instruction-count VM's measured process start.
     #[arg(long, value_name = "US", default_value_t = sim::EXEC_RUN_US_DEFAULT)]
     pub exec_run_us: u64,
+    /// foresight: what is left of that first slice after the exec (µs), as the live
+    /// scheduler's `--exec-grace-us`: an invocation done within it is not queued again.
+    #[arg(long, value_name = "US", default_value_t = EXEC_GRACE_NS_DEFAULT / 1000)]
+    pub exec_grace_us: u64,
     /// Run foresight in the mode the live scheduler uses for this workload class (the shipped
     /// modes config: idle, cpu-bound, interactive, io-heavy, network-heavy, faas-burst, mixed).
     /// Default: the base parameters, as before any class is known.
     #[arg(long, value_name = "CLASS")]
     pub mode: Option<SystemClass>,
+    /// foresight: switch mode during the run, as the live classifier did in a replay: from
+    /// MS milliseconds of the trace's clock on, CLASS's mode (comma separated, e.g.
+    /// `0:mixed,2500:faas-burst`; `cargo xtask bench` passes the one its stats lines showed).
+    #[arg(long, value_name = "MS:CLASS", value_delimiter = ',')]
+    pub mode_timeline: Vec<ModeChange>,
+    /// The modes config (JSON, the live scheduler's `--config`) that `--mode` and
+    /// `--mode-timeline` read the classes' parameters from; default: the shipped one.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Write each invocation's times per policy into this directory (`POLICY.csv`:
     /// arrival_us,cpu_us,first_run_us,finish_us), to set beside a replay's own.
     #[arg(long, value_name = "DIR")]
@@ -80,6 +93,29 @@ pub struct SimulateArgs {
     /// that exists must be a whole samples file, else it is refused untouched).
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+}
+
+/// One `--mode-timeline` entry: from `at_ms` on, `class`'s mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModeChange {
+    pub at_ms: u64,
+    pub class: SystemClass,
+}
+
+impl std::str::FromStr for ModeChange {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (ms, class) = s
+            .split_once(':')
+            .ok_or_else(|| format!("`{s}` is not MS:CLASS (e.g. 2500:faas-burst)"))?;
+        let at_ms = ms
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{s}`: `{ms}` is not a whole number of milliseconds"))?;
+        let class = class.trim().parse().map_err(|e| format!("`{s}`: {e}"))?;
+        Ok(Self { at_ms, class })
+    }
 }
 
 pub fn simulate(a: &SimulateArgs) -> Result<()> {
@@ -96,10 +132,20 @@ pub fn simulate(a: &SimulateArgs) -> Result<()> {
         }
         None => ModelSet::default(),
     };
+    let modes = match &a.config {
+        Some(path) => ModeConfig::load(path)?,
+        None => ModeConfig::builtin(),
+    };
     let mode = match a.mode {
-        Some(class) => ModeConfig::builtin().mode(class),
+        Some(class) => modes.mode(class),
         None => ModeParams::default(),
     };
+    let mut mode_changes: Vec<(u64, ModeParams)> = a
+        .mode_timeline
+        .iter()
+        .map(|c| (c.at_ms.saturating_mul(1_000_000), modes.mode(c.class)))
+        .collect();
+    mode_changes.sort_by_key(|(at, _)| *at);
     let reports: Vec<sim::Report> = policies(a.policy)
         .into_iter()
         .map(|policy| {
@@ -110,8 +156,10 @@ pub fn simulate(a: &SimulateArgs) -> Result<()> {
                 prior: prior.clone(),
                 identify_from_enqueue: a.identify_from_enqueue,
                 mode,
+                mode_changes: mode_changes.clone(),
                 wake_preempt_min_run_ns: a.wake_preempt_us.saturating_mul(1000),
                 exec_run_ns: a.exec_run_us.saturating_mul(1000),
+                exec_grace_ns: a.exec_grace_us.saturating_mul(1000),
             };
             let (times, _) = sim::simulate(&jobs, &cfg);
             if let Some(dir) = &a.times_dir {

@@ -68,6 +68,10 @@ pub const RUN_TO_COMPLETION_MAX_NS: u64 = 10_000_000;
 /// so a short invocation otherwise waited a whole slice before it was even decided. Tasks that
 /// run less (ping-pong pairs, the waker itself about to sleep) are left alone.
 pub const WAKE_PREEMPT_MIN_RUN_NS: u64 = 1_000_000;
+/// What the exec tracer leaves of a fresh image's slice (bpf/execs.bpf.c), at most: an
+/// invocation done within it finishes where it stands; a longer one queues again and is
+/// decided with its identity. 0 ends the slice at exec.
+pub const EXEC_GRACE_NS_DEFAULT: u64 = 500_000;
 /// Remaining CPU assumed for a new task nothing is known about.
 pub const UNKNOWN_NEW_NS: u64 = 1_000_000;
 /// Share of enqueues after a sleep above which a task counts as interactive (or I/O-bound).

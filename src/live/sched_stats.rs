@@ -88,7 +88,9 @@ pub struct Prediction {
     pub exec_first: u64,
     #[stat(desc = "First decisions of exec'd images made with a function-level prediction")]
     pub exec_first_fn: u64,
-    #[stat(desc = "Exec'ing tasks whose slice was ended at exec, to be decided as the new image")]
+    #[stat(
+        desc = "Exec'ing tasks whose slice was cut at exec to --exec-grace-us, to be decided as the new image"
+    )]
     pub exec_preempted: u64,
     #[stat(desc = "Exec records lost because the tracer's ring buffer was full")]
     pub exec_lost: u64,

@@ -126,6 +126,9 @@ pub struct SimConfig {
     /// The live scheduler's mode parameters in force (foresight only): a workload class's
     /// mode changes slices and the short-first stretch.
     pub mode: crate::core::policy::ModeParams,
+    /// Foresight only: later mode changes, sorted by time (ns on the trace's clock): from
+    /// each on, decisions use its parameters, as the live classifier switches during a replay.
+    pub mode_changes: Vec<(u64, crate::core::policy::ModeParams)>,
     /// Foresight only: an arrival while every CPU is busy preempts a task that has run at
     /// least this long since it started (the live scheduler's `--wake-preempt-us`); 0: never.
     pub wake_preempt_min_run_ns: u64,
@@ -133,6 +136,9 @@ pub struct SimConfig {
     /// exec tracer (`bpf/execs.bpf.c`) ends the slice of the image that just exec'd, and it is
     /// queued again — the process start before its own code; 0: an ordinary first slice.
     pub exec_run_ns: u64,
+    /// Foresight only: what the exec tracer leaves of that first slice after the exec (the
+    /// live `--exec-grace-us`): an invocation done within it is not queued again.
+    pub exec_grace_ns: u64,
 }
 
 /// The live scheduler's first enqueue with a prediction (the first after exec).
@@ -278,8 +284,10 @@ mod tests {
             prior: ModelSet::default(),
             identify_from_enqueue: 1,
             mode: Default::default(),
+            mode_changes: Vec::new(),
             wake_preempt_min_run_ns: 0,
             exec_run_ns: 0,
+            exec_grace_ns: 0,
         }
     }
 
@@ -328,8 +336,8 @@ mod tests {
         assert_eq!(off[0].finish_ns, 101_000_000);
     }
 
-    /// The first run of a fresh invocation ends at its exec: the next arrival's first run
-    /// follows it at once, and no CPU time is lost.
+    /// The first run of a fresh invocation ends at its exec (plus the grace): the next
+    /// arrival's first run follows it at once, and no CPU time is lost.
     #[test]
     fn first_run_ends_at_exec() {
         let jobs = [job(0, 3), job(0, 3)];
@@ -353,6 +361,44 @@ mod tests {
             ..cfg(PolicyKind::Fair, 1)
         };
         assert_eq!(simulate(&jobs, &fair).0[1].first_run_ns, 750_000);
+        // A grace after the exec: the first run goes on that much longer; one that needs no
+        // more than run + grace is done in it.
+        let graced = |exec_grace_ns| {
+            let cfg = SimConfig {
+                exec_run_ns: 1_000_000,
+                exec_grace_ns,
+                ..cfg(PolicyKind::Foresight, 1)
+            };
+            simulate(&jobs, &cfg).0
+        };
+        assert_eq!(graced(500_000)[1].first_run_ns, 1_500_000);
+        let done = graced(2_000_000);
+        assert_eq!(done[0].finish_ns, 3_000_000, "{done:?}");
+        assert_eq!(done[1].first_run_ns, 3_000_000, "{done:?}");
+    }
+
+    /// A mode change applies to decisions from its time on: quarter slices from 0 let the
+    /// second arrival run sooner; the same change after the first slice was decided does not.
+    #[test]
+    fn mode_changes_apply_from_their_time() {
+        let jobs = [job(0, 100), job(1, 5)];
+        let quarter = crate::core::policy::ModeParams {
+            slice_pct: 25,
+            slice_min_pct: 25,
+            ..Default::default()
+        };
+        let second_starts = |mode_changes| {
+            let cfg = SimConfig {
+                mode_changes,
+                ..cfg(PolicyKind::Foresight, 1)
+            };
+            simulate(&jobs, &cfg).0[1].first_run_ns
+        };
+        let base = second_starts(vec![]);
+        let from_0 = second_starts(vec![(0, quarter)]);
+        let from_1s = second_starts(vec![(1_000_000_000, quarter)]);
+        assert!(from_0 < base, "from 0: {from_0} ns, base {base} ns");
+        assert_eq!(from_1s, base);
     }
 
     #[test]

@@ -32,22 +32,23 @@ pub struct ExecTracer {
 }
 
 impl ExecTracer {
-    /// Load and attach the sched_process_exec tracer, ending each exec'ing task's slice when
-    /// the kernel lets a tracer do so (else without: the new image waits for its slice's end).
-    pub fn load() -> Result<Self> {
-        let refused = match Self::load_with(true) {
+    /// Load and attach the sched_process_exec tracer, cutting each exec'ing task's slice to
+    /// `grace_ns` when the kernel lets a tracer do so (else without: the new image waits for
+    /// its slice's end).
+    pub fn load(grace_ns: u64) -> Result<Self> {
+        let refused = match Self::load_with(true, grace_ns) {
             Ok(tracer) => return Ok(tracer),
             Err(e) => e,
         };
         // Only when the plain tracer loads was the end of slice the cause; else its error says why.
-        let tracer = Self::load_with(false)?;
+        let tracer = Self::load_with(false, 0)?;
         warn!("exec tracer: cannot end the slice at exec ({refused:#}); exec'd images are decided as themselves from their next enqueue");
         Ok(tracer)
     }
 
     /// Load with or without the end of slice at exec. Its object lives as long as the process
     /// (one per worker; the worker thread that polls it never ends before the process).
-    fn load_with(preempt_on_exec: bool) -> Result<Self> {
+    fn load_with(preempt_on_exec: bool, grace_ns: u64) -> Result<Self> {
         let storage: &'static mut MaybeUninit<OpenObject> =
             Box::leak(Box::new(MaybeUninit::uninit()));
         let mut open = ExecsSkelBuilder::default()
@@ -55,6 +56,7 @@ impl ExecTracer {
             .context("opening bpf/execs.bpf.c")?;
         if let Some(rodata) = open.maps.rodata_data.as_mut() {
             rodata.preempt_on_exec = preempt_on_exec;
+            rodata.exec_grace_ns = grace_ns;
         }
         let mut skel = open.load().context("loading bpf/execs.bpf.c")?;
         skel.attach()
@@ -78,8 +80,8 @@ impl ExecTracer {
     }
 
     /// The factory the /proc worker calls in its own thread.
-    pub fn factory() -> ExecSourceFactory {
-        Box::new(|| Ok(Box::new(ExecTracer::load()?) as Box<dyn ExecSource>))
+    pub fn factory(grace_ns: u64) -> ExecSourceFactory {
+        Box::new(move || Ok(Box::new(ExecTracer::load(grace_ns)?) as Box<dyn ExecSource>))
     }
 }
 

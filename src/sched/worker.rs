@@ -79,7 +79,9 @@ fn schedule(cfg: &LoopConfig, opts: &Opts, nr_cpus: u64) -> Result<u8> {
     let (procs, execs) = ProcWorker::spawn(
         names.clone(),
         adapt.boosts.clone(),
-        Some(execs::ExecTracer::factory()),
+        Some(execs::ExecTracer::factory(
+            opts.exec_grace_us.saturating_mul(1000),
+        )),
     )
     .context("cannot start the /proc worker")?;
     debug!(

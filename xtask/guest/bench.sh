@@ -84,6 +84,15 @@ mode_since() {
 		awk '{ s = s (s ? "," : "") $2 ":" $1 } END { print s }'
 }
 
+# mode_timeline N: the class of each stats line from the Nth on (the last before a replay,
+# `-` when none), comma separated: the host's simulator switches mode as the VM did.
+mode_timeline() {
+	_tl=$(grep '^stats:' /tmp/bench-"$CUR_SCHED".log 2>/dev/null | tail -n +"$(($1 > 0 ? $1 : 1))" |
+		grep -o ' class=[a-z-]*' | cut -d= -f2 | paste -sd, -)
+	[ "$1" -gt 0 ] || _tl="-${_tl:+,$_tl}"
+	echo "$_tl"
+}
+
 # replay TRACE LOAD HOGS: the trace's first REPLAY_N invocations at that load per CPU.
 replay() {
 	_w="faas-$1-$2"
@@ -95,7 +104,7 @@ replay() {
 	[ "$3" = 1 ] && hogs_stop
 	[ "$_rc" -eq 0 ] || { bench_err "$_w rc=$_rc $(tail -n 1 /tmp/r.log)"; return; }
 	tail -n +2 /tmp/r.csv | sed "s/^/@@INV $CUR_SCHED $CUR_REP $_w /"
-	[ "$CUR_SCHED" = scx_foresight ] && echo "@@MODE $CUR_SCHED $CUR_REP $_w $(mode_since "$_st0")"
+	[ "$CUR_SCHED" = scx_foresight ] && echo "@@MODE $CUR_SCHED $CUR_REP $_w $(mode_since "$_st0") $(mode_timeline "$_st0")"
 	bench "$_w" summary "$(tr -d '\n ' </tmp/r.json)"
 }
 

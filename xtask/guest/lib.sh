@@ -57,12 +57,17 @@ end_hogs() {
 	kill "$1" 2>/dev/null
 	_eh0=$(now)
 	while [ -n "$(live_pids stress-ng)" ] && ! gt "$(since "$_eh0")" 5; do sleep 0.1; done
-	_ehleft=$(live_pids stress-ng)
-	if [ -n "$_ehleft" ]; then
-		echo "@@INFO stress-ng still running 5 s after SIGTERM: $(echo $_ehleft | wc -w) killed"
-		kill -KILL $_ehleft 2>/dev/null
-	fi
+	kill_live_hogs "5 s after SIGTERM"
 	wait "$1" 2>/dev/null
+}
+
+# kill_live_hogs WHEN: SIGKILL every stress-ng process still running, and say how many.
+kill_live_hogs() {
+	_klh=$(live_pids stress-ng)
+	[ -n "$_klh" ] || return 0
+	echo "@@INFO stress-ng still running $1: $(echo $_klh | wc -w) killed"
+	# shellcheck disable=SC2086
+	kill -KILL $_klh 2>/dev/null
 }
 
 # worker_pid: the supervisor's newest child, the worker now attached (after a restart the one

@@ -31,11 +31,7 @@ for c in $CASES; do
 	echo "@@INFO after $c: deadline total_bw $(dl_total_bw)"
 	# Leave a clean slate for the next case; its logs go to the host's console log.
 	if [ -n "$SCHED_PID" ] && alive "$SCHED_PID"; then stop_sched; fi
-	_left=$(live_pids stress-ng)
-	if [ -n "$_left" ]; then
-		echo "@@INFO after $c: $(echo $_left | wc -w) stress-ng still running, killed"
-		kill -KILL $_left 2>/dev/null
-	fi
+	kill_live_hogs "after $c"
 	for _f in /tmp/*.log; do
 		[ -f "$_f" ] && sed "s|^|@@LOG $c ${_f##*/}: |" "$_f" && rm -f "$_f"
 	done

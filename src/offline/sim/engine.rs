@@ -30,6 +30,7 @@ pub(super) fn sliced(jobs: &[Job], cfg: &SimConfig) -> (Vec<JobTimes>, Option<Tr
     // is queued again) or a job arrives; a queued task is decided; idle CPUs take the
     // earliest deadlines.
     while let Some(now) = engine.next_instant() {
+        engine.follow_mode(now);
         let slot = if engine.slice_ends_at(now) {
             match engine.end_slice(now) {
                 SliceEnd::Requeue(slot) => Some(slot),
@@ -82,6 +83,8 @@ struct Engine<'a> {
     // everything runnable: here, the jobs queued at the same instant.
     batch_at: u64,
     batch_len: usize,
+    /// The next entry of `cfg.mode_changes` to apply.
+    next_mode: usize,
 }
 
 impl<'a> Engine<'a> {
@@ -103,6 +106,19 @@ impl<'a> Engine<'a> {
             fair_clock: 0,
             batch_at: u64::MAX,
             batch_len: 0,
+            next_mode: 0,
+        }
+    }
+
+    /// The mode the live classifier switched to by `now`: later decisions use it (tasks
+    /// already queued keep their keys, as in the live loop).
+    fn follow_mode(&mut self, now: u64) {
+        while let Some((at, mode)) = self.cfg.mode_changes.get(self.next_mode) {
+            if *at > now {
+                break;
+            }
+            self.policy = Policy::with_mode(self.cfg.slices, mode);
+            self.next_mode += 1;
         }
     }
 
@@ -275,7 +291,7 @@ impl<'a> Engine<'a> {
             // Live, the slice of a fresh fork ends at its exec: the image is queued again.
             let slice = match (self.cfg.policy, a.enqueues) {
                 (PolicyKind::Foresight, 1) if self.cfg.exec_run_ns > 0 => {
-                    slice.min(self.cfg.exec_run_ns)
+                    slice.min(self.cfg.exec_run_ns + self.cfg.exec_grace_ns)
                 }
                 _ => slice,
             };

@@ -227,7 +227,8 @@ mod tests {
              @@INV default 1 faas-gen-0.7 24,50000,oops\n\
              @@BENCH default 1 stress-cpu ops_s NaN\n\
              @@BENCHERR scx_bpfland 1 never attached\n\
-             @@MODE scx_foresight 1 faas-gen-0.7 faas-burst:12,idle:2\n\
+             @@MODE scx_foresight 1 faas-gen-0.7 faas-burst:12,idle:2 idle,faas-burst,faas-burst\n\
+             @@MODE scx_foresight 2 faas-gen-0.7 mixed:3\n\
              @@MODELS {\"format\": \"scx_foresight-models\"}\n\
              @@BENCH-DONE",
         ));
@@ -236,12 +237,16 @@ mod tests {
             p.models.as_deref(),
             Some("{\"format\": \"scx_foresight-models\"}")
         );
+        let seen = |rep| p.modes.get(&(rep, "faas-gen-0.7".to_string())).cloned();
         assert_eq!(
-            p.modes
-                .get(&(1, "faas-gen-0.7".to_string()))
-                .map(String::as_str),
-            Some("faas-burst:12,idle:2")
+            seen(1),
+            Some(ModeSeen {
+                counts: "faas-burst:12,idle:2".into(),
+                timeline: vec!["idle".into(), "faas-burst".into(), "faas-burst".into()],
+            })
         );
+        // A guest from before the timeline: counts only.
+        assert_eq!(seen(2).map(|m| m.timeline), Some(vec![]));
         assert_eq!(p.samples.len(), 8, "{:?}", p.samples);
         let get = |m: &str| p.samples.iter().find(|s| s.metric == m).map(|s| s.value);
         assert_eq!(get("time_s"), Some(12.5));
@@ -260,26 +265,39 @@ mod tests {
     /// from those models.
     #[test]
     fn simulator_uses_the_guests_payload_identity() {
-        let dir = std::env::temp_dir().join(format!("xtask-models-{}", std::process::id()));
-        fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("m.json");
-        fs::write(
-            &path,
-            r#"{"functions":[{"identity":"/usr/bin/other"},{"identity":"/usr/bin/foresight_payload"}]}"#,
-        )
-        .unwrap();
+        let json = r#"{"functions":[{"identity":"/usr/bin/other"},{"identity":"/usr/bin/foresight_payload"}]}"#;
         assert_eq!(
-            simcheck::payload_identity(&path).as_deref(),
+            simcheck::payload_identity(json).as_deref(),
             Some("/usr/bin/foresight_payload")
         );
-        fs::write(&path, "not json").unwrap();
-        assert_eq!(simcheck::payload_identity(&path), None);
-        let _ = fs::remove_dir_all(&dir);
+        assert_eq!(simcheck::payload_identity("not json"), None);
         assert_eq!(
             simcheck::label("foresight", Some("mixed"), true),
             "foresight (mode mixed, the VM's trained models)"
         );
         assert_eq!(simcheck::label("fair", None, true), "fair");
+    }
+
+    /// The stats lines' classes become the simulator's mode changes: the line before the
+    /// replay from 0, the first line after a quarter period in, the k-th (k − 1) periods in.
+    #[test]
+    fn stats_classes_become_a_mode_timeline() {
+        let t = |s: &str| -> Vec<String> { s.split(',').map(str::to_string).collect() };
+        assert_eq!(
+            simcheck::mode_timeline_arg(&t("mixed,mixed,mixed,faas-burst,faas-burst")).as_deref(),
+            Some("0:mixed,2000:faas-burst")
+        );
+        assert_eq!(
+            simcheck::mode_timeline_arg(&t("idle,mixed,faas-burst")).as_deref(),
+            Some("0:idle,250:mixed,1000:faas-burst")
+        );
+        // No line before the replay: the first after is in force from 0.
+        assert_eq!(
+            simcheck::mode_timeline_arg(&t("-,mixed,mixed")).as_deref(),
+            Some("0:mixed")
+        );
+        assert_eq!(simcheck::mode_timeline_arg(&t("-")), None);
+        assert_eq!(simcheck::mode_timeline_arg(&[]), None);
     }
 
     #[test]

@@ -34,6 +34,15 @@ impl Invocation {
     }
 }
 
+/// The classes of one replay: `@@MODE sched rep workload COUNTS [TIMELINE]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ModeSeen {
+    /// `faas-burst:12,idle:3`, most first.
+    pub counts: String,
+    /// Each stats line's class from the last before the replay (`-` when none) on.
+    pub timeline: Vec<String>,
+}
+
 /// Everything the guest reported.
 #[derive(Debug, Default)]
 pub struct Parsed {
@@ -41,9 +50,9 @@ pub struct Parsed {
     pub invocations: Vec<Invocation>,
     pub errors: Vec<String>,
     pub info: Vec<String>,
-    /// The classes scx_foresight had in force during each replay (by stats lines):
-    /// `(rep, workload) → "faas-burst:12,idle:3"`, most first.
-    pub modes: BTreeMap<(u32, String), String>,
+    /// The classes scx_foresight had in force during each replay (by stats lines), by
+    /// `(rep, workload)`.
+    pub modes: BTreeMap<(u32, String), ModeSeen>,
     /// The model file scx_foresight's measured runs started from (fitted in the guest).
     pub models: Option<String>,
     pub done: bool,
@@ -91,11 +100,18 @@ pub fn parse(lines: &[String]) -> Parsed {
         } else if let Some(rest) = protocol::body(line, protocol::MODELS) {
             p.models = Some(rest.to_string());
         } else if let Some(rest) = protocol::body(line, protocol::MODE) {
-            let w: Vec<&str> = rest.splitn(4, ' ').collect();
-            if let [_, rep, workload, classes] = w.as_slice() {
+            let w: Vec<&str> = rest.split_whitespace().collect();
+            if let [_, rep, workload, counts, timeline @ ..] = w.as_slice() {
                 if let Ok(rep) = rep.parse() {
-                    p.modes
-                        .insert((rep, workload.to_string()), classes.trim().to_string());
+                    let seen = ModeSeen {
+                        counts: counts.to_string(),
+                        timeline: timeline
+                            .iter()
+                            .flat_map(|t| t.split(','))
+                            .map(str::to_string)
+                            .collect(),
+                    };
+                    p.modes.insert((rep, workload.to_string()), seen);
                 }
             }
         } else if protocol::is(line, protocol::BENCH_DONE) {

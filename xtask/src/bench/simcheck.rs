@@ -23,9 +23,13 @@ pub const SIM_PAIRS: &[(&str, &str)] = &[("fair", BASE), ("foresight", US)];
 /// The simulator's error goal on both classes.
 pub const SIM_ERROR_GOAL: f64 = 0.25;
 
+/// The period of scx_foresight's stats lines in the bench (`--stats 1`), ms.
+pub const STATS_PERIOD_MS: u64 = 1000;
+
 /// Run `scx_foresight simulate` on each hog-free replay's trace (the default scheduler's
 /// first repetition: the arrivals and demands every scheduler got) with the guest's CPUs;
-/// foresight starts from `models` when the VM's scx_foresight did.
+/// foresight starts from `models` when the VM's scx_foresight did, and switches mode when
+/// each of its repetitions did (the median over them is the simulated figure).
 pub fn sim_checks(
     parsed: &Parsed,
     rows: &[Row],
@@ -33,9 +37,10 @@ pub fn sim_checks(
     dir: &Path,
     models: Option<&Path>,
 ) -> Result<Vec<SimCheck>> {
-    let sim = suites::target_dir().join("release").join("scx_foresight");
     // The payload as the guest named it (its path), so the models' function entry applies.
-    let payload = models
+    let payload = parsed
+        .models
+        .as_deref()
         .and_then(payload_identity)
         .unwrap_or_else(|| "foresight_payload".into());
     let mut out = Vec::new();
@@ -71,41 +76,30 @@ pub fn sim_checks(
         }
         let path = dir.join(format!("trace-{w}.csv"));
         fs::write(&path, trace)?;
-        // The class scx_foresight had in force most of its first repetition of this replay:
-        // the simulator runs that class's mode.
-        let mode = parsed
-            .modes
-            .get(&(1, w.to_string()))
-            .and_then(|c| c.split(':').next())
-            .filter(|c| !c.is_empty())
-            .map(str::to_string);
+        let sim = Simulation {
+            trace: &path,
+            cpus,
+            models,
+            exec_run_us,
+        };
         for (policy, sched) in SIM_PAIRS {
-            let mut c = std::process::Command::new(&sim);
-            c.args(["simulate", "--json", "--policy", policy, "--cpus"])
-                .arg(cpus.to_string())
-                .arg("--trace")
-                .arg(&path);
-            let mode = mode.as_deref().filter(|_| *policy == "foresight");
-            if let Some(m) = mode {
-                c.args(["--mode", m]);
-            }
-            if let Some(m) = models.filter(|_| *policy == "foresight") {
-                c.arg("--models").arg(m);
-            }
-            if let Some(us) = exec_run_us {
-                c.arg("--exec-run-us").arg(us.to_string());
-            }
-            let rep: serde_json::Value = serde_json::from_str(&cmd::output(&mut c)?)
-                .with_context(|| format!("simulate --json on {}", path.display()))?;
+            let (runs, mode) = match *policy {
+                "foresight" => foresight_runs(&sim, parsed, w)?,
+                _ => (vec![sim.run(policy, &[])?], None),
+            };
             for class in ["short", "long"] {
-                let simulated = rep[class]["mean_slowdown"].as_f64();
+                let per_run: Vec<f64> = runs
+                    .iter()
+                    .filter_map(|r| r[class]["mean_slowdown"].as_f64())
+                    .collect();
+                let simulated = stats::median(&per_run);
                 let measured = find(rows, w, &format!("{class}_mean_slowdown"))
                     .and_then(|r| r.values(sched))
                     .and_then(stats::median);
                 if let (Some(simulated), Some(measured)) = (simulated, measured) {
                     out.push(SimCheck {
                         workload: w.to_string(),
-                        policy: label(policy, mode, models.is_some()),
+                        policy: label(policy, mode.as_deref(), models.is_some()),
                         vm_sched: sched.to_string(),
                         class: class.to_string(),
                         simulated,
@@ -117,6 +111,102 @@ pub fn sim_checks(
         }
     }
     Ok(out)
+}
+
+/// One replay's trace as `scx_foresight simulate` runs it.
+struct Simulation<'a> {
+    trace: &'a Path,
+    cpus: u32,
+    models: Option<&'a Path>,
+    exec_run_us: Option<u64>,
+}
+
+impl Simulation<'_> {
+    /// `simulate --json` for one policy with extra arguments; its report.
+    fn run(&self, policy: &str, extra: &[String]) -> Result<serde_json::Value> {
+        let sim = suites::target_dir().join("release").join("scx_foresight");
+        let mut c = std::process::Command::new(&sim);
+        c.args(["simulate", "--json", "--policy", policy, "--cpus"])
+            .arg(self.cpus.to_string())
+            .arg("--trace")
+            .arg(self.trace)
+            .args(extra);
+        if let Some(m) = self.models.filter(|_| policy == "foresight") {
+            c.arg("--models").arg(m);
+        }
+        if let Some(us) = self.exec_run_us {
+            c.arg("--exec-run-us").arg(us.to_string());
+        }
+        serde_json::from_str(&cmd::output(&mut c)?)
+            .with_context(|| format!("simulate --json on {}", self.trace.display()))
+    }
+}
+
+/// foresight once per repetition of scx_foresight, following that repetition's mode
+/// timeline (or, from a guest that printed none, in the class of most of repetition 1);
+/// with how the table names the mode.
+fn foresight_runs(
+    sim: &Simulation,
+    parsed: &Parsed,
+    workload: &str,
+) -> Result<(Vec<serde_json::Value>, Option<String>)> {
+    let seen: Vec<&ModeSeen> = parsed
+        .modes
+        .iter()
+        .filter(|((_, w), _)| w == workload)
+        .map(|(_, m)| m)
+        .collect();
+    let timelines: Vec<String> = seen
+        .iter()
+        .filter_map(|m| mode_timeline_arg(&m.timeline))
+        .collect();
+    if !timelines.is_empty() {
+        let runs = timelines
+            .iter()
+            .map(|t| sim.run("foresight", &["--mode-timeline".into(), t.clone()]))
+            .collect::<Result<Vec<_>>>()?;
+        let label = format!("timeline of each rep: {}", timelines.join(" / "));
+        return Ok((runs, Some(label)));
+    }
+    let mode = seen
+        .first()
+        .and_then(|m| m.counts.split(':').next())
+        .filter(|c| !c.is_empty())
+        .map(str::to_string);
+    let extra: Vec<String> = mode
+        .iter()
+        .flat_map(|m| ["--mode".to_string(), m.clone()])
+        .collect();
+    Ok((vec![sim.run("foresight", &extra)?], mode))
+}
+
+/// A replay's stats-line classes as `simulate --mode-timeline`: the line before the replay
+/// is in force from 0; a class first shown by the k-th line after (k ≥ 2) was switched to
+/// between lines k−1 and k, (k−1) periods in on average (the first line's, a quarter period
+/// in: the replay started in that period). Repeats are dropped; None when nothing is known.
+pub(super) fn mode_timeline_arg(timeline: &[String]) -> Option<String> {
+    let mut changes: Vec<(u64, &str)> = Vec::new();
+    for (k, class) in timeline.iter().enumerate() {
+        let at_ms = match k {
+            0 => 0,
+            1 => match timeline[0] == "-" {
+                true => 0,
+                false => STATS_PERIOD_MS / 4,
+            },
+            _ => (k as u64 - 1) * STATS_PERIOD_MS,
+        };
+        if class == "-" || class.is_empty() || changes.last().is_some_and(|(_, c)| c == class) {
+            continue;
+        }
+        changes.push((at_ms, class));
+    }
+    (!changes.is_empty()).then(|| {
+        changes
+            .iter()
+            .map(|(at, c)| format!("{at}:{c}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    })
 }
 
 /// The simulator's policy as the table names it: with its mode and prior, if any.
@@ -131,9 +221,10 @@ pub(super) fn label(policy: &str, mode: Option<&str>, prior: bool) -> String {
     }
 }
 
-/// The identity the model file gives the payload (`/usr/bin/foresight_payload` in the guest).
-pub(super) fn payload_identity(models: &Path) -> Option<String> {
-    let json: serde_json::Value = serde_json::from_str(&fs::read_to_string(models).ok()?).ok()?;
+/// The identity the model file (JSON text) gives the payload (`/usr/bin/foresight_payload`
+/// in the guest).
+pub(super) fn payload_identity(models: &str) -> Option<String> {
+    let json: serde_json::Value = serde_json::from_str(models).ok()?;
     json["functions"]
         .as_array()?
         .iter()
@@ -149,8 +240,8 @@ pub(super) fn payload_identity(models: &Path) -> Option<String> {
 pub fn sim_markdown(checks: &[SimCheck]) -> String {
     let mut md = format!(
         "\nSimulator against the VM (the VM's trace, calibration, CPUs and fastest process start \
-         (foresight's first run ends there, at exec); goal: error within \
-         ±{:.0} %):\n\n| workload | class | simulator policy | simulated mean slowdown | VM scheduler | \
+         (foresight's first run ends there, at exec, plus the exec grace), and the modes each \
+         repetition of scx_foresight went through; goal: error within ±{:.0} %):\n\n| workload | class | simulator policy | simulated mean slowdown | VM scheduler | \
          measured (median) | error |\n|---|---|---|---|---|---|---|\n",
         SIM_ERROR_GOAL * 100.0
     );
