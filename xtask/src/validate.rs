@@ -440,6 +440,19 @@ struct Report<'a> {
 /// The BPF-only peer measured by the `bpf-userspace` case.
 const BPF_PEER: &str = "scx_bpfland";
 
+/// A boot's parameters; after the first, its calibration for the replay, so that every boot
+/// replays the very same invocations (the argument each trace row maps to, and its demand,
+/// come from the calibration, whose start-up noise near the floor moved the replay's short
+/// mean slowdown by up to 5 % between boots); each boot's own calibration is still judged.
+fn boot_params(plan: &Plan, first: Option<&Measured>) -> Vec<String> {
+    let mut params = plan.params(BPF_PEER);
+    if let Some(m) = first.filter(|m| !m.cal.is_empty()) {
+        let cal: Vec<String> = m.cal.iter().map(|(a, c)| format!("{a}:{c}")).collect();
+        params.push(format!("fs_replay_cal={}", cal.join(",")));
+    }
+    params
+}
+
 pub fn validate(args: &ValidateArgs) -> Result<()> {
     let plan = Plan::new(args);
     let machine = args.vm.machine(vm::MEASURE_MACHINE)?;
@@ -458,7 +471,7 @@ pub fn validate(args: &ValidateArgs) -> Result<()> {
             machine,
             initrd: &initrd,
             script: "validate.sh",
-            params: plan.params(BPF_PEER),
+            params: boot_params(&plan, boots.first()),
             timeout: BOOT_SLACK,
             log: results.join(format!("console-{boot}.log")),
             echo: |l| {
@@ -595,6 +608,31 @@ mod tests {
         let v = repeat_case(&a, &b);
         assert!(!v.passed);
         assert!(v.detail.contains("fair-share response"), "{}", v.detail);
+    }
+
+    /// Boots after the first replay with its calibration; the first uses its own.
+    #[test]
+    fn later_boots_replay_with_the_first_calibration() {
+        let plan = Plan {
+            boots: 2,
+            cal_max: 30,
+            cal_reps: 3,
+            arg: 30,
+            count: 3,
+            replay_n: 150,
+            peer_s: 6,
+        };
+        let first = boot_params(&plan, None);
+        assert!(!first.iter().any(|p| p.starts_with("fs_replay_cal=")));
+        let m = ideal();
+        let later = boot_params(&plan, Some(&m));
+        let cal = later
+            .iter()
+            .find_map(|p| p.strip_prefix("fs_replay_cal="))
+            .expect("the first boot's calibration");
+        assert!(cal.starts_with("0:1000,18:3000,19:"), "{cal}");
+        assert_eq!(cal.split(',').count(), m.cal.len());
+        assert!(!cal.contains(' '), "one kernel parameter: {cal}");
     }
 
     #[test]
