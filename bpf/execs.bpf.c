@@ -11,12 +11,24 @@
 char _license[] SEC("license") = "GPL";
 
 /* src/exec_record.rs mirrors the record and checks the same size. */
-_Static_assert(sizeof(struct exec_record) == 816, "struct exec_record changed: update src/exec_record.rs");
+_Static_assert(sizeof(struct exec_record) == 824, "struct exec_record changed: update src/exec_record.rs");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1024 * 1024);
 } execs SEC(".maps");
+
+/*
+ * Command line (cmd_hash) -> what an image of it keeps of its slice at exec (ns): enough to
+ * finish, written by userspace after an earlier exec of the same command line when its
+ * function is predicted short. Others get the grace.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, EXEC_SLICES_MAX);
+	__type(key, u64);
+	__type(value, u64);
+} exec_slices SEC(".maps");
 
 /* Records lost because userspace did not drain the ring in time. */
 volatile u64 nr_exec_dropped;
@@ -40,6 +52,31 @@ const volatile bool preempt_on_exec;
 const volatile u64 exec_grace_ns;
 /* Exec'ing tasks whose slice was ended (or cut to the grace) that way. */
 volatile u64 nr_exec_preempted;
+/* Of those, the ones that kept their CPU to finish (an exec_slices entry). */
+volatile u64 nr_exec_kept;
+
+#define FNV_OFFSET 0xcbf29ce484222325ULL
+#define FNV_PRIME 0x100000001b3ULL
+
+/* FNV-1a over the path up to its NUL, a NUL, and the args read: one command line, one key. */
+static u64 cmd_hash(const struct exec_record *r)
+{
+	u64 h = FNV_OFFSET;
+	u32 i;
+
+	for (i = 0; i < EXEC_PATH_LEN; i++) {
+		if (!r->path[i])
+			break;
+		h = (h ^ (u8)r->path[i]) * FNV_PRIME;
+	}
+	h = h * FNV_PRIME; /* the NUL between them */
+	for (i = 0; i < EXEC_ARGS_LEN; i++) {
+		if (i >= r->args_len)
+			break;
+		h = (h ^ (u8)r->args[i]) * FNV_PRIME;
+	}
+	return h;
+}
 
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(foresight_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
@@ -47,6 +84,7 @@ int BPF_PROG(foresight_exec, struct task_struct *p, pid_t old_pid, struct linux_
 	struct exec_record *r;
 	struct mm_struct *mm;
 	unsigned long arg_start, arg_end;
+	u64 key;
 	u32 len;
 
 	r = bpf_ringbuf_reserve(&execs, sizeof(*r), 0);
@@ -81,13 +119,21 @@ int BPF_PROG(foresight_exec, struct task_struct *p, pid_t old_pid, struct linux_
 		r->flags |= EXEC_ARGS_UNREAD;
 		__sync_fetch_and_add(&nr_exec_unread, 1);
 	}
+	r->cmd_hash = cmd_hash(r);
+	key = r->cmd_hash;
 	bpf_ringbuf_submit(r, 0);
 	if (preempt_on_exec && bpf_ksym_exists(scx_bpf_task_set_slice___new)) {
 		struct task_struct *cur = bpf_get_current_task_btf();
-		u64 left = cur->scx.slice;
+		u64 left = cur->scx.slice, slice;
+		u64 *hint = bpf_map_lookup_elem(&exec_slices, &key);
 
-		if (scx_bpf_task_set_slice___new(cur, left < exec_grace_ns ? left : exec_grace_ns))
+		/* Predicted short: keep the CPU to finish; else what is left, at most the grace. */
+		slice = hint ? *hint : (left < exec_grace_ns ? left : exec_grace_ns);
+		if (scx_bpf_task_set_slice___new(cur, slice)) {
 			__sync_fetch_and_add(&nr_exec_preempted, 1);
+			if (hint)
+				__sync_fetch_and_add(&nr_exec_kept, 1);
+		}
 	}
 	return 0;
 }

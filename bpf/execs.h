@@ -6,6 +6,8 @@
 #define EXEC_PATH_LEN 256 /* the program's path as exec'd (bounded, NUL-terminated) */
 #define EXEC_ARGS_LEN 512 /* the new argv, NUL-separated as in /proc/<pid>/cmdline */
 
+#define EXEC_SLICES_MAX 4096 /* command lines with a slice hint (LRU) */
+
 /* flags */
 #define EXEC_ARGS_TRUNCATED 1 /* argv was longer than EXEC_ARGS_LEN */
 #define EXEC_ARGS_UNREAD 2    /* argv could not be read (empty args) */
@@ -20,6 +22,7 @@ struct exec_record {
 	char comm[16];                /* the name the new image gave the task */
 	char path[EXEC_PATH_LEN];     /* the interpreter for a script (as /proc/<pid>/exe would say) */
 	char args[EXEC_ARGS_LEN];
+	unsigned long long cmd_hash;  /* FNV-1a of path, NUL, args: the key of exec_slices */
 };
 
 #endif

@@ -183,3 +183,27 @@ fn malformed_trace_is_rejected_with_file_and_line() {
     let o = run(&["trace", "gen", "--load", "9"]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("--load 9"));
 }
+
+/// The exec rule (`--exec-finish-us`) reaches the simulation: it changes foresight's result
+/// on a generated trace (its models learnt as the simulation goes), and nothing of fair's.
+#[test]
+fn exec_rule_is_simulated() {
+    let trace = tmp("exec-rule.csv");
+    let t = trace.to_str().unwrap();
+    gen_trace(t, 1, 200, 5);
+    let sim = |policy: &str, finish_us: &str| {
+        simulate_1cpu(
+            t,
+            &[
+                "--policy",
+                policy,
+                "--exec-grace-us",
+                "0",
+                "--exec-finish-us",
+                finish_us,
+            ],
+        )
+    };
+    assert_ne!(sim("foresight", "0"), sim("foresight", "3000"));
+    assert_eq!(sim("fair", "0"), sim("fair", "3000"));
+}

@@ -7,7 +7,8 @@ use clap::Parser;
 
 use scx_foresight::core::modes::CgroupBoost;
 use scx_foresight::core::policy::{
-    EXEC_GRACE_NS_DEFAULT, SLICE_NS_DEFAULT, SLICE_NS_MIN_DEFAULT, WAKE_PREEMPT_MIN_RUN_NS,
+    EXEC_FINISH_NS_DEFAULT, EXEC_GRACE_NS_DEFAULT, SLICE_NS_DEFAULT, SLICE_NS_MIN_DEFAULT,
+    WAKE_PREEMPT_MIN_RUN_NS,
 };
 use scx_foresight::live::adapt::ClassifierSource;
 use scx_foresight::live::sched_stats::StatsFormat;
@@ -56,6 +57,13 @@ pub struct Opts {
     /// with its identity (program and arguments) when it runs out. 0 ends the slice at exec.
     #[arg(long, value_name = "US", default_value_t = EXEC_GRACE_NS_DEFAULT / 1000)]
     pub(crate) exec_grace_us: u64,
+
+    /// At exec, a fresh image whose function's model predicts at most this many microseconds
+    /// of CPU keeps its CPU until done (its prediction + 25 % + 2 ms) instead of the grace.
+    /// The verdict is left by an earlier exec of the same command line, so a command line's
+    /// first exec, and one without a trusted model, gets the grace. 0 turns this off.
+    #[arg(long, value_name = "US", default_value_t = EXEC_FINISH_NS_DEFAULT / 1000)]
+    pub(crate) exec_finish_us: u64,
 
     /// Only schedule tasks that set SCHED_EXT with sched_setscheduler(2); others keep the
     /// kernel's default scheduler.

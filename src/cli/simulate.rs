@@ -12,7 +12,9 @@ use scx_foresight::core::classify::SystemClass;
 use scx_foresight::core::model::{Interner, ModelSet, Sample};
 use scx_foresight::core::modes::ModeConfig;
 use scx_foresight::core::policy::SliceConfig;
-use scx_foresight::core::policy::{ModeParams, EXEC_GRACE_NS_DEFAULT, WAKE_PREEMPT_MIN_RUN_NS};
+use scx_foresight::core::policy::{
+    ModeParams, EXEC_FINISH_NS_DEFAULT, EXEC_GRACE_NS_DEFAULT, WAKE_PREEMPT_MIN_RUN_NS,
+};
 use scx_foresight::formats::csv::open_csv_for_append;
 use scx_foresight::formats::modelfile::ModelFile;
 use scx_foresight::formats::samples::{self, Recorded};
@@ -68,6 +70,11 @@ pub struct SimulateArgs {
     /// scheduler's `--exec-grace-us`: an invocation done within it is not queued again.
     #[arg(long, value_name = "US", default_value_t = EXEC_GRACE_NS_DEFAULT / 1000)]
     pub exec_grace_us: u64,
+    /// foresight: an invocation whose function (or executable) model predicts at most this
+    /// many µs of CPU keeps the CPU after its exec until done, as the live scheduler's
+    /// `--exec-finish-us`; others get the grace; 0 turns the rule off.
+    #[arg(long, value_name = "US", default_value_t = EXEC_FINISH_NS_DEFAULT / 1000)]
+    pub exec_finish_us: u64,
     /// Run foresight in the mode the live scheduler uses for this workload class (the shipped
     /// modes config: idle, cpu-bound, interactive, io-heavy, network-heavy, faas-burst, mixed).
     /// Default: the base parameters, as before any class is known.
@@ -160,6 +167,7 @@ pub fn simulate(a: &SimulateArgs) -> Result<()> {
                 wake_preempt_min_run_ns: a.wake_preempt_us.saturating_mul(1000),
                 exec_run_ns: a.exec_run_us.saturating_mul(1000),
                 exec_grace_ns: a.exec_grace_us.saturating_mul(1000),
+                exec_finish_ns: a.exec_finish_us.saturating_mul(1000),
             };
             let (times, _) = sim::simulate(&jobs, &cfg);
             if let Some(dir) = &a.times_dir {

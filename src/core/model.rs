@@ -187,6 +187,22 @@ impl ModelSet {
             .filter(|m| m.trusted())
             .map(|m| (m.predict_ns(gx), Source::General))
     }
+
+    /// Total CPU demand (ns) of an invocation known by its command line: its function's or
+    /// executable's model, never the general one (which knows nothing of the command line).
+    pub fn predict_identity_ns(
+        &self,
+        func: Option<FunctionId>,
+        exe: Option<FunctionId>,
+        fx: &[f64; FUNCTION_FEATURES],
+        cx: &[f64; CATEGORY_BUCKETS],
+    ) -> Option<u64> {
+        let no_behaviour = [0.0; GENERAL_FEATURES];
+        match self.predict_total_ns(func, exe, fx, cx, &no_behaviour)? {
+            (ns, Source::Function | Source::Executable) => Some(ns),
+            (_, Source::General) => None,
+        }
+    }
 }
 
 /// One completed task: what was known of it and the CPU it really used.

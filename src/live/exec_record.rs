@@ -30,6 +30,8 @@ pub struct ExecRecord {
     pub comm: [u8; 16],
     pub path: [u8; EXEC_PATH_LEN],
     pub args: [u8; EXEC_ARGS_LEN],
+    /// The tracer's key for this command line in its slice hints (path, NUL, args).
+    pub cmd_hash: u64,
 }
 
 impl Default for ExecRecord {
@@ -44,6 +46,7 @@ impl Default for ExecRecord {
             comm: [0; 16],
             path: [0; EXEC_PATH_LEN],
             args: [0; EXEC_ARGS_LEN],
+            cmd_hash: 0,
         }
     }
 }
@@ -199,8 +202,8 @@ mod tests {
 
     #[test]
     fn layout_matches_the_c_struct() {
-        // 4 + 4 + 8 + 8 + 4 + 4 + 16 + 256 + 512 bytes, no padding.
-        assert_eq!(std::mem::size_of::<ExecRecord>(), 816);
+        // 4 + 4 + 8 + 8 + 4 + 4 + 16 + 256 + 512 + 8 bytes, no padding.
+        assert_eq!(std::mem::size_of::<ExecRecord>(), 824);
         assert!(ExecRecord::from_bytes(&[0u8; 100]).is_none());
         let r = record("/usr/bin/x", b"x\x0024\x00", 0);
         // SAFETY: viewing a repr(C) POD record as bytes.

@@ -17,8 +17,10 @@ use crate::core::features::Invocation;
 use crate::core::features::ProcFeatures;
 use crate::core::model::Interner;
 use crate::core::modes::{boost_pct, SharedBoosts};
+use crate::core::policy::exec_slice_ns;
 use crate::core::tasks::IdentitySource;
 use crate::live::exec_record::{CgroupPaths, ExecRecord, ProgramPaths};
+use crate::live::learner;
 
 /// Requests that may wait for the worker; more are dropped (the task keeps the defaults).
 pub const REQUEST_QUEUE: usize = 1024;
@@ -166,6 +168,8 @@ pub struct ProcWorker {
 pub struct ExecCounts {
     /// Exec'ing tasks whose slice was ended (so the new image is decided as itself).
     pub preempted: u64,
+    /// Of those, the ones that kept their CPU to finish, by their function's prediction.
+    pub kept: u64,
     /// Records lost because the ring buffer was full.
     pub dropped: u64,
     /// Records whose arguments were cut at the tracer's bound.
@@ -178,6 +182,7 @@ pub struct ExecCounts {
 #[derive(Debug, Default)]
 pub struct SharedExecCounts {
     preempted: AtomicU64,
+    kept: AtomicU64,
     dropped: AtomicU64,
     truncated: AtomicU64,
     unread: AtomicU64,
@@ -186,6 +191,7 @@ pub struct SharedExecCounts {
 impl SharedExecCounts {
     fn store(&self, c: ExecCounts) {
         self.preempted.store(c.preempted, Ordering::Relaxed);
+        self.kept.store(c.kept, Ordering::Relaxed);
         self.dropped.store(c.dropped, Ordering::Relaxed);
         self.truncated.store(c.truncated, Ordering::Relaxed);
         self.unread.store(c.unread, Ordering::Relaxed);
@@ -194,6 +200,7 @@ impl SharedExecCounts {
     pub fn load(&self) -> ExecCounts {
         ExecCounts {
             preempted: self.preempted.load(Ordering::Relaxed),
+            kept: self.kept.load(Ordering::Relaxed),
             dropped: self.dropped.load(Ordering::Relaxed),
             truncated: self.truncated.load(Ordering::Relaxed),
             unread: self.unread.load(Ordering::Relaxed),
@@ -207,6 +214,10 @@ pub trait ExecSource {
     /// Wait up to `timeout` for records and append them to `out`.
     fn poll(&mut self, timeout: Duration, out: &mut Vec<ExecRecord>);
 
+    /// What the next image of command line `cmd_hash` keeps of its slice at exec (None: the
+    /// grace); an error is the source's to count, the image then gets the grace.
+    fn set_exec_slice(&mut self, _cmd_hash: u64, _slice_ns: Option<u64>) {}
+
     /// The source's own counters (none for a source without any).
     fn counts(&self) -> ExecCounts {
         ExecCounts::default()
@@ -219,6 +230,41 @@ pub type ExecSourceFactory = Box<dyn FnOnce() -> anyhow::Result<Box<dyn ExecSour
 /// With an exec source, how long the worker waits for records before serving /proc requests.
 pub const EXEC_POLL: Duration = Duration::from_millis(10);
 
+/// What the worker needs to leave each command line its slice at exec: the models in use
+/// and the exec rule's bound (`--exec-finish-us`).
+pub struct ExecSlices {
+    pub learner: Arc<learner::Shared>,
+    pub finish_ns: u64,
+}
+
+/// Command lines whose slice at exec was handed to the source, and what: it is handed again
+/// only when the verdict changes (one map update per change, not per exec).
+#[derive(Debug, Default)]
+struct SlicesLeft {
+    given: HashMap<u64, u64>,
+}
+
+impl SlicesLeft {
+    /// Hand `slice` for `cmd_hash` to `source` if it differs from what it has.
+    fn give(&mut self, source: &mut dyn ExecSource, cmd_hash: u64, slice: Option<u64>) {
+        if self.given.get(&cmd_hash).copied() == slice {
+            return;
+        }
+        if self.given.len() >= EXEC_SLICES_MAX && slice.is_some() {
+            // The tracer's map is an LRU of the same size: start over rather than grow.
+            self.given.clear();
+        }
+        source.set_exec_slice(cmd_hash, slice);
+        match slice {
+            Some(ns) => self.given.insert(cmd_hash, ns),
+            None => self.given.remove(&cmd_hash),
+        };
+    }
+}
+
+/// Command lines the exec tracer keeps a slice for (bpf/execs.h EXEC_SLICES_MAX).
+pub const EXEC_SLICES_MAX: usize = 4096;
+
 /// The worker's state: resolves /proc reads and exec records into replies.
 struct Worker {
     resolver: Resolver,
@@ -226,6 +272,8 @@ struct Worker {
     cgroups: CgroupPaths,
     replies: SyncSender<Reply>,
     exec_counts: Arc<SharedExecCounts>,
+    exec_slices: Option<ExecSlices>,
+    slices_left: SlicesLeft,
 }
 
 impl Worker {
@@ -250,18 +298,33 @@ impl Worker {
         self.replies.send(reply).is_ok()
     }
 
-    /// Turn an exec record into the task's identity; false when the loop is gone.
-    fn serve_exec(&mut self, rec: &ExecRecord) -> bool {
+    /// Turn an exec record into the task's identity; None when the loop is gone.
+    fn serve_exec(&mut self, rec: &ExecRecord) -> Option<ProcFeatures> {
         let program = self.programs.resolve(&rec.path());
         let cgroup = self.cgroups.path(rec.cgroup_id);
+        let features = self.resolver.features(&rec.invocation(&program), &cgroup);
         let reply = Reply {
             source: IdentitySource::Exec,
             pid: rec.pid,
             start_ns: rec.start_ns,
-            features: Some(self.resolver.features(&rec.invocation(&program), &cgroup)),
+            features: Some(features),
             comm: rec.comm,
         };
-        self.replies.send(reply).is_ok()
+        self.replies.send(reply).ok().map(|_| features)
+    }
+
+    /// Leave the next exec of this command line the policy's slice for its prediction now.
+    fn leave_exec_slice(&mut self, source: &mut dyn ExecSource, cmd_hash: u64, f: &ProcFeatures) {
+        let Some(rule) = &self.exec_slices else {
+            return;
+        };
+        let predicted = rule
+            .learner
+            .models
+            .load()
+            .predict_identity_ns(f.func, f.exe, &f.fx, &f.cx);
+        let slice = exec_slice_ns(predicted, rule.finish_ns);
+        self.slices_left.give(source, cmd_hash, slice);
     }
 
     /// /proc requests only: block on them.
@@ -286,9 +349,10 @@ impl Worker {
             );
             self.exec_counts.store(source.counts());
             for rec in records.drain(..) {
-                if !self.serve_exec(&rec) {
+                let Some(features) = self.serve_exec(&rec) else {
                     return;
-                }
+                };
+                self.leave_exec_slice(source.as_mut(), rec.cmd_hash, &features);
             }
             backlog = match requests.try_recv() {
                 Ok(req) if self.serve_request(req) => true,
@@ -306,7 +370,7 @@ impl ProcWorker {
     pub fn spawn(
         names: SharedNames,
         boosts: SharedBoosts,
-        execs: Option<ExecSourceFactory>,
+        execs: Option<(ExecSourceFactory, Option<ExecSlices>)>,
     ) -> std::io::Result<(Self, Option<Result<(), String>>)> {
         let (req_tx, req_rx) = sync_channel::<Request>(REQUEST_QUEUE);
         let (rep_tx, rep_rx) = sync_channel::<Reply>(REQUEST_QUEUE);
@@ -315,6 +379,10 @@ impl ProcWorker {
         let exec_counts = Arc::new(SharedExecCounts::default());
         let published = exec_counts.clone();
         // The tracer is loaded and attached before the budget applies (see spawn_after_setup).
+        let (execs, exec_slices) = match execs {
+            Some((build, slices)) => (Some(build), slices),
+            None => (None, None),
+        };
         let setup = move || execs.map(|build| build());
         helper_thread::spawn_after_setup(
             "procinfo",
@@ -327,6 +395,8 @@ impl ProcWorker {
                     cgroups: CgroupPaths::new(CGROUP_ROOT),
                     replies: rep_tx,
                     exec_counts: published,
+                    exec_slices,
+                    slices_left: SlicesLeft::default(),
                 };
                 match built {
                     Some(Ok(source)) => {
@@ -374,6 +444,45 @@ mod tests {
     use super::*;
     use std::process::Command;
     use std::time::Duration;
+
+    /// Records what it is handed, as the tracer's map would hold it.
+    #[derive(Default)]
+    struct MapOfSlices {
+        map: HashMap<u64, u64>,
+        calls: usize,
+    }
+
+    impl ExecSource for MapOfSlices {
+        fn poll(&mut self, _: Duration, _: &mut Vec<ExecRecord>) {}
+
+        fn set_exec_slice(&mut self, cmd_hash: u64, slice_ns: Option<u64>) {
+            self.calls += 1;
+            match slice_ns {
+                Some(ns) => self.map.insert(cmd_hash, ns),
+                None => self.map.remove(&cmd_hash),
+            };
+        }
+    }
+
+    /// A command line's slice is handed over when its verdict changes, not on every exec;
+    /// a verdict withdrawn (no trusted model any more) is removed.
+    #[test]
+    fn exec_slices_are_handed_over_when_they_change() {
+        let (mut left, mut map) = (SlicesLeft::default(), MapOfSlices::default());
+        left.give(&mut map, 7, Some(2_000_000));
+        left.give(&mut map, 7, Some(2_000_000));
+        assert_eq!((map.calls, map.map.get(&7)), (1, Some(&2_000_000)));
+        left.give(&mut map, 7, Some(0));
+        assert_eq!((map.calls, map.map.get(&7)), (2, Some(&0)));
+        left.give(&mut map, 7, None);
+        left.give(&mut map, 7, None);
+        assert_eq!((map.calls, map.map.get(&7)), (3, None));
+        // Full: it starts over rather than grow past the tracer's map.
+        for key in 0..=EXEC_SLICES_MAX as u64 {
+            left.give(&mut map, 100 + key, Some(1));
+        }
+        assert!(left.given.len() <= EXEC_SLICES_MAX);
+    }
 
     #[test]
     fn reads_a_real_process_and_survives_a_vanished_one() {

@@ -19,7 +19,7 @@ use crate::core::features::{
     general_features, Behaviour, Invocation, CATEGORY_BUCKETS, FUNCTION_FEATURES, GENERAL_FEATURES,
 };
 use crate::core::model::{FunctionId, Interner, ModelSet, Sample};
-use crate::core::policy::{Policy, SliceConfig, TaskView, WEIGHT_DEFAULT};
+use crate::core::policy::{exec_slice_ns, Policy, SliceConfig, TaskView, WEIGHT_DEFAULT};
 use crate::core::trainer::Trainer;
 use crate::formats::trace::Row;
 
@@ -139,6 +139,10 @@ pub struct SimConfig {
     /// Foresight only: what the exec tracer leaves of that first slice after the exec (the
     /// live `--exec-grace-us`): an invocation done within it is not queued again.
     pub exec_grace_ns: u64,
+    /// Foresight only: an invocation whose function or executable model predicts at most this
+    /// much CPU keeps the CPU after its exec until done (the live `--exec-finish-us`); others
+    /// get the grace.
+    pub exec_finish_ns: u64,
 }
 
 /// The live scheduler's first enqueue with a prediction (the first after exec).
@@ -288,6 +292,7 @@ mod tests {
             wake_preempt_min_run_ns: 0,
             exec_run_ns: 0,
             exec_grace_ns: 0,
+            exec_finish_ns: 0,
         }
     }
 
@@ -375,6 +380,64 @@ mod tests {
         let done = graced(2_000_000);
         assert_eq!(done[0].finish_ns, 3_000_000, "{done:?}");
         assert_eq!(done[1].first_run_ns, 3_000_000, "{done:?}");
+    }
+
+    /// The exec rule: an invocation whose function is predicted within the bound keeps the CPU
+    /// after its exec for its prediction + margin; one predicted longer, one without a
+    /// function model, or any with the rule off, gets the grace.
+    #[test]
+    fn exec_rule_sets_the_run_after_exec() {
+        let mut trainer = Trainer::new(ModelSet::default());
+        let known = Job {
+            func: Some(0),
+            ..job(0, 0)
+        };
+        let known = Job {
+            cpu_ns: 2_000_000,
+            ..known
+        };
+        for _ in 0..40 {
+            trainer.add(Sample {
+                func: known.func,
+                exe: known.exe,
+                fx: known.fx,
+                cx: known.cx,
+                gx: known.gx,
+                cpu_ns: known.cpu_ns,
+            });
+        }
+        trainer.refit_all();
+        let first_run = |job: &Job, exec_finish_ns, exec_grace_ns| {
+            let cfg = SimConfig {
+                exec_run_ns: 1_000_000,
+                exec_finish_ns,
+                exec_grace_ns,
+                ..cfg(PolicyKind::Foresight, 1)
+            };
+            engine::run_to_exec_ns(&cfg, Some(&trainer), job, 0, 5_000_000)
+        };
+        // 2 ms predicted: 2.5 ms + 2 ms after the 1 ms before the exec.
+        let kept = first_run(&known, 3_000_000, 500_000);
+        assert!((5_400_000..=5_600_000).contains(&kept), "{kept}");
+        assert_eq!(first_run(&known, 1_500_000, 500_000), 1_500_000);
+        assert_eq!(first_run(&known, 0, 500_000), 1_500_000);
+        let unknown = Job {
+            func: Some(1),
+            ..known
+        };
+        assert_eq!(first_run(&unknown, 3_000_000, 500_000), 1_500_000);
+        // A fork whose slice ends before its exec runs it out; its next run reaches the exec.
+        let cfg = SimConfig {
+            exec_run_ns: 1_000_000,
+            exec_finish_ns: 3_000_000,
+            ..cfg(PolicyKind::Foresight, 1)
+        };
+        let run = |used, slice| engine::run_to_exec_ns(&cfg, Some(&trainer), &known, used, slice);
+        assert_eq!(run(0, 600_000), 600_000);
+        let second = run(600_000, 600_000);
+        assert!((4_800_000..=5_000_000).contains(&second), "{second}");
+        // Past its exec, a run is its slice.
+        assert_eq!(run(1_000_000, 600_000), 600_000);
     }
 
     /// A mode change applies to decisions from its time on: quarter slices from 0 let the

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
-use libbpf_rs::OpenObject;
+use libbpf_rs::{MapCore, MapFlags, OpenObject};
 use log::warn;
 use scx_foresight::live::exec_record::ExecRecord;
 use scx_foresight::live::procinfo::{ExecCounts, ExecSource, ExecSourceFactory};
@@ -29,6 +29,8 @@ pub struct ExecTracer {
     skel: ExecsSkel<'static>,
     ring: libbpf_rs::RingBuffer<'static>,
     inbox: Rc<RefCell<Vec<ExecRecord>>>,
+    // Whether a failed slice hint was logged (once: the image then just gets the grace).
+    hint_failed: bool,
 }
 
 impl ExecTracer {
@@ -76,7 +78,12 @@ impl ExecTracer {
             })
             .context("exec ring buffer")?;
         let ring = builder.build().context("exec ring buffer")?;
-        Ok(Self { skel, ring, inbox })
+        Ok(Self {
+            skel,
+            ring,
+            inbox,
+            hint_failed: false,
+        })
     }
 
     /// The factory the /proc worker calls in its own thread.
@@ -91,6 +98,20 @@ impl ExecSource for ExecTracer {
         out.append(&mut self.inbox.borrow_mut());
     }
 
+    fn set_exec_slice(&mut self, cmd_hash: u64, slice_ns: Option<u64>) {
+        let map = &self.skel.maps.exec_slices;
+        let key = cmd_hash.to_ne_bytes();
+        let done = match slice_ns {
+            Some(ns) => map.update(&key, &ns.to_ne_bytes(), MapFlags::ANY),
+            // Gone already (evicted) is as good as deleted.
+            None => map.delete(&key).or(Ok(())),
+        };
+        if let (Err(e), false) = (done, self.hint_failed) {
+            self.hint_failed = true;
+            warn!("exec tracer: cannot leave a command line its slice ({e}); its images get the grace");
+        }
+    }
+
     fn counts(&self) -> ExecCounts {
         self.skel
             .maps
@@ -98,6 +119,7 @@ impl ExecSource for ExecTracer {
             .as_ref()
             .map_or(ExecCounts::default(), |b| ExecCounts {
                 preempted: b.nr_exec_preempted,
+                kept: b.nr_exec_kept,
                 dropped: b.nr_exec_dropped,
                 truncated: b.nr_exec_truncated,
                 unread: b.nr_exec_unread,

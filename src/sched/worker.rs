@@ -18,7 +18,7 @@ use scx_foresight::live::adapt;
 use scx_foresight::live::helper_thread;
 use scx_foresight::live::last_good::LastGood;
 use scx_foresight::live::learner;
-use scx_foresight::live::procinfo::{ProcWorker, SharedNames};
+use scx_foresight::live::procinfo::{ExecSlices, ProcWorker, SharedNames};
 use scx_foresight::live::recorder::Recorder;
 use scx_foresight::live::sched_stats::SchedStats;
 use scx_foresight::live::stats::{own_page_faults, Metrics};
@@ -76,11 +76,18 @@ fn schedule(cfg: &LoopConfig, opts: &Opts, nr_cpus: u64) -> Result<u8> {
     })
     .context("cannot start workload classification")?;
     let names = SharedNames::default();
+    let (learner, samples) =
+        learner::spawn(ModelSet::default()).context("cannot start the learner")?;
+    let exec_slices = ExecSlices {
+        learner: learner.clone(),
+        finish_ns: opts.exec_finish_us.saturating_mul(1000),
+    };
     let (procs, execs) = ProcWorker::spawn(
         names.clone(),
         adapt.boosts.clone(),
-        Some(execs::ExecTracer::factory(
-            opts.exec_grace_us.saturating_mul(1000),
+        Some((
+            execs::ExecTracer::factory(opts.exec_grace_us.saturating_mul(1000)),
+            Some(exec_slices),
         )),
     )
     .context("cannot start the /proc worker")?;
@@ -91,8 +98,6 @@ fn schedule(cfg: &LoopConfig, opts: &Opts, nr_cpus: u64) -> Result<u8> {
     if let Some(Err(why)) = execs {
         warn!("no exec tracer ({why}): invocations are identified from /proc only, after their 2nd enqueue");
     }
-    let (learner, samples) =
-        learner::spawn(ModelSet::default()).context("cannot start the learner")?;
     if let Some(path) = &opts.models {
         reload::start(
             path.clone(),

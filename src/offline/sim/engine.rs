@@ -288,10 +288,11 @@ impl<'a> Engine<'a> {
                     self.policy.decide(&view, now, n).slice_ns
                 }
             };
-            // Live, the slice of a fresh fork ends at its exec: the image is queued again.
-            let slice = match (self.cfg.policy, a.enqueues) {
-                (PolicyKind::Foresight, 1) if self.cfg.exec_run_ns > 0 => {
-                    slice.min(self.cfg.exec_run_ns + self.cfg.exec_grace_ns)
+            // Live, the slice of a fresh invocation ends at its exec: the image is queued again,
+            // unless its function is predicted to finish within the exec rule's bound.
+            let slice = match self.cfg.policy {
+                PolicyKind::Foresight => {
+                    run_to_exec_ns(self.cfg, self.trainer.as_ref(), job, a.used, slice)
                 }
                 _ => slice,
             };
@@ -300,6 +301,29 @@ impl<'a> Engine<'a> {
             self.cpu_events.push(Reverse((now + run, cpu)));
         }
     }
+}
+
+/// A run of `slice` from `used`: one that reaches the invocation's exec (after
+/// `exec_run_ns` of CPU) ends there plus what the exec tracer leaves: the exec rule's slice
+/// for its function's prediction, else what is left of the run, at most the grace.
+pub(super) fn run_to_exec_ns(
+    cfg: &SimConfig,
+    trainer: Option<&Trainer>,
+    job: &Job,
+    used: u64,
+    slice: u64,
+) -> u64 {
+    let to_exec = cfg.exec_run_ns.saturating_sub(used);
+    if to_exec == 0 || slice <= to_exec {
+        return slice;
+    }
+    let predicted = trainer.and_then(|t| {
+        t.models()
+            .predict_identity_ns(job.func, job.exe, &job.fx, &job.cx)
+    });
+    let after = exec_slice_ns(predicted, cfg.exec_finish_ns)
+        .unwrap_or_else(|| (slice - to_exec).min(cfg.exec_grace_ns));
+    to_exec + after
 }
 
 /// The live policy's view of a job that has run `used` ns, with the models learnt so far;

@@ -3,8 +3,10 @@
 
 # Identity at exec, end to end: a model trained on this boot's invocations (`--record`, then
 # `train`), loaded with `--models`; then a series of invocations beside CPU hogs. Each one's
-# slice ends at exec, so its next enqueue is decided as itself: at least 95 % of them must
-# have their first decision after exec made with the function-level model.
+# slice ends at exec, so its next enqueue is decided as itself, or, once its command line has a
+# verdict from the function's model (--exec-finish-us), it keeps the CPU to finish: at least
+# 95 % of them must be decided by the function-level model from the exec on (a first decision
+# after exec with it, or kept by its verdict).
 EI_COUNT=20
 EI_MIN_FN=19
 
@@ -30,7 +32,8 @@ case_exec_identity() {
 	wait "$_hogs" 2>/dev/null
 	_last=$(grep '^stats:' /tmp/ei-sched.log | tail -n 1)
 	_first=$(echo "$_last" | grep -o 'exec_first_fn=[0-9]*/[0-9]*' | cut -d= -f2)
-	_fn=${_first%/*}
-	DETAIL="series_rc=$_src invocations=$EI_COUNT first_decisions_fn/after_exec=$_first need_fn>=$EI_MIN_FN $(echo "$_last" | grep -o 'ident_exec=[0-9]*') $(echo "$_last" | grep -o 'exec_preempted=[0-9]*') $(echo "$_last" | grep -o 'exec_lost=[0-9]*') $(echo "$_last" | grep -o 'fn_models=[0-9]*')"
-	[ "$_src" -eq 0 ] && [ -n "$_fn" ] && [ "$_fn" -ge "$EI_MIN_FN" ]
+	_kept=$(echo "$_last" | grep -o 'exec_kept=[0-9]*' | cut -d= -f2)
+	_fn=$((${_first%/*} + ${_kept:-0}))
+	DETAIL="series_rc=$_src invocations=$EI_COUNT first_decisions_fn/after_exec=$_first kept=$_kept need_fn+kept>=$EI_MIN_FN $(echo "$_last" | grep -o 'ident_exec=[0-9]*') $(echo "$_last" | grep -o 'exec_preempted=[0-9]*') $(echo "$_last" | grep -o 'exec_lost=[0-9]*') $(echo "$_last" | grep -o 'fn_models=[0-9]*')"
+	[ "$_src" -eq 0 ] && [ -n "$_first" ] && [ "$_fn" -ge "$EI_MIN_FN" ]
 }
