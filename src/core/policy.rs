@@ -57,7 +57,7 @@ pub const SHORT_TASK_NS: u64 = 100_000_000;
 pub const SHORT_SLICE_MARGIN_PCT: u64 = 25;
 pub const SHORT_SLICE_SLACK_NS: u64 = 2_000_000;
 /// The longest run-to-completion slice. On a busy machine the loop itself runs only when a
-/// slice ends, so a long task predicted short (the faas-burst mode calls up to 200 ms short)
+/// slice ends, so a long task predicted short (the faas-burst mode called up to 200 ms short then)
 /// held the CPU for up to 400 ms while new invocations waited: in the VM, shorts waited 4-6x
 /// the default's before their first run. Simulated on the VM's own replays (1 CPU, the modes
 /// the live scheduler was in), capping at 10 ms took the short mean slowdown from 7.14 to 2.85

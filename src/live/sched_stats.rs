@@ -162,6 +162,8 @@ pub struct Workload {
     pub mode: String,
     #[stat(desc = "Mode switches")]
     pub mode_switches: u64,
+    #[stat(desc = "When the mode in force was applied (CLOCK_MONOTONIC ms, as /proc/uptime)")]
+    pub mode_since_ms: u64,
     #[stat(desc = "Windows classified")]
     pub windows: u64,
     #[stat(desc = "Windows dropped because the classifier was behind")]
@@ -305,6 +307,7 @@ impl SchedStats {
                 classifier: m.classifier.into(),
                 mode: mode_text(&m.mode),
                 mode_switches: m.nr_mode_switches,
+                mode_since_ms: m.mode_since_ms,
                 windows: m.nr_windows,
                 windows_lost: m.nr_windows_dropped,
                 config_file: format!("{:016x}", m.config_hash),
@@ -400,9 +403,9 @@ impl SchedStats {
         let _ =
             write!(
             out,
-            " class={} seen={} classifier={} mode={} mode_switches={} windows={} windows_lost={} \
+            " class={} seen={} classifier={} mode={} mode_switches={} mode_since_ms={} windows={} windows_lost={} \
              config_file={} classifier_file={} config_reloads={} config_rejected={} class_s={class_s}",
-            w.class, w.seen, w.classifier, w.mode, w.mode_switches, w.windows, w.windows_lost,
+            w.class, w.seen, w.classifier, w.mode, w.mode_switches, w.mode_since_ms, w.windows, w.windows_lost,
             w.config_file, w.classifier_file, w.config_reloads, w.config_rejected,
         );
         let _ =

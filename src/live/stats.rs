@@ -103,6 +103,8 @@ pub struct Metrics {
     pub mode: ModeParams,
     /// Mode switches, seconds with each class in force, windows classified and dropped.
     pub nr_mode_switches: u64,
+    /// When the mode in force was applied (CLOCK_MONOTONIC ms).
+    pub mode_since_ms: u64,
     pub class_seconds: [f64; NR_CLASSES],
     pub nr_windows: u64,
     pub nr_windows_dropped: u64,

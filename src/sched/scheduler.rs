@@ -89,6 +89,9 @@ pub struct Scheduler<'a> {
     policy: Policy,
     /// Generation of the mode the policy was built from.
     mode_generation: u64,
+    /// When the mode in force was applied (CLOCK_MONOTONIC ns): the bench's simulator
+    /// switches mode at the same instant of a replay.
+    mode_since_ns: u64,
     window_start: Instant,
     /// Position in the spread order of the last spreading CPU search.
     spread_cursor: usize,
@@ -134,6 +137,7 @@ impl<'a> Scheduler<'a> {
             base_slices: cfg.slices,
             policy: Policy::with_mode(cfg.slices, &mode.params),
             mode_generation: mode.generation,
+            mode_since_ns: monotonic_ns(),
             window_start: Instant::now(),
             spread_cursor: 0,
             tasks: TaskTable::with_capacity(MAX_TASKS),
@@ -171,7 +175,7 @@ impl<'a> Scheduler<'a> {
     /// Learn what arrived, drain, decide, dispatch.
     fn run_round(&mut self, now: u64) {
         self.maybe_close_window();
-        self.apply_mode();
+        self.apply_mode(now);
         self.apply_proc_replies();
         self.retire_exited();
         self.drain_queued();
@@ -197,11 +201,12 @@ impl<'a> Scheduler<'a> {
     }
 
     /// Rebuild the policy when the adapt thread published another mode.
-    fn apply_mode(&mut self) {
+    fn apply_mode(&mut self, now: u64) {
         let mode = self.helpers.adapt.state.load();
         if mode.generation != self.mode_generation {
             self.policy = Policy::with_mode(self.base_slices, &mode.params);
             self.mode_generation = mode.generation;
+            self.mode_since_ns = now;
         }
     }
 
@@ -408,6 +413,7 @@ impl<'a> Scheduler<'a> {
             last_seen: mode.last_seen,
             mode: mode.params,
             nr_mode_switches: mode.switches,
+            mode_since_ms: self.mode_since_ns / 1_000_000,
             class_seconds: mode.seconds,
             nr_windows: self.helpers.adapt.windows.load(Ordering::Relaxed),
             signals: mode.last_signals,

@@ -84,27 +84,34 @@ mode_since() {
 		awk '{ s = s (s ? "," : "") $2 ":" $1 } END { print s }'
 }
 
-# mode_timeline N: the class of each stats line from the Nth on (the last before a replay,
-# `-` when none), comma separated: the host's simulator switches mode as the VM did.
+# mode_timeline N T0: the class of each stats line from the Nth on (the last before a replay,
+# `-` when none) with the time its mode took effect, in ms after T0 (the replay's start, ms of
+# /proc/uptime): CLASS@MS, comma separated: the host's simulator switches mode as the VM did.
 mode_timeline() {
 	_tl=$(grep '^stats:' /tmp/bench-"$CUR_SCHED".log 2>/dev/null | tail -n +"$(($1 > 0 ? $1 : 1))" |
-		grep -o ' class=[a-z-]*' | cut -d= -f2 | paste -sd, -)
+		sed -n 's/.* class=\([a-z-]*\) .* mode_since_ms=\([0-9]*\) .*/\1 \2/p' |
+		awk -v t0="$2" '{ printf "%s%s@%d", (NR > 1 ? "," : ""), $1, $2 - t0 }')
 	[ "$1" -gt 0 ] || _tl="-${_tl:+,$_tl}"
 	echo "$_tl"
 }
+
+# uptime_ms: now, in ms of /proc/uptime (CLOCK_BOOTTIME: CLOCK_MONOTONIC in a guest never
+# suspended), the clock of the scheduler's mode_since_ms.
+uptime_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
 
 # replay TRACE LOAD HOGS: the trace's first REPLAY_N invocations at that load per CPU.
 replay() {
 	_w="faas-$1-$2"
 	[ "$3" = 1 ] && { _w="$_w-hogs"; hogs_start; }
 	_st0=$(stats_count)
+	_t0=$(uptime_ms)
 	"$FS_BIN/foresight_loadgen" replay --rt-prio 50 --trace /tmp/trace-"$1".csv --calibration /tmp/cal.csv \
 		--limit "$REPLAY_N" --max-arg "$(max_arg_of "$1")" --load "$2" --cpus "$CPUS" --json /tmp/r.json --out /tmp/r.csv >/tmp/r.log 2>&1
 	_rc=$?
 	[ "$3" = 1 ] && hogs_stop
 	[ "$_rc" -eq 0 ] || { bench_err "$_w rc=$_rc $(tail -n 1 /tmp/r.log)"; return; }
 	tail -n +2 /tmp/r.csv | sed "s/^/@@INV $CUR_SCHED $CUR_REP $_w /"
-	[ "$CUR_SCHED" = scx_foresight ] && echo "@@MODE $CUR_SCHED $CUR_REP $_w $(mode_since "$_st0") $(mode_timeline "$_st0")"
+	[ "$CUR_SCHED" = scx_foresight ] && echo "@@MODE $CUR_SCHED $CUR_REP $_w $(mode_since "$_st0") $(mode_timeline "$_st0" "$_t0")"
 	bench "$_w" summary "$(tr -d '\n ' </tmp/r.json)"
 }
 

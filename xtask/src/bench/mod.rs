@@ -298,6 +298,15 @@ mod tests {
         );
         assert_eq!(simcheck::mode_timeline_arg(&t("-")), None);
         assert_eq!(simcheck::mode_timeline_arg(&[]), None);
+        // With the time each mode took effect: as said, before the start counting as 0.
+        assert_eq!(
+            simcheck::mode_timeline_arg(&t(
+                "mixed@-5300,mixed@-5300,faas-burst@1430,faas-burst@1430"
+            ))
+            .as_deref(),
+            Some("0:mixed,1430:faas-burst")
+        );
+        assert_eq!(simcheck::mode_timeline_arg(&t("mixed@x")), None);
     }
 
     #[test]

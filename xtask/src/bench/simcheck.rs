@@ -180,22 +180,31 @@ fn foresight_runs(
     Ok((vec![sim.run("foresight", &extra)?], mode))
 }
 
-/// A replay's stats-line classes as `simulate --mode-timeline`: the line before the replay
-/// is in force from 0; a class first shown by the k-th line after (k ≥ 2) was switched to
-/// between lines k−1 and k, (k−1) periods in on average (the first line's, a quarter period
-/// in: the replay started in that period). Repeats are dropped; None when nothing is known.
+/// A replay's stats-line classes as `simulate --mode-timeline`. An entry `CLASS@MS` says
+/// when that class's mode took effect, in ms after the replay's start (the scheduler's
+/// `mode_since_ms`; before the start counts as 0). A bare `CLASS` (logs before that field):
+/// the line before the replay is in force from 0; a class first shown by the k-th line after
+/// (k ≥ 2) was switched to between lines k−1 and k, (k−1) periods in on average (the first
+/// line's, a quarter period in: the replay started in that period). Repeats are dropped; None
+/// when nothing is known.
 pub(super) fn mode_timeline_arg(timeline: &[String]) -> Option<String> {
     let mut changes: Vec<(u64, &str)> = Vec::new();
-    for (k, class) in timeline.iter().enumerate() {
-        let at_ms = match k {
-            0 => 0,
-            1 => match timeline[0] == "-" {
-                true => 0,
-                false => STATS_PERIOD_MS / 4,
-            },
-            _ => (k as u64 - 1) * STATS_PERIOD_MS,
+    for (k, entry) in timeline.iter().enumerate() {
+        let (class, at_ms) = match entry.split_once('@') {
+            Some((class, ms)) => (class, ms.parse::<i64>().ok()?.max(0) as u64),
+            None => (
+                entry.as_str(),
+                match k {
+                    0 => 0,
+                    1 => match timeline[0] == "-" {
+                        true => 0,
+                        false => STATS_PERIOD_MS / 4,
+                    },
+                    _ => (k as u64 - 1) * STATS_PERIOD_MS,
+                },
+            ),
         };
-        if class == "-" || class.is_empty() || changes.last().is_some_and(|(_, c)| c == class) {
+        if class == "-" || class.is_empty() || changes.last().is_some_and(|(_, c)| *c == class) {
             continue;
         }
         changes.push((at_ms, class));
