@@ -215,7 +215,7 @@ pub trait ExecSource {
     fn poll(&mut self, timeout: Duration, out: &mut Vec<ExecRecord>);
 
     /// What the next image of command line `cmd_hash` keeps of its slice at exec (None: the
-    /// grace); an error is the source's to count, the image then gets the grace.
+    /// grace); an error is the source's to report, the image then gets the grace.
     fn set_exec_slice(&mut self, _cmd_hash: u64, _slice_ns: Option<u64>) {}
 
     /// The source's own counters (none for a source without any).
