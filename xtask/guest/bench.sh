@@ -95,6 +95,18 @@ mode_timeline() {
 	echo "$_tl"
 }
 
+# stats_lines N: scx_foresight's identity and prediction counters (cumulative) from each
+# stats line after the first N, one `@@STATS` line each: how fast each burst's images were
+# identified, for reading beside the replay's invocations (the host ignores these lines).
+stats_lines() {
+	grep '^stats:' /tmp/bench-"$CUR_SCHED".log 2>/dev/null | tail -n +$(($1 + 1)) |
+		while IFS= read -r _l; do
+			echo "@@STATS $CUR_SCHED $CUR_REP $_w$(echo "$_l" |
+				grep -oE ' (rounds|max_round_us|proc_lost|ident_exec|ident_proc|exec_first_fn|exec_preempted|exec_kept|exec_lost|pred_fn|pred_exe|pred_general|pred_none|mode_since_ms)=[0-9/]*' |
+				tr -d '\n')"
+		done
+}
+
 # uptime_ms: now, in ms of /proc/uptime (CLOCK_BOOTTIME: CLOCK_MONOTONIC in a guest never
 # suspended), the clock of the scheduler's mode_since_ms.
 uptime_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
@@ -112,6 +124,7 @@ replay() {
 	[ "$_rc" -eq 0 ] || { bench_err "$_w rc=$_rc $(tail -n 1 /tmp/r.log)"; return; }
 	tail -n +2 /tmp/r.csv | sed "s/^/@@INV $CUR_SCHED $CUR_REP $_w /"
 	[ "$CUR_SCHED" = scx_foresight ] && echo "@@MODE $CUR_SCHED $CUR_REP $_w $(mode_since "$_st0") $(mode_timeline "$_st0" "$_t0")"
+	[ "$CUR_SCHED" = scx_foresight ] && stats_lines "$_st0"
 	bench "$_w" summary "$(tr -d '\n ' </tmp/r.json)"
 }
 
