@@ -95,14 +95,14 @@ mode_timeline() {
 	echo "$_tl"
 }
 
-# stats_lines N: scx_foresight's identity and prediction counters (cumulative) from each
+# stats_lines N: scx_foresight's identity, prediction and model counters (cumulative) from each
 # stats line after the first N, one `@@STATS` line each: how fast each burst's images were
 # identified, for reading beside the replay's invocations (the host ignores these lines).
 stats_lines() {
 	grep '^stats:' /tmp/bench-"$CUR_SCHED".log 2>/dev/null | tail -n +$(($1 + 1)) |
 		while IFS= read -r _l; do
 			echo "@@STATS $CUR_SCHED $CUR_REP $_w$(echo "$_l" |
-				grep -oE ' (rounds|max_round_us|proc_lost|ident_exec|ident_proc|exec_first_fn|exec_preempted|exec_kept|exec_lost|pred_fn|pred_exe|pred_general|pred_none|mode_since_ms)=[0-9/]*' |
+				grep -oE ' (rounds|max_round_us|proc_lost|ident_exec|ident_proc|exec_first_fn|exec_preempted|exec_kept|exec_lost|pred_fn|pred_exe|pred_general|pred_none|model_gen|refits|fn_models|mode_since_ms)=[0-9/]*' |
 				tr -d '\n')"
 		done
 }
