@@ -23,9 +23,8 @@ const ONLINE_ERROR_ALPHA: f64 = 0.1;
 /// larger ones predicts for them) took a function's trust away until the next refit: in the
 /// VM's 400-invocation replay whole bursts were decided without the function's model (in
 /// one, 6 of 39 first decisions after exec had it; in another, 4 of 38) and ran in arrival
-/// order.
-/// Replayed on that run's samples, the average crossed MAX_TRUSTED_LN_ERROR at 24 of 400
-/// samples, now at none; the simulator's catalogue (seeds 1-3, 2 CPUs) moves within 2 %.
+/// order. Replayed on that run's samples, the average crossed MAX_TRUSTED_LN_ERROR at 24 of
+/// 400 samples, now at none; the simulator's catalogue (seeds 1-3, 2 CPUs) moves within 2 %.
 const ONLINE_ERROR_CAP_LN: f64 = std::f64::consts::LN_2;
 
 /// Which per-identity level a [`Keyed`] store feeds.

@@ -71,6 +71,11 @@ hogs_stop() {
 	wait "$HOGS_PID" 2>/dev/null
 }
 
+# stats_after N: scx_foresight's stats lines after the first N (none for the others).
+stats_after() {
+	grep '^stats:' /tmp/bench-"$CUR_SCHED".log 2>/dev/null | tail -n +"$(($1 + 1))"
+}
+
 # stats_count: stats lines scx_foresight printed so far (0 for the others).
 stats_count() {
 	_sc=$(grep -c '^stats:' /tmp/bench-"$CUR_SCHED".log 2>/dev/null)
@@ -79,8 +84,7 @@ stats_count() {
 
 # mode_since N: the class in force in most of the stats lines after the first N, with counts.
 mode_since() {
-	grep '^stats:' /tmp/bench-"$CUR_SCHED".log 2>/dev/null | tail -n +$(($1 + 1)) |
-		grep -o ' class=[a-z-]*' | cut -d= -f2 | sort | uniq -c | sort -rn |
+	stats_after "$1" | grep -o ' class=[a-z-]*' | cut -d= -f2 | sort | uniq -c | sort -rn |
 		awk '{ s = s (s ? "," : "") $2 ":" $1 } END { print s }'
 }
 
@@ -88,7 +92,7 @@ mode_since() {
 # `-` when none) with the time its mode took effect, in ms after T0 (the replay's start, ms of
 # /proc/uptime): CLASS@MS, comma separated: the host's simulator switches mode as the VM did.
 mode_timeline() {
-	_tl=$(grep '^stats:' /tmp/bench-"$CUR_SCHED".log 2>/dev/null | tail -n +"$(($1 > 0 ? $1 : 1))" |
+	_tl=$(stats_after "$(($1 > 0 ? $1 - 1 : 0))" |
 		sed -n 's/.* class=\([a-z-]*\) .* mode_since_ms=\([0-9]*\) .*/\1 \2/p' |
 		awk -v t0="$2" '{ printf "%s%s@%d", (NR > 1 ? "," : ""), $1, $2 - t0 }')
 	[ "$1" -gt 0 ] || _tl="-${_tl:+,$_tl}"
@@ -99,12 +103,11 @@ mode_timeline() {
 # stats line after the first N, one `@@STATS` line each: how fast each burst's images were
 # identified, for reading beside the replay's invocations (the host ignores these lines).
 stats_lines() {
-	grep '^stats:' /tmp/bench-"$CUR_SCHED".log 2>/dev/null | tail -n +$(($1 + 1)) |
-		while IFS= read -r _l; do
-			echo "@@STATS $CUR_SCHED $CUR_REP $_w$(echo "$_l" |
-				grep -oE ' (rounds|max_round_us|proc_lost|ident_exec|ident_proc|exec_first_fn|exec_preempted|exec_kept|exec_lost|pred_fn|pred_exe|pred_general|pred_none|model_gen|refits|fn_models|mode_since_ms)=[0-9/]*' |
-				tr -d '\n')"
-		done
+	stats_after "$1" | while IFS= read -r _l; do
+		echo "@@STATS $CUR_SCHED $CUR_REP $_w$(echo "$_l" |
+			grep -oE ' (rounds|max_round_us|max_batch|user_dispatches|idle_cpu|cpu_searches|kernel_dispatches|congested|bounces|failed|wake_preempts|wake_idle|proc_lost|ident_exec|ident_proc|exec_first_fn|exec_preempted|exec_kept|exec_lost|pred_fn|pred_exe|pred_general|pred_none|model_gen|refits|fn_models|mode_since_ms)=[0-9/]*| decided=[a-z0-9:,]*' |
+			tr -d '\n')"
+	done
 }
 
 # uptime_ms: now, in ms of /proc/uptime (CLOCK_BOOTTIME: CLOCK_MONOTONIC in a guest never
