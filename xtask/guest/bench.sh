@@ -99,9 +99,9 @@ mode_timeline() {
 	echo "$_tl"
 }
 
-# stats_lines N: scx_foresight's identity, prediction and model counters (cumulative) from each
-# stats line after the first N, one `@@STATS` line each: how fast each burst's images were
-# identified, for reading beside the replay's invocations (the host ignores these lines).
+# stats_lines N: scx_foresight's dispatch, identity, prediction and model counters (cumulative)
+# from each stats line after the first N, one `@@STATS` line each: how each burst was dispatched
+# and identified, for reading beside the replay's invocations (the host ignores these lines).
 stats_lines() {
 	stats_after "$1" | while IFS= read -r _l; do
 		echo "@@STATS $CUR_SCHED $CUR_REP $_w$(echo "$_l" |
