@@ -10,9 +10,7 @@
 
 use std::collections::HashMap;
 
-use crate::core::features::{
-    Behaviour, ProcFeatures, CATEGORY_BUCKETS, FUNCTION_FEATURES, GENERAL_FEATURES,
-};
+use crate::core::features::{Behaviour, ProcFeatures, GENERAL_FEATURES};
 use crate::core::model::{ModelSet, Source};
 use crate::core::policy::{TaskView, BOOST_PCT_NONE};
 
@@ -150,22 +148,19 @@ impl TaskEntry {
         }
     }
 
-    /// Refresh the cached prediction when the models changed (a dot product).
+    /// Refresh the cached prediction when the models changed (a dot product). A task never
+    /// identified (a fork before its exec, an exiting task queued again) gets none: it is no
+    /// invocation the models learnt from, and the general model's answer for it was the mean
+    /// invocation (measured in the VM: forks keyed at tens of ms waited up to 480 ms behind
+    /// every shorter image, exits 300 ms); the attained-service rule decides it instead.
     pub fn refresh_prediction(&mut self, models: &ModelSet) {
         if self.predicted_gen == models.generation && self.predicted_ns.is_some() {
             return;
         }
         let gx = self.general_features();
-        self.predicted_ns = match &self.proc {
-            Some(p) => models.predict_total_ns(p.func, p.exe, &p.fx, &p.cx, &gx),
-            None => models.predict_total_ns(
-                None,
-                None,
-                &[0.0; FUNCTION_FEATURES],
-                &[0.0; CATEGORY_BUCKETS],
-                &gx,
-            ),
-        };
+        self.predicted_ns = self
+            .proc
+            .and_then(|p| models.predict_total_ns(p.func, p.exe, &p.fx, &p.cx, &gx));
         self.predicted_gen = models.generation;
     }
 }
@@ -293,6 +288,48 @@ mod tests {
         assert!(e.proc_requested);
         e.note_comm(b"payload\0\0\0\0\0\0\0\0\0");
         assert!(!e.proc_requested && e.proc.is_none());
+    }
+
+    #[test]
+    fn only_identified_tasks_are_predicted() {
+        use crate::core::features::{CATEGORY_BUCKETS, FUNCTION_FEATURES};
+        use crate::core::model::LinearModel;
+        // A trusted general model that says 30 ms for anything.
+        let models = ModelSet {
+            general: Some(LinearModel {
+                coef: vec![0.0; GENERAL_FEATURES],
+                intercept: 30_000f64.ln(),
+                n_samples: 100,
+                mean_abs_ln_error: 0.1,
+                ln_min: 0.0,
+                ln_max: 20.0,
+            }),
+            generation: 1,
+            ..ModelSet::default()
+        };
+        // A fork before its exec: the attained-service rule, not the mean invocation.
+        let mut fork = TaskEntry::default();
+        fork.refresh_prediction(&models);
+        assert_eq!(fork.predicted_ns, None);
+        // Identified, with no trusted model of its own: the general level answers.
+        let mut known = TaskEntry {
+            proc: Some(ProcFeatures {
+                func: None,
+                exe: None,
+                cgroup: None,
+                fx: [0.0; FUNCTION_FEATURES],
+                cx: [0.0; CATEGORY_BUCKETS],
+                max_numeric_ln1p: 0.0,
+                n_numeric: 0.0,
+                kernel_thread: false,
+                boost_pct: BOOST_PCT_NONE,
+            }),
+            ..TaskEntry::default()
+        };
+        known.refresh_prediction(&models);
+        let (ns, source) = known.predicted_ns.expect("general prediction");
+        assert_eq!(source, Source::General);
+        assert!((29_000_000..31_000_000).contains(&ns), "{ns}");
     }
 
     #[test]

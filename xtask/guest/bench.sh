@@ -34,6 +34,8 @@ CAL_MAX=${fs_cal_max:-40}
 # scx_foresight starts from models fitted in this boot on a trace the measured runs never see
 # (1), or from none (0: learning online only, every repetition from scratch).
 TRAIN=${fs_train:-1}
+# 1: record the kernel's scheduling events during every replay (`--sched-trace`).
+SCHED_TRACE=${fs_sched_trace:-0}
 MODELS=/tmp/bench-models.json
 CPUS=$(nproc)
 
@@ -114,15 +116,50 @@ stats_lines() {
 # suspended), the clock of the scheduler's mode_since_ms.
 uptime_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
 
+# The kernel's events that tell where an invocation waited: each context switch (with the
+# state it left in: D = blocked in the kernel), wakeup, fork, exec, exit, and a sleeping lock's
+# contention (which lock, how long), on CLOCK_MONOTONIC like the replay's own timestamps.
+TRACE_DIR=/sys/kernel/tracing
+TRACE_EVENTS="sched/sched_switch sched/sched_wakeup sched/sched_wakeup_new sched/sched_process_exec sched/sched_process_exit lock/contention_begin lock/contention_end"
+
+# sched_trace_start: clear the buffer and record TRACE_EVENTS (those this kernel has).
+sched_trace_start() {
+	[ "$SCHED_TRACE" = 1 ] || return 0
+	echo 0 >"$TRACE_DIR/tracing_on"
+	echo mono >"$TRACE_DIR/trace_clock"
+	echo 65536 >"$TRACE_DIR/buffer_size_kb"
+	echo >"$TRACE_DIR/trace"
+	echo 0 >"$TRACE_DIR/events/enable"
+	for _e in $TRACE_EVENTS; do
+		[ -e "$TRACE_DIR/events/$_e/enable" ] && echo 1 >"$TRACE_DIR/events/$_e/enable"
+	done
+	echo 1 >"$TRACE_DIR/tracing_on"
+}
+
+# sched_trace_dump: stop recording and print every event as `@@TRC sched rep workload EVENT`
+# (the host ignores these lines; read them beside the @@INV lines, same clock).
+sched_trace_dump() {
+	[ "$SCHED_TRACE" = 1 ] || return 0
+	echo 0 >"$TRACE_DIR/tracing_on"
+	grep -v '^#' "$TRACE_DIR/trace" | sed "s/^ *//; s/^/@@TRC $CUR_SCHED $CUR_REP $_w /"
+	echo "@@INFO sched-trace $CUR_SCHED $CUR_REP $_w lost: $(grep -h 'overrun' "$TRACE_DIR"/per_cpu/cpu*/stats | tr -s ' \n' ' ')"
+	for _e in $TRACE_EVENTS; do
+		[ -e "$TRACE_DIR/events/$_e/enable" ] && echo 0 >"$TRACE_DIR/events/$_e/enable"
+	done
+	echo >"$TRACE_DIR/trace"
+}
+
 # replay TRACE LOAD HOGS: the trace's first REPLAY_N invocations at that load per CPU.
 replay() {
 	_w="faas-$1-$2"
 	[ "$3" = 1 ] && { _w="$_w-hogs"; hogs_start; }
 	_st0=$(stats_count)
 	_t0=$(uptime_ms)
+	sched_trace_start
 	"$FS_BIN/foresight_loadgen" replay --rt-prio 50 --trace /tmp/trace-"$1".csv --calibration /tmp/cal.csv \
 		--limit "$REPLAY_N" --max-arg "$(max_arg_of "$1")" --load "$2" --cpus "$CPUS" --json /tmp/r.json --out /tmp/r.csv >/tmp/r.log 2>&1
 	_rc=$?
+	sched_trace_dump
 	[ "$3" = 1 ] && hogs_stop
 	[ "$_rc" -eq 0 ] || { bench_err "$_w rc=$_rc $(tail -n 1 /tmp/r.log)"; return; }
 	tail -n +2 /tmp/r.csv | sed "s/^/@@INV $CUR_SCHED $CUR_REP $_w /"

@@ -165,6 +165,12 @@ pub struct BenchArgs {
     /// every load, beside the Azure workload and the generated trace.
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
+    /// Record the kernel's scheduling events (ftrace: context switches, wakeups, forks, execs,
+    /// exits, sleeping-lock contention) during every replay into the console log as `@@TRC`
+    /// lines, on the replay's clock: where each invocation waited. Diagnostic; a few MB per
+    /// replay, and the events cost the guest some CPU.
+    #[arg(long)]
+    pub sched_trace: bool,
     /// Write results.md, results.json and the plots here (default: the run's results
     /// directory, target/vm/results/bench-<time>).
     #[arg(long, value_name = "DIR")]

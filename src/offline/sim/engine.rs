@@ -327,7 +327,7 @@ pub(super) fn run_to_exec_ns(
 }
 
 /// The live policy's view of a job that has run `used` ns, with the models learnt so far;
-/// before it is `identified` only the general model can predict it, from behaviour alone.
+/// before it is `identified` nothing predicts it, as live (`TaskEntry::refresh_prediction`).
 fn foresight_view(
     trainer: Option<&Trainer>,
     job: &Job,
@@ -336,24 +336,10 @@ fn foresight_view(
     held_since: Option<u64>,
 ) -> TaskView {
     let predicted = trainer
-        .and_then(|t| match identified {
-            true => t
-                .models()
-                .predict_total_ns(job.func, job.exe, &job.fx, &job.cx, &job.gx),
-            false => {
-                let anonymous = Behaviour {
-                    weight: WEIGHT_DEFAULT,
-                    ..Behaviour::default()
-                };
-                let gx = general_features(None, &anonymous);
-                t.models().predict_total_ns(
-                    None,
-                    None,
-                    &[0.0; FUNCTION_FEATURES],
-                    &[0.0; CATEGORY_BUCKETS],
-                    &gx,
-                )
-            }
+        .filter(|_| identified)
+        .and_then(|t| {
+            t.models()
+                .predict_total_ns(job.func, job.exe, &job.fx, &job.cx, &job.gx)
         })
         .map(|(ns, _)| ns);
     TaskView {

@@ -398,6 +398,7 @@ mod tests {
             hogs: Vec::new(),
             replay_n: None,
             trace: None,
+            sched_trace: false,
             out: None,
         });
         let md = markdown(&rows, &t, &plan, &[]);

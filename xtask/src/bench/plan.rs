@@ -30,6 +30,8 @@ pub struct Plan {
     /// scx_foresight first replays a held-out trace with --record and its measured runs start
     /// from the models fitted on it (false: `--cold`, online learning only).
     pub train: bool,
+    /// Record the kernel's scheduling events during every replay (`--sched-trace`).
+    pub sched_trace: bool,
 }
 
 impl Plan {
@@ -47,6 +49,7 @@ impl Plan {
                 cyclic_loops: 500,
                 cal_max: 36,
                 train: !args.cold,
+                sched_trace: args.sched_trace,
             }
         } else {
             Plan {
@@ -61,6 +64,7 @@ impl Plan {
                 cyclic_loops: 5000,
                 cal_max: 40,
                 train: !args.cold,
+                sched_trace: args.sched_trace,
             }
         };
         if let Some(r) = args.reps {
@@ -107,6 +111,7 @@ impl Plan {
             format!("fs_cyclic_loops={}", self.cyclic_loops),
             format!("fs_cal_max={}", self.cal_max),
             format!("fs_train={}", u8::from(self.train)),
+            format!("fs_sched_trace={}", u8::from(self.sched_trace)),
         ]
     }
 
