@@ -80,8 +80,7 @@ stats_after() {
 
 # stats_count: stats lines scx_foresight printed so far (0 for the others).
 stats_count() {
-	_sc=$(grep -c '^stats:' /tmp/bench-"$CUR_SCHED".log 2>/dev/null)
-	echo "${_sc:-0}"
+	stats_after 0 | wc -l
 }
 
 # mode_since N: the class in force in most of the stats lines after the first N, with counts.
