@@ -157,10 +157,10 @@ impl TaskEntry {
         if self.predicted_gen == models.generation && self.predicted_ns.is_some() {
             return;
         }
-        let gx = self.general_features();
-        self.predicted_ns = self
-            .proc
-            .and_then(|p| models.predict_total_ns(p.func, p.exe, &p.fx, &p.cx, &gx));
+        self.predicted_ns = self.proc.and_then(|p| {
+            let gx = self.general_features();
+            models.predict_total_ns(p.func, p.exe, &p.fx, &p.cx, &gx)
+        });
         self.predicted_gen = models.generation;
     }
 }

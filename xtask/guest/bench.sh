@@ -142,9 +142,7 @@ sched_trace_dump() {
 	echo 0 >"$TRACE_DIR/tracing_on"
 	grep -v '^#' "$TRACE_DIR/trace" | sed "s/^ *//; s/^/@@TRC $CUR_SCHED $CUR_REP $_w /"
 	echo "@@INFO sched-trace $CUR_SCHED $CUR_REP $_w lost: $(grep -h 'overrun' "$TRACE_DIR"/per_cpu/cpu*/stats | tr -s ' \n' ' ')"
-	for _e in $TRACE_EVENTS; do
-		[ -e "$TRACE_DIR/events/$_e/enable" ] && echo 0 >"$TRACE_DIR/events/$_e/enable"
-	done
+	echo 0 >"$TRACE_DIR/events/enable"
 	echo >"$TRACE_DIR/trace"
 }
 
