@@ -326,9 +326,10 @@ impl AdaptThread {
                 self.hysteresis.current()
             );
         }
-        self.shared.windows.fetch_add(1, Ordering::Relaxed);
         self.publish(seen, signals);
         self.record(&w, signals);
+        // Counted once handled: a reader that sees the count sees the window's mode and row.
+        self.shared.windows.fetch_add(1, Ordering::Release);
     }
 
     fn publish(&mut self, seen: SystemClass, signals: Signals) {
@@ -498,7 +499,7 @@ mod tests {
             tx.send(storm).unwrap();
         }
         wait_until("three windows", || {
-            shared.windows.load(Ordering::Relaxed) == 3
+            shared.windows.load(Ordering::Acquire) == 3
         });
         let st = shared.state.load();
         assert_eq!(st.last_seen, SystemClass::FaasBurst);
