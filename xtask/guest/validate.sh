@@ -16,6 +16,8 @@ BPF_PEER=${fs_bpf_peer:-scx_bpfland}
 PEER_S=${fs_peer_s:-10}
 # Invocations of the replay that times the load generator itself.
 REPLAY_N=${fs_replay_n:-400}
+# Replays of those same invocations (the host compares their median across boots).
+REPLAY_REPS=${fs_replay_reps:-3}
 CPUS=$(nproc)
 
 val() { echo "@@VAL $*"; }
@@ -31,7 +33,7 @@ sched_cpu_ns() {
 	for _p in $(pidof "$1"); do cat /proc/"$_p"/task/*/schedstat 2>/dev/null; done | awk '{ t += $1 } END { printf "%d\n", t }'
 }
 
-echo "@@INFO validate: cpus=$CPUS cal=$CAL_MIN..$CAL_MAX reps=$CAL_REPS arg=$ARG count=$COUNT peer=$BPF_PEER replay_n=$REPLAY_N"
+echo "@@INFO validate: cpus=$CPUS cal=$CAL_MIN..$CAL_MAX reps=$CAL_REPS arg=$ARG count=$COUNT peer=$BPF_PEER replay_n=$REPLAY_N replay_reps=$REPLAY_REPS"
 
 # 1. Calibration: monotone, golden-ratio steps above the start-up floor.
 _args=0
@@ -85,7 +87,7 @@ fi
 kill "$_hogs" 2>/dev/null
 wait "$_hogs" 2>/dev/null
 
-# 5. The load generator's own timing error: a replay at half load, idle guest, default
+# 5. The load generator's own timing error: REPLAY_REPS replays at half load, idle guest, default
 # scheduler: its launch lag and its own CPU against the responses it measures. After the first
 # boot the host gives that boot's calibration (fs_replay_cal=ARG:US,...), so every boot replays
 # the same invocations with the same demands.
@@ -96,8 +98,13 @@ if [ -n "${fs_replay_cal:-}" ]; then
 fi
 "$SCHED" trace gen --cpus "$CPUS" --load 0.5 --duration-s 3600 --seed 11 -o /tmp/val-trace.csv ||
 	echo "@@VALERR trace gen"
-"$FS_BIN/foresight_loadgen" replay --rt-prio 50 --trace /tmp/val-trace.csv --limit "$REPLAY_N" --max-arg 34 --load 0.5 \
-	--calibration "$_rcal" --json /tmp/val-replay.json >/tmp/val-replay.log 2>&1 ||
-	echo "@@VALERR replay $(tail -n 1 /tmp/val-replay.log)"
-[ -s /tmp/val-replay.json ] && val replay "$(tr -d '\n ' </tmp/val-replay.json)"
+_rep=1
+while [ "$_rep" -le "$REPLAY_REPS" ]; do
+	rm -f /tmp/val-replay.json
+	"$FS_BIN/foresight_loadgen" replay --rt-prio 50 --trace /tmp/val-trace.csv --limit "$REPLAY_N" --max-arg 34 --load 0.5 \
+		--calibration "$_rcal" --json /tmp/val-replay.json >/tmp/val-replay.log 2>&1 ||
+		echo "@@VALERR replay $_rep: $(tail -n 1 /tmp/val-replay.log)"
+	[ -s /tmp/val-replay.json ] && val replay "$(tr -d '\n ' </tmp/val-replay.json)"
+	_rep=$((_rep + 1))
+done
 echo "@@VAL-DONE"

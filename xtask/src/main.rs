@@ -181,7 +181,8 @@ pub struct BenchArgs {
 pub struct ValidateArgs {
     #[command(flatten)]
     pub vm: VmArgs,
-    /// A short run (CI): calibration up to fib(36), 150 replayed invocations.
+    /// A short run (CI): calibration up to fib(36), 3 replays of 150 invocations per boot (400
+    /// without it).
     #[arg(long)]
     pub quick: bool,
     /// Boots (the repeatability case needs 2).
