@@ -666,6 +666,27 @@ mod tests {
         assert!(v.detail.contains("fair-share response"), "{}", v.detail);
     }
 
+    /// One replay of three with a slow burst moves the boot's median, not its verdict; two do.
+    #[test]
+    fn repeatability_compares_the_median_replay() {
+        let a = ideal();
+        let mut b = ideal();
+        let mut slow = b.replay[0].clone();
+        slow["short"]["mean_slowdown"] = serde_json::json!(3.3);
+        b.replay.push(b.replay[0].clone());
+        b.replay.push(slow.clone());
+        let v = repeat_case(&a, &b);
+        assert!(v.passed, "{}", v.detail);
+        b.replay[1] = slow;
+        let v = repeat_case(&a, &b);
+        assert!(!v.passed);
+        assert!(
+            v.detail.contains("replay short mean slowdown"),
+            "{}",
+            v.detail
+        );
+    }
+
     /// Boots after the first replay with its calibration; the first uses its own.
     #[test]
     fn later_boots_replay_with_the_first_calibration() {
