@@ -119,6 +119,7 @@ impl<'a> Scheduler<'a> {
         let signals = SignalCounters::load(&mut objects.signals, cpus.online().len())?;
         let wake_preempt = load_wake_preempt(&mut objects.wakeups, cfg.wake_preempt_min_run_ns);
         let open_object = &mut objects.sched;
+        let compaction = read_compact_unevictable();
         let bpf = BpfScheduler::init(
             open_object,
             cfg.libbpf.clone().into_bpf_open_opts(),
@@ -129,7 +130,8 @@ impl<'a> Scheduler<'a> {
             false, // no NUMA-local idle selection
             cfg.slices.slice_ns,
             scx_foresight::SCHEDULER_NAME,
-        )?;
+        )
+        .inspect_err(|_| restore_compact_unevictable(compaction))?;
         let mode = helpers.adapt.state.load();
         Ok(Self {
             bpf,
@@ -483,6 +485,28 @@ fn disable_huge_page_collapse() {
         warn!(
             "cannot disable transparent huge pages ({}); the loop may wait on khugepaged",
             std::io::Error::last_os_error()
+        );
+    }
+}
+
+/// The sysctl the core sets to 0 while attached (no compaction of our locked pages).
+const COMPACT_UNEVICTABLE_PATH: &str = "/proc/sys/vm/compact_unevictable_allowed";
+
+fn read_compact_unevictable() -> Option<String> {
+    std::fs::read_to_string(COMPACT_UNEVICTABLE_PATH).ok()
+}
+
+/// A failed attach leaves no scheduler whose drop restores the sysctl: the core set it before
+/// attaching (build.rs moved the attach last), so put back the value seen before.
+fn restore_compact_unevictable(before: Option<String>) {
+    let Some(before) = before else { return };
+    if read_compact_unevictable().as_deref() == Some(before.as_str()) {
+        return;
+    }
+    if let Err(e) = std::fs::write(COMPACT_UNEVICTABLE_PATH, before.trim()) {
+        warn!(
+            "cannot restore {COMPACT_UNEVICTABLE_PATH} to {} ({e})",
+            before.trim()
         );
     }
 }
