@@ -9,11 +9,13 @@
 //! - [`procinfo`] turns /proc reads and exec records ([`exec_record`]) into task identities;
 //! - [`recorder`] writes `--record` samples; [`stats`] holds the loop's counters and
 //!   [`sched_stats`] their published form;
+//! - [`handoff`] is the lock-free channel between them and the loop;
 //! - [`helper_thread`] starts each of them the same way (before attach, with a CPU budget);
 //!   [`preflight`] checks that the host can attach at all.
 
 pub mod adapt;
 pub mod exec_record;
+pub mod handoff;
 pub mod helper_thread;
 pub mod last_good;
 pub mod learner;

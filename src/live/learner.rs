@@ -5,7 +5,9 @@
 
 use crate::live::helper_thread;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, RecvTimeoutError, SyncSender};
+use std::sync::mpsc::RecvTimeoutError;
+
+use crate::live::handoff::{sync_channel, SyncSender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -6,7 +6,9 @@
 use crate::live::helper_thread;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{sync_channel, RecvTimeoutError, SyncSender};
+use std::sync::mpsc::RecvTimeoutError;
+
+use crate::live::handoff::{sync_channel, SyncSender};
 use std::thread::JoinHandle;
 use std::time::Duration;
 

@@ -5,10 +5,10 @@
 //! installs it as the prior and publishes by atomic swap. An invalid file is reported (file,
 //! reason), counted, and the models in use stay.
 
+use crate::live::handoff::SyncSender;
 use crate::live::helper_thread;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -10,7 +10,7 @@
 use scx_utils::libbpf_clap_opts::LibbpfOpts;
 use std::mem::MaybeUninit;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{SyncSender, TrySendError};
+use std::sync::mpsc::TrySendError;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -29,6 +29,7 @@ use scx_foresight::core::policy::CpuChoice;
 use scx_foresight::core::policy::{Decision, Policy, SliceConfig, BOOST_PCT_NONE};
 use scx_foresight::core::tasks::{clean_comm, IdentitySource, TaskTable, MAX_TASKS};
 use scx_foresight::live::adapt::{Adapt, WindowMsg};
+use scx_foresight::live::handoff::SyncSender;
 use scx_foresight::live::learner::{Msg, Shared};
 use scx_foresight::live::procinfo::ProcWorker;
 use scx_foresight::live::stats::{Metrics, WakePreemptCounts};

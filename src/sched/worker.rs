@@ -3,7 +3,6 @@
 //! attach), then the dispatch loop attached to the kernel, until it is stopped or evicted.
 
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{sync_channel, SyncSender};
 
 use anyhow::{bail, Context, Result};
 use log::{debug, error, info, warn};
@@ -15,6 +14,7 @@ use crate::sched::stats_service;
 use crate::sched::supervisor::{self, install_sighup, EXIT_KERNEL_ERROR, EXIT_RESTART};
 use scx_foresight::core::model::ModelSet;
 use scx_foresight::live::adapt;
+use scx_foresight::live::handoff::{sync_channel, SyncSender};
 use scx_foresight::live::helper_thread;
 use scx_foresight::live::last_good::LastGood;
 use scx_foresight::live::learner;
