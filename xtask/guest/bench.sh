@@ -106,7 +106,7 @@ mode_timeline() {
 stats_lines() {
 	stats_after "$1" | while IFS= read -r _l; do
 		echo "@@STATS $CUR_SCHED $CUR_REP $_w$(echo "$_l" |
-			grep -oE ' (rounds|max_round_us|max_batch|user_dispatches|idle_cpu|cpu_searches|kernel_dispatches|congested|bounces|failed|wake_preempts|wake_idle|proc_lost|ident_exec|ident_proc|exec_first_fn|exec_preempted|exec_kept|exec_lost|pred_fn|pred_exe|pred_general|pred_none|model_gen|refits|fn_models|mode_since_ms)=[0-9/]*| decided=[a-z0-9:,]*' |
+			grep -oE ' (rounds|max_round_us|max_batch|user_dispatches|idle_cpu|cpu_searches|kernel_dispatches|congested|bounces|failed|wake_preempts|wake_idle|rt_preempts|proc_lost|ident_exec|ident_proc|exec_first_fn|exec_preempted|exec_kept|exec_lost|pred_fn|pred_exe|pred_general|pred_none|model_gen|refits|fn_models|mode_since_ms)=[0-9/]*| decided=[a-z0-9:,]*' |
 			tr -d '\n')"
 	done
 }
@@ -119,7 +119,7 @@ uptime_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
 # state it left in: D = blocked in the kernel), wakeup, fork, exec, exit, and a sleeping lock's
 # contention (which lock, how long), on CLOCK_MONOTONIC like the replay's own timestamps.
 TRACE_DIR=/sys/kernel/tracing
-TRACE_EVENTS="sched/sched_switch sched/sched_wakeup sched/sched_wakeup_new sched/sched_process_exec sched/sched_process_exit lock/contention_begin lock/contention_end"
+TRACE_EVENTS="bpf_trace/bpf_trace_printk sched/sched_switch sched/sched_wakeup sched/sched_wakeup_new sched/sched_process_exec sched/sched_process_exit lock/contention_begin lock/contention_end"
 
 # sched_trace_start: clear the buffer and record TRACE_EVENTS (those this kernel has).
 sched_trace_start() {
