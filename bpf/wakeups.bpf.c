@@ -17,7 +17,7 @@
  *
  * The slice is ended here, in the tracepoint (scx_bpf_task_set_slice to 0), besides the kick:
  * on the VM's kernel (7.2) a kick from this tracing program did nothing (recorded: the running
- * task's slice still counted down 110 us after the kick, and it ran its whole slice). A task
+ * task's slice still counted down 110 us after the kick, and the task ran on). A task
  * with no slice left goes back to the user-space scheduler the next time it leaves the CPU:
  * at once when a real-time wakee takes the CPU, else at the next tick (4 ms at HZ=250).
  *
