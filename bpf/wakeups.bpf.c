@@ -14,20 +14,6 @@
  * Forks do not preempt: the running task is then the parent itself, and a launcher preempted
  * by each child it forked went behind its children (measured: its launch lag rose from ~2 ms
  * to 35 ms beside a hog). A launcher woken by its timer does preempt the task it interrupted.
- *
- * The slice is ended here, in the tracepoint (scx_bpf_task_set_slice to 0), besides the kick:
- * on the VM's kernel (7.2) a kick from this tracing program did nothing (recorded: the running
- * task's slice still counted down 110 us after the kick, and the task ran on). A task
- * with no slice left goes back to the user-space scheduler the next time it leaves the CPU:
- * at once when a real-time wakee takes the CPU, else at the next tick (4 ms at HZ=250).
- *
- * A real-time wakee on this CPU (the replayer's launcher, woken by its timer to fork the next
- * invocation) ends the running task's slice however briefly it has run: otherwise the kernel
- * keeps that task at the head of the CPU's local queue with the rest of its slice, resumes it
- * when the launcher sleeps, and the forked child waits behind it (recorded in the VM's Azure
- * replay: tiny invocations waited 308 ms in all behind long images, 5 ms under the default
- * scheduler). Ending the slice later, at the fork, is too late: a task taken from the local
- * queue with no slice gets the kernel's default 20 ms (recorded).
  */
 #include <scx/common.bpf.h>
 #include "wakeups.h"
@@ -50,12 +36,9 @@ u64 run_since_ns[MAX_WAKE_CPUS];
 u8 cpu_idle[MAX_WAKE_CPUS];
 volatile s64 nr_cpus_idle;
 
-/* Slices ended for a wakeup, and wakeups that found a CPU idle (nothing to preempt). */
+/* Preempting kicks issued, and wakeups that found a CPU idle (nothing to preempt). */
 volatile u64 nr_wake_preempts;
 volatile u64 nr_wake_idle;
-
-/* Of the slices ended, those for a real-time wakee that took the CPU. */
-volatile u64 nr_rt_preempts;
 
 SEC("tp_btf/sched_switch")
 int BPF_PROG(foresight_wake_switch, bool preempt, struct task_struct *prev,
@@ -81,43 +64,25 @@ static bool some_cpu_idle(void)
 	return nr_cpus_idle > 0;
 }
 
-/* End @curr's slice so that it is decided again beside the newcomer; true if it was ended. */
-static bool end_slice(struct task_struct *curr, u32 cpu)
-{
-	if (!scx_bpf_task_set_slice(curr, 0))
-		return false;
-	/* Preempts at once where the kernel honours a kick from here; harmless elsewhere. */
-	scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
-	__sync_fetch_and_add(&nr_wake_preempts, 1);
-	return true;
-}
-
 static int preempt_long_runner(struct task_struct *wakee)
 {
 	/* In a tracepoint, current is this CPU's running task (the waker, or one interrupted). */
 	struct task_struct *curr = bpf_get_current_task_btf();
 	u32 cpu = bpf_get_smp_processor_id();
-	bool rt_wakee;
 
 	if (cpu >= MAX_WAKE_CPUS || !curr->pid || curr->tgid == own_tgid ||
 	    wakee->tgid == own_tgid)
 		return 0;
 	if ((curr->flags & PF_KTHREAD) || curr->prio < RT_PRIO_LIMIT)
 		return 0;
-	/* A real-time wakee placed here takes the CPU now: ours must not resume its slice after. */
-	rt_wakee = wakee->prio < RT_PRIO_LIMIT && scx_bpf_task_cpu(wakee) == (s32)cpu;
-	if (rt_wakee) {
-		if (end_slice(curr, cpu))
-			__sync_fetch_and_add(&nr_rt_preempts, 1);
-		return 0;
-	}
 	if (bpf_ktime_get_ns() - run_since_ns[cpu] < preempt_min_run_ns)
 		return 0;
 	if (some_cpu_idle()) {
 		__sync_fetch_and_add(&nr_wake_idle, 1);
 		return 0;
 	}
-	end_slice(curr, cpu);
+	scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
+	__sync_fetch_and_add(&nr_wake_preempts, 1);
 	return 0;
 }
 

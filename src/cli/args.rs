@@ -46,10 +46,9 @@ pub struct Opts {
     #[arg(short = 'S', long, default_value_t = SLICE_NS_MIN_DEFAULT / 1000)]
     pub(crate) slice_us_min: u64,
 
-    /// Wakeup preemption: a task that wakes up while every CPU is busy ends the running
-    /// task's slice if that has run at least this many microseconds (a real-time wakee taking
-    /// the CPU: whatever it ran), so the newcomer is decided (and a short one run) soon rather
-    /// than at the end of that task's slice. 0 turns it off.
+    /// Wakeup preemption: a task that wakes up while every CPU is busy preempts the running
+    /// task if that has run at least this many microseconds, so the newcomer is decided (and
+    /// a short one run) at once rather than at the end of that task's slice. 0 turns it off.
     #[arg(long, value_name = "US", default_value_t = WAKE_PREEMPT_MIN_RUN_NS / 1000)]
     pub(crate) wake_preempt_us: u64,
 

@@ -10,13 +10,10 @@ use crate::live::procinfo::ExecCounts;
 /// What wakeup preemption (bpf/wakeups.bpf.c) has done since it was loaded.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WakePreemptCounts {
-    /// Running tasks whose slice was ended for a wakeup.
+    /// Running tasks preempted for a wakeup.
     pub preempts: u64,
     /// Wakeups that found a CPU idle (no one preempted).
     pub idle: u64,
-    /// Of those, slices ended because a real-time wakee took the CPU (e.g. a launcher about
-    /// to fork): the interrupted task is decided again instead of resuming its slice.
-    pub rt_preempts: u64,
 }
 
 /// One snapshot of the scheduler's counters (cumulative since attach).

@@ -47,7 +47,6 @@ impl<'a> WakePreempt<'a> {
             .map_or(WakePreemptCounts::default(), |b| WakePreemptCounts {
                 preempts: b.nr_wake_preempts,
                 idle: b.nr_wake_idle,
-                rt_preempts: b.nr_rt_preempts,
             })
     }
 }
