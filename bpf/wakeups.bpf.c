@@ -14,6 +14,11 @@
  * Forks do not preempt: the running task is then the parent itself, and a launcher preempted
  * by each child it forked went behind its children (measured: its launch lag rose from ~2 ms
  * to 35 ms beside a hog). A launcher woken by its timer does preempt the task it interrupted.
+ *
+ * On the VM's kernel (7.2) a kick from this tracing program does nothing: the trace showed the
+ * running task's slice still counting down after it (BENCHMARKS.md, section 18). Ending the
+ * slice with scx_bpf_task_set_slice(curr, 0) does work there; tried, it did not pay off, and
+ * was reverted (docs/bench/rtend400).
  */
 #include <scx/common.bpf.h>
 #include "wakeups.h"
