@@ -117,7 +117,8 @@ uptime_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
 
 # The kernel's events that tell where an invocation waited: each context switch (with the
 # state it left in: D = blocked in the kernel), wakeup, fork, exec, exit, and a sleeping lock's
-# contention (which lock, how long), on CLOCK_MONOTONIC like the replay's own timestamps.
+# contention (which lock, how long), on CLOCK_MONOTONIC like the replay's own timestamps; and
+# bpf_printk output of our BPF programs (bpf_trace_printk), when a debug build adds any.
 TRACE_DIR=/sys/kernel/tracing
 TRACE_EVENTS="bpf_trace/bpf_trace_printk sched/sched_switch sched/sched_wakeup sched/sched_wakeup_new sched/sched_process_exec sched/sched_process_exit lock/contention_begin lock/contention_end"
 
