@@ -17,8 +17,17 @@
  *
  * On the VM's kernel (7.2) a kick from this tracing program does nothing: the trace showed the
  * running task's slice still counting down after it (BENCHMARKS.md, section 18). Ending the
- * slice with scx_bpf_task_set_slice(curr, 0) does work there; tried, it did not pay off, and
- * was reverted (docs/bench/rtend400).
+ * slice with scx_bpf_task_set_slice(curr, 0) does work there; for every wakeup it did not pay
+ * off, and was reverted (docs/bench/rtend400).
+ *
+ * What is kept of it: a real-time wakee placed on this CPU (the replayer's launcher, woken by
+ * its timer to fork the next invocation) takes the CPU at once, and the kernel keeps the task
+ * it interrupts at the head of the CPU's local queue with the rest of its slice, to resume it
+ * when the launcher sleeps; the child forked meanwhile waits behind it. When that task has
+ * used at least rt_end_min_cpu_ns of CPU in all (a long runner), its slice is ended here, so
+ * it goes back to the user-space scheduler and is decided again beside the child. Forks and
+ * short invocations, which use less, resume: ending theirs too put them behind others
+ * (docs/bench/rtend400, BENCHMARKS.md section 18; this rule: section 19).
  */
 #include <scx/common.bpf.h>
 #include "wakeups.h"
@@ -44,6 +53,12 @@ volatile s64 nr_cpus_idle;
 /* Preempting kicks issued, and wakeups that found a CPU idle (nothing to preempt). */
 volatile u64 nr_wake_preempts;
 volatile u64 nr_wake_idle;
+
+/* Least CPU a task must have used in all for a real-time wakee to end its slice. */
+const volatile u64 rt_end_min_cpu_ns;
+
+/* Slices a real-time wakee ended. */
+volatile u64 nr_rt_preempts;
 
 SEC("tp_btf/sched_switch")
 int BPF_PROG(foresight_wake_switch, bool preempt, struct task_struct *prev,
@@ -80,7 +95,18 @@ static int preempt_long_runner(struct task_struct *wakee)
 		return 0;
 	if ((curr->flags & PF_KTHREAD) || curr->prio < RT_PRIO_LIMIT)
 		return 0;
-	if (bpf_ktime_get_ns() - run_since_ns[cpu] < preempt_min_run_ns)
+	/*
+	 * A real-time wakee placed here takes the CPU now; a long runner it interrupts must not
+	 * resume the rest of its slice ahead of what the wakee forks.
+	 */
+	if (rt_end_min_cpu_ns && wakee->prio < RT_PRIO_LIMIT &&
+	    scx_bpf_task_cpu(wakee) == (s32)cpu &&
+	    curr->se.sum_exec_runtime >= rt_end_min_cpu_ns) {
+		if (scx_bpf_task_set_slice(curr, 0))
+			__sync_fetch_and_add(&nr_rt_preempts, 1);
+		return 0;
+	}
+	if (!preempt_min_run_ns || bpf_ktime_get_ns() - run_since_ns[cpu] < preempt_min_run_ns)
 		return 0;
 	if (some_cpu_idle()) {
 		__sync_fetch_and_add(&nr_wake_idle, 1);

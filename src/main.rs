@@ -97,6 +97,7 @@ fn run(opts: &Opts) -> Result<ExitCode> {
         slices,
         exit_dump_len: opts.exit_dump_len,
         wake_preempt_min_run_ns: opts.wake_preempt_us.saturating_mul(1000),
+        rt_preempt_min_cpu_ns: opts.rt_preempt_cpu_us.saturating_mul(1000),
         partial: opts.partial,
         verbose: opts.verbose,
         stats_interval,

@@ -7,8 +7,8 @@ use clap::Parser;
 
 use scx_foresight::core::modes::CgroupBoost;
 use scx_foresight::core::policy::{
-    EXEC_FINISH_NS_DEFAULT, EXEC_GRACE_NS_DEFAULT, SLICE_NS_DEFAULT, SLICE_NS_MIN_DEFAULT,
-    WAKE_PREEMPT_MIN_RUN_NS,
+    EXEC_FINISH_NS_DEFAULT, EXEC_GRACE_NS_DEFAULT, RT_PREEMPT_MIN_CPU_NS, SLICE_NS_DEFAULT,
+    SLICE_NS_MIN_DEFAULT, WAKE_PREEMPT_MIN_RUN_NS,
 };
 use scx_foresight::live::adapt::ClassifierSource;
 use scx_foresight::live::sched_stats::StatsFormat;
@@ -51,6 +51,13 @@ pub struct Opts {
     /// a short one run) at once rather than at the end of that task's slice. 0 turns it off.
     #[arg(long, value_name = "US", default_value_t = WAKE_PREEMPT_MIN_RUN_NS / 1000)]
     pub(crate) wake_preempt_us: u64,
+
+    /// A real-time task waking on a CPU (e.g. a launcher about to fork) ends the slice of the
+    /// task it interrupts if that task has used at least this many microseconds of CPU in
+    /// all: the long runner is decided again beside what the real-time task starts, instead
+    /// of resuming ahead of it. Shorter tasks resume. 0 turns it off.
+    #[arg(long, value_name = "US", default_value_t = RT_PREEMPT_MIN_CPU_NS / 1000)]
+    pub(crate) rt_preempt_cpu_us: u64,
 
     /// At exec, a fresh image keeps at most this many microseconds of its fork's slice: one
     /// done within it finishes without queueing again; a longer one is queued and decided

@@ -13,7 +13,8 @@ use scx_foresight::core::model::{Interner, ModelSet, Sample};
 use scx_foresight::core::modes::ModeConfig;
 use scx_foresight::core::policy::SliceConfig;
 use scx_foresight::core::policy::{
-    ModeParams, EXEC_FINISH_NS_DEFAULT, EXEC_GRACE_NS_DEFAULT, WAKE_PREEMPT_MIN_RUN_NS,
+    ModeParams, EXEC_FINISH_NS_DEFAULT, EXEC_GRACE_NS_DEFAULT, RT_PREEMPT_MIN_CPU_NS,
+    WAKE_PREEMPT_MIN_RUN_NS,
 };
 use scx_foresight::formats::csv::open_csv_for_append;
 use scx_foresight::formats::modelfile::ModelFile;
@@ -61,6 +62,11 @@ pub struct SimulateArgs {
     /// this many µs, as the live scheduler's `--wake-preempt-us` does; 0 turns it off.
     #[arg(long, value_name = "US", default_value_t = WAKE_PREEMPT_MIN_RUN_NS / 1000)]
     pub wake_preempt_us: u64,
+    /// foresight: an arrival while every CPU is busy also preempts a task that has used at
+    /// least this many µs of CPU in all, as the live scheduler's `--rt-preempt-cpu-us` does
+    /// (the replayer's real-time launcher); 0 turns it off.
+    #[arg(long, value_name = "US", default_value_t = RT_PREEMPT_MIN_CPU_NS / 1000)]
+    pub rt_preempt_cpu_us: u64,
     /// foresight: CPU (µs) a new invocation uses before its exec, where the live scheduler
     /// ends its first slice and queues the new image again; 0 gives the first run an
     /// ordinary slice. The default is the instruction-count VM's measured process start.
@@ -165,6 +171,7 @@ pub fn simulate(a: &SimulateArgs) -> Result<()> {
                 mode,
                 mode_changes: mode_changes.clone(),
                 wake_preempt_min_run_ns: a.wake_preempt_us.saturating_mul(1000),
+                rt_preempt_min_cpu_ns: a.rt_preempt_cpu_us.saturating_mul(1000),
                 exec_run_ns: a.exec_run_us.saturating_mul(1000),
                 exec_grace_ns: a.exec_grace_us.saturating_mul(1000),
                 exec_finish_ns: a.exec_finish_us.saturating_mul(1000),

@@ -53,10 +53,14 @@ pub struct Scheduling {
     pub max_batch: u64,
     #[stat(desc = "Longest round since attach, in us (the loop must never block)")]
     pub max_round_us: u64,
-    #[stat(desc = "Running tasks preempted for a task that woke up on a busy CPU")]
+    #[stat(desc = "Preempting kicks for a task that woke up on a busy CPU")]
     pub wake_preempts: u64,
     #[stat(desc = "Wakeups that found a CPU idle, so no one was preempted")]
     pub wake_idle: u64,
+    #[stat(
+        desc = "Long runners whose slice a real-time wakeup on their CPU ended (decided again, not resumed)"
+    )]
+    pub rt_preempts: u64,
     #[stat(desc = "Page faults of the scheduler process since attach (must stay 0)")]
     pub page_faults: u64,
 }
@@ -260,6 +264,7 @@ impl SchedStats {
                 page_faults: m.nr_page_faults,
                 wake_preempts: m.wake_preempt.preempts,
                 wake_idle: m.wake_preempt.idle,
+                rt_preempts: m.wake_preempt.rt_preempts,
             },
             prediction: Prediction {
                 ident_exec: m.nr_ident_exec,
@@ -368,10 +373,10 @@ impl SchedStats {
             out,
             "stats: running={}/{} queued={} pending={} user_dispatches={} idle_cpu={} cpu_searches={} \
              kernel_dispatches={} congested={} cancels={} bounces={} failed={} rounds={} max_batch={} \
-             max_round_us={} wake_preempts={} wake_idle={} tasks={} task_evictions={} page_faults={} worker={} workers={}",
+             max_round_us={} wake_preempts={} wake_idle={} rt_preempts={} tasks={} task_evictions={} page_faults={} worker={} workers={}",
             s.running, s.cpus, s.queued, s.pending, s.user_dispatches, s.idle_cpu_dispatches,
             s.cpu_searches, s.kernel_dispatches, s.congested, s.cancels, s.bounces, s.failed,
-            s.rounds, s.max_batch, s.max_round_us, s.wake_preempts, s.wake_idle, s.tasks, s.task_evictions, s.page_faults, self.worker_pid,
+            s.rounds, s.max_batch, s.max_round_us, s.wake_preempts, s.wake_idle, s.rt_preempts, s.tasks, s.task_evictions, s.page_faults, self.worker_pid,
             self.workers,
         );
         let _ = write!(
@@ -446,13 +451,14 @@ impl SchedStats {
         let _ = writeln!(
             out,
             "  scheduling  tasks {} (evicted {}) running {}/{} queued {} pending {} | dispatches {} (idle CPU {}, kernel {}) \
-             cpu searches {} rounds {} | max batch {} max round {} us | congested {} cancels {} bounces {} failed {} | wakeups preempting {} finding an idle CPU {} | page faults {}",
+             cpu searches {} rounds {} | max batch {} max round {} us | congested {} cancels {} bounces {} failed {} | wakeups preempting {} finding an idle CPU {} | long runners a real-time wakeup ended {} | page faults {}",
             s.tasks, d(s.task_evictions, b.task_evictions), s.running, s.cpus, s.queued, s.pending,
             d(s.user_dispatches, b.user_dispatches), d(s.idle_cpu_dispatches, b.idle_cpu_dispatches),
             d(s.kernel_dispatches, b.kernel_dispatches), d(s.cpu_searches, b.cpu_searches),
             d(s.rounds, b.rounds), s.max_batch, s.max_round_us, d(s.congested, b.congested),
             d(s.cancels, b.cancels), d(s.bounces, b.bounces), d(s.failed, b.failed),
-            d(s.wake_preempts, b.wake_preempts), d(s.wake_idle, b.wake_idle), s.page_faults,
+            d(s.wake_preempts, b.wake_preempts), d(s.wake_idle, b.wake_idle),
+            d(s.rt_preempts, b.rt_preempts), s.page_faults,
         );
         let _ = writeln!(
             out,

@@ -10,10 +10,13 @@ use crate::live::procinfo::ExecCounts;
 /// What wakeup preemption (bpf/wakeups.bpf.c) has done since it was loaded.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WakePreemptCounts {
-    /// Running tasks preempted for a wakeup.
+    /// Preempting kicks issued for a wakeup (a kick from a tracepoint does nothing on 7.2).
     pub preempts: u64,
     /// Wakeups that found a CPU idle (no one preempted).
     pub idle: u64,
+    /// Slices of long runners ended because a real-time wakee took their CPU (a launcher
+    /// about to fork): the task is decided again beside the child instead of resuming.
+    pub rt_preempts: u64,
 }
 
 /// One snapshot of the scheduler's counters (cumulative since attach).

@@ -132,6 +132,10 @@ pub struct SimConfig {
     /// Foresight only: an arrival while every CPU is busy preempts a task that has run at
     /// least this long since it started (the live scheduler's `--wake-preempt-us`); 0: never.
     pub wake_preempt_min_run_ns: u64,
+    /// Foresight only: an arrival while every CPU is busy also preempts a task that has used
+    /// at least this much CPU in all (the live `--rt-preempt-cpu-us`: the replayer's real-time
+    /// launcher ends the slice of a long runner it interrupts); 0: never.
+    pub rt_preempt_min_cpu_ns: u64,
     /// Foresight only: a new invocation's first run ends after this much CPU, where the live
     /// exec tracer (`bpf/execs.bpf.c`) ends the slice of the image that just exec'd, and it is
     /// queued again — the process start before its own code; 0: an ordinary first slice.
@@ -290,6 +294,7 @@ mod tests {
             mode: Default::default(),
             mode_changes: Vec::new(),
             wake_preempt_min_run_ns: 0,
+            rt_preempt_min_cpu_ns: 0,
             exec_run_ns: 0,
             exec_grace_ns: 0,
             exec_finish_ns: 0,
@@ -339,6 +344,26 @@ mod tests {
         // Work conserving either way: the long job ends when all the CPU time is used.
         assert_eq!(on[0].finish_ns, 101_000_000);
         assert_eq!(off[0].finish_ns, 101_000_000);
+    }
+
+    /// An arrival ends the run of a task that has used the real-time bound in all, however
+    /// briefly it has run since it started; one that used less keeps its slice.
+    #[test]
+    fn a_launcher_preempts_a_long_runner_only() {
+        // The second slice of the long job starts at 5 ms; the arrival comes 1 ms into it.
+        let jobs = [job(0, 100), job(6, 1)];
+        let run = |rt_min_cpu_ns| {
+            let cfg = SimConfig {
+                rt_preempt_min_cpu_ns: rt_min_cpu_ns,
+                ..cfg(PolicyKind::Foresight, 1)
+            };
+            simulate(&jobs, &cfg).0
+        };
+        let long_runner = run(5_000_000);
+        let short_runner = run(7_000_000);
+        assert_eq!(long_runner[1].first_run_ns, 6_000_000);
+        assert_eq!(long_runner[0].finish_ns, 101_000_000);
+        assert_eq!(short_runner[1].first_run_ns, 2 * SLICE_NS_DEFAULT);
     }
 
     /// The first run of a fresh invocation ends at its exec (plus the grace): the next

@@ -54,6 +54,8 @@ pub struct LoopConfig {
     pub slices: SliceConfig,
     /// Least run (ns) of a task that a wakeup preempts; 0: no wakeup preemption.
     pub wake_preempt_min_run_ns: u64,
+    /// Least CPU (ns) a task must have used for a real-time wakee to end its slice; 0: never.
+    pub rt_preempt_min_cpu_ns: u64,
     pub exit_dump_len: u32,
     pub partial: bool,
     pub verbose: bool,
@@ -118,7 +120,11 @@ impl<'a> Scheduler<'a> {
         let cpus = cpu_layout();
         let exits = ExitTracker::load(&mut objects.exits)?;
         let signals = SignalCounters::load(&mut objects.signals, cpus.online().len())?;
-        let wake_preempt = load_wake_preempt(&mut objects.wakeups, cfg.wake_preempt_min_run_ns);
+        let wake_preempt = load_wake_preempt(
+            &mut objects.wakeups,
+            cfg.wake_preempt_min_run_ns,
+            cfg.rt_preempt_min_cpu_ns,
+        );
         let open_object = &mut objects.sched;
         let compaction = read_compact_unevictable();
         let bpf = BpfScheduler::init(
@@ -516,11 +522,12 @@ fn restore_compact_unevictable(before: Option<String>) {
 fn load_wake_preempt(
     storage: &mut MaybeUninit<OpenObject>,
     min_run_ns: u64,
+    rt_min_cpu_ns: u64,
 ) -> Option<WakePreempt<'_>> {
-    if min_run_ns == 0 {
+    if min_run_ns == 0 && rt_min_cpu_ns == 0 {
         return None;
     }
-    WakePreempt::load(storage, min_run_ns)
+    WakePreempt::load(storage, min_run_ns, rt_min_cpu_ns)
         .map_err(|e| warn!("wakeup preemption off: {e:#}"))
         .ok()
 }

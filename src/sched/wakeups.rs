@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //! Userspace side of bpf/wakeups.bpf.c: wakeup preemption. A task that wakes on a busy CPU
-//! ends the run of a task that has held that CPU for at least the configured time, so the
-//! loop decides the newcomer at once instead of at the end of that task's slice.
+//! kicks a task that has held that CPU for at least the configured time (a kick from there
+//! does nothing on kernel 7.2), and a real-time wakee ends the slice of a long runner it
+//! interrupts, so the loop decides that runner again beside the newcomer instead of letting
+//! it resume.
 
 use std::mem::MaybeUninit;
 
@@ -24,14 +26,20 @@ pub struct WakePreempt<'a> {
 impl<'a> WakePreempt<'a> {
     /// Load and attach; must run before the scheduler attaches (the core forbids new mappings
     /// afterwards). Tasks that ran less than `min_run_ns` since they were switched in are left
-    /// alone.
-    pub fn load(open_object: &'a mut MaybeUninit<OpenObject>, min_run_ns: u64) -> Result<Self> {
+    /// alone (0: no kick); a real-time wakee ends the slice of a task that used at least
+    /// `rt_min_cpu_ns` in all (0: never).
+    pub fn load(
+        open_object: &'a mut MaybeUninit<OpenObject>,
+        min_run_ns: u64,
+        rt_min_cpu_ns: u64,
+    ) -> Result<Self> {
         let mut open = WakeupsSkelBuilder::default()
             .open(open_object)
             .context("opening bpf/wakeups.bpf.c")?;
         if let Some(rodata) = open.maps.rodata_data.as_mut() {
             rodata.own_tgid = std::process::id();
             rodata.preempt_min_run_ns = min_run_ns;
+            rodata.rt_end_min_cpu_ns = rt_min_cpu_ns;
         }
         let mut skel = open.load().context("loading bpf/wakeups.bpf.c")?;
         skel.attach()
@@ -47,6 +55,7 @@ impl<'a> WakePreempt<'a> {
             .map_or(WakePreemptCounts::default(), |b| WakePreemptCounts {
                 preempts: b.nr_wake_preempts,
                 idle: b.nr_wake_idle,
+                rt_preempts: b.nr_rt_preempts,
             })
     }
 }

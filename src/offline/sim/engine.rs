@@ -176,11 +176,14 @@ impl<'a> Engine<'a> {
     }
 
     /// With every CPU busy, end the run of the task that has run longest since it started,
-    /// if at least the wakeup preemption's bound (foresight only, as bpf/wakeups.bpf.c does
-    /// live); returns its slot, to be queued again.
+    /// if at least the wakeup preemption's bound or, in all, the real-time launcher's
+    /// (foresight only, as bpf/wakeups.bpf.c does live); returns its slot, to be queued again.
     fn preempt_for_wakeup(&mut self, now: u64) -> Option<usize> {
-        let min_run = self.cfg.wake_preempt_min_run_ns;
-        if self.cfg.policy != PolicyKind::Foresight || min_run == 0 {
+        let (min_run, rt_min_cpu) = (
+            self.cfg.wake_preempt_min_run_ns,
+            self.cfg.rt_preempt_min_cpu_ns,
+        );
+        if self.cfg.policy != PolicyKind::Foresight || (min_run == 0 && rt_min_cpu == 0) {
             return None;
         }
         if self.running.iter().any(Option::is_none) {
@@ -192,7 +195,10 @@ impl<'a> Engine<'a> {
             .enumerate()
             .filter_map(|(cpu, r)| r.map(|r| (cpu, r)))
             .min_by_key(|(_, (_, started, _))| *started)?;
-        if now - started < min_run {
+        let ran = now - started;
+        let kicked = min_run > 0 && ran >= min_run;
+        let long_runner = rt_min_cpu > 0 && self.active[slot].used + ran >= rt_min_cpu;
+        if !kicked && !long_runner {
             return None;
         }
         self.running[cpu] = None;

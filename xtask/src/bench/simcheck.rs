@@ -130,6 +130,9 @@ impl Simulation<'_> {
             .arg(self.cpus.to_string())
             .arg("--trace")
             .arg(self.trace)
+            // The VM's kernel (7.2) ignores the wakeup kick from a tracing program
+            // (BENCHMARKS.md, 18): the live scheduler there preempts only for real-time wakees.
+            .args(["--wake-preempt-us", "0"])
             .args(extra);
         if let Some(m) = self.models.filter(|_| policy == "foresight") {
             c.arg("--models").arg(m);
