@@ -99,10 +99,14 @@ static int preempt_long_runner(struct task_struct *wakee)
 	 * A real-time wakee placed here takes the CPU now; a long runner it interrupts must not
 	 * resume the rest of its slice ahead of what the wakee forks.
 	 */
-	if (rt_end_min_cpu_ns && wakee->prio < RT_PRIO_LIMIT &&
-	    scx_bpf_task_cpu(wakee) == (s32)cpu &&
+	/*
+	 * A kernel without the kfunc (< 6.19) has no other way from here: scx's fallback writes
+	 * the field, which the verifier refuses in a tracing program.
+	 */
+	if (rt_end_min_cpu_ns && bpf_ksym_exists(scx_bpf_task_set_slice___new) &&
+	    wakee->prio < RT_PRIO_LIMIT && scx_bpf_task_cpu(wakee) == (s32)cpu &&
 	    curr->se.sum_exec_runtime >= rt_end_min_cpu_ns) {
-		if (scx_bpf_task_set_slice(curr, 0))
+		if (scx_bpf_task_set_slice___new(curr, 0))
 			__sync_fetch_and_add(&nr_rt_preempts, 1);
 		return 0;
 	}
