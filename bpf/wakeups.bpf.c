@@ -24,7 +24,7 @@
  * its timer to fork the next invocation) takes the CPU at once, and the kernel keeps the task
  * it interrupts at the head of the CPU's local queue with the rest of its slice, to resume it
  * when the launcher sleeps; the child forked meanwhile waits behind it. When that task has
- * used at least rt_end_min_cpu_ns of CPU in all (a long runner), its slice is ended here, so
+ * used at least rt_preempt_min_cpu_ns of CPU in all (a long runner), its slice is ended here, so
  * it goes back to the user-space scheduler and is decided again beside the child. Forks and
  * short invocations, which use less, resume: ending theirs too put them behind others
  * (docs/bench/rtend400, BENCHMARKS.md section 18; this rule: section 19).
@@ -55,7 +55,7 @@ volatile u64 nr_wake_preempts;
 volatile u64 nr_wake_idle;
 
 /* Least CPU a task must have used in all for a real-time wakee to end its slice. */
-const volatile u64 rt_end_min_cpu_ns;
+const volatile u64 rt_preempt_min_cpu_ns;
 
 /* Slices a real-time wakee ended. */
 volatile u64 nr_rt_preempts;
@@ -97,15 +97,13 @@ static int preempt_long_runner(struct task_struct *wakee)
 		return 0;
 	/*
 	 * A real-time wakee placed here takes the CPU now; a long runner it interrupts must not
-	 * resume the rest of its slice ahead of what the wakee forks.
+	 * resume the rest of its slice ahead of what the wakee forks. A kernel without the kfunc
+	 * (< 6.19) has no other way from here: scx's fallback writes the field, which the verifier
+	 * refuses in a tracing program.
 	 */
-	/*
-	 * A kernel without the kfunc (< 6.19) has no other way from here: scx's fallback writes
-	 * the field, which the verifier refuses in a tracing program.
-	 */
-	if (rt_end_min_cpu_ns && bpf_ksym_exists(scx_bpf_task_set_slice___new) &&
+	if (rt_preempt_min_cpu_ns && bpf_ksym_exists(scx_bpf_task_set_slice___new) &&
 	    wakee->prio < RT_PRIO_LIMIT && scx_bpf_task_cpu(wakee) == (s32)cpu &&
-	    curr->se.sum_exec_runtime >= rt_end_min_cpu_ns) {
+	    curr->se.sum_exec_runtime >= rt_preempt_min_cpu_ns) {
 		if (scx_bpf_task_set_slice___new(curr, 0))
 			__sync_fetch_and_add(&nr_rt_preempts, 1);
 		return 0;

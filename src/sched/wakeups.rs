@@ -39,7 +39,7 @@ impl<'a> WakePreempt<'a> {
         if let Some(rodata) = open.maps.rodata_data.as_mut() {
             rodata.own_tgid = std::process::id();
             rodata.preempt_min_run_ns = min_run_ns;
-            rodata.rt_end_min_cpu_ns = rt_min_cpu_ns;
+            rodata.rt_preempt_min_cpu_ns = rt_min_cpu_ns;
         }
         let mut skel = open.load().context("loading bpf/wakeups.bpf.c")?;
         skel.attach()
