@@ -37,7 +37,9 @@ fn simulate_record_then_train_then_predict() {
     assert!(table.contains("skipped") || table.contains("(general)"));
     let o = run(&["model", "show", m]);
     assert!(
-        o.status.success() && text(&o).contains("function `f00-fib`"),
+        o.status.success()
+            && text(&o).contains("function `f00-fib`")
+            && text(&o).contains("fitted on arg0 in ["),
         "{}",
         text(&o)
     );

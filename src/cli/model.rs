@@ -171,5 +171,18 @@ fn show_model(
         .filter(|(c, _)| **c != 0.0)
         .map(|(c, n)| format!("{c:+.4}·{n}"))
         .collect();
-    writeln!(out, "  ln(cpu_us) = {:.4} {}", p.intercept, terms.join(" "))
+    writeln!(out, "  ln(cpu_us) = {:.4} {}", p.intercept, terms.join(" "))?;
+    // Beyond these, predictions take demand as monotone (see core::model::LinearModel).
+    let ranges: Vec<String> = p
+        .coef
+        .iter()
+        .zip(names)
+        .zip(p.x_min.iter().zip(&p.x_max))
+        .filter(|((c, _), _)| **c != 0.0)
+        .map(|((_, n), (lo, hi))| format!("{n} in [{lo:.3}, {hi:.3}]"))
+        .collect();
+    if !ranges.is_empty() {
+        writeln!(out, "  fitted on {}", ranges.join(", "))?;
+    }
+    Ok(())
 }

@@ -57,14 +57,48 @@ pub struct LinearModel {
     /// model never extrapolates wildly from a few samples.
     pub ln_min: f64,
     pub ln_max: f64,
+    /// Each feature's lowest and highest value when fitting (empty in files written before
+    /// they were kept). Outside that range the model may bend the wrong way: fitted on
+    /// fib(15..=34) alone, it said e^51 µs for fib(0) (the intercept), and a replay's fib(0)
+    /// waited 0.57 s behind every fib(34). So demand is taken as monotone there: an input below
+    /// the range never predicts more than its edge, one above never less.
+    pub x_min: Vec<f64>,
+    pub x_max: Vec<f64>,
 }
 
 impl LinearModel {
     pub fn predict_ln(&self, x: &[f64]) -> f64 {
         let dot: f64 = self.coef.iter().zip(x).map(|(c, v)| c * v).sum();
+        let dot = match self.outside_fitted_range(x) {
+            (true, false) => dot.min(self.dot_at_range_edge(x)),
+            (false, true) => dot.max(self.dot_at_range_edge(x)),
+            _ => dot,
+        };
         let lo = (self.ln_min - LN_RANGE_SLACK).max(0.0);
         let hi = (self.ln_max + LN_RANGE_SLACK).clamp(lo, LN_PRED_MAX);
         (self.intercept + dot).clamp(lo, hi)
+    }
+
+    /// Whether some input lies below, or above, the range the model was fitted on (neither
+    /// for a model without ranges).
+    fn outside_fitted_range(&self, x: &[f64]) -> (bool, bool) {
+        if self.x_min.len() != self.coef.len() || self.x_max.len() != self.coef.len() {
+            return (false, false);
+        }
+        let below = x.iter().zip(&self.x_min).any(|(v, lo)| v < lo);
+        let above = x.iter().zip(&self.x_max).any(|(v, hi)| v > hi);
+        (below, above)
+    }
+
+    /// The dot product with every input moved into the fitted range.
+    fn dot_at_range_edge(&self, x: &[f64]) -> f64 {
+        let ranges = self.x_min.iter().zip(&self.x_max);
+        self.coef
+            .iter()
+            .zip(x)
+            .zip(ranges)
+            .map(|((c, v), (lo, hi))| c * v.max(*lo).min(*hi)) // never panics, unlike clamp
+            .sum()
     }
 
     /// Predicted CPU demand in ns.
@@ -105,6 +139,7 @@ impl LinearModel {
         if !intercept.is_finite() || coef.iter().any(|c| !c.is_finite()) {
             return Err(ModelError::NotFinite);
         }
+        let column = |j: usize| rows.iter().map(move |r| r[j]);
         let mut model = Self {
             coef,
             intercept,
@@ -112,6 +147,12 @@ impl LinearModel {
             mean_abs_ln_error: 0.0,
             ln_min: ln_y.iter().copied().fold(f64::INFINITY, f64::min),
             ln_max: ln_y.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            x_min: (0..width)
+                .map(|j| column(j).fold(f64::INFINITY, f64::min))
+                .collect(),
+            x_max: (0..width)
+                .map(|j| column(j).fold(f64::NEG_INFINITY, f64::max))
+                .collect(),
         };
         model.mean_abs_ln_error = rows
             .iter()
@@ -299,6 +340,8 @@ mod tests {
             mean_abs_ln_error: 0.0,
             ln_min: 0.0,
             ln_max: 10.0,
+            x_min: vec![],
+            x_max: vec![],
         }));
         assert_eq!(
             set.predict_total_ns(Some(0), None, &NO_FX, &NO_CX, &NO_GX),
@@ -323,5 +366,36 @@ mod tests {
         assert!((m.predict_ln(&[2.0]) - 5.0).abs() < 1e-9);
         assert!((m.predict_ln(&[1000.0]) - (7.0 + LN_RANGE_SLACK)).abs() < 1e-9);
         assert!((m.predict_ln(&[-1000.0]) - (3.0 - LN_RANGE_SLACK)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn beyond_the_fitted_arguments_demand_stays_monotone() {
+        // The replay's case: fib-like demand (a start-up floor, then x1.618 per step) fitted
+        // on arguments 15..=34 with the function features (n, ln(1+n)).
+        let features = |a: f64| vec![a, a.ln_1p()];
+        let demand_ln = |a: f64| (1800.0 + 0.0015 * 1.618f64.powf(a)).ln();
+        let args: Vec<f64> = (15..=34).map(f64::from).collect();
+        let rows: Vec<Vec<f64>> = args.iter().map(|&a| features(a)).collect();
+        let y: Vec<f64> = args.iter().map(|&a| demand_ln(a)).collect();
+        let m = LinearModel::fit(&rows, &y).unwrap();
+        assert_eq!(
+            (m.x_min.clone(), m.x_max.clone()),
+            (rows[0].clone(), rows[19].clone())
+        );
+        let at = |a: f64| m.predict_ln(&features(a));
+        // Below the range: never above the edge (the fit alone climbs back up).
+        let old = LinearModel {
+            x_min: vec![],
+            x_max: vec![],
+            ..m.clone()
+        };
+        let unguarded = old.predict_ln(&features(0.0));
+        assert!(unguarded > at(15.0) + 1.0, "the fit alone: e^{unguarded}");
+        assert!(at(0.0) <= at(15.0), "e^{} against e^{}", at(0.0), at(15.0));
+        // Above it: the fitted trend goes on (never below the edge).
+        assert!(at(36.0) > at(34.0));
+        assert!((at(36.0) - old.predict_ln(&features(36.0))).abs() < 1e-9);
+        // Inside it: unchanged.
+        assert!((at(20.0) - old.predict_ln(&features(20.0))).abs() < 1e-9);
     }
 }

@@ -303,6 +303,8 @@ mod tests {
                 mean_abs_ln_error: 0.1,
                 ln_min: 0.0,
                 ln_max: 20.0,
+                x_min: vec![],
+                x_max: vec![],
             }),
             generation: 1,
             ..ModelSet::default()

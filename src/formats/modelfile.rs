@@ -57,6 +57,12 @@ pub struct Params {
     pub mean_abs_ln_error: f64,
     pub ln_min: f64,
     pub ln_max: f64,
+    /// Each feature's range in the fitting samples, where predictions stop trusting the fit's
+    /// shape (see `LinearModel`). Absent in files written before: those extrapolate freely.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub x_min: Vec<f64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub x_max: Vec<f64>,
     pub quality: Option<Quality>,
 }
 
@@ -69,6 +75,8 @@ impl Params {
             mean_abs_ln_error: m.mean_abs_ln_error,
             ln_min: m.ln_min,
             ln_max: m.ln_max,
+            x_min: m.x_min.clone(),
+            x_max: m.x_max.clone(),
             quality,
         }
     }
@@ -81,6 +89,8 @@ impl Params {
             mean_abs_ln_error: self.mean_abs_ln_error,
             ln_min: self.ln_min,
             ln_max: self.ln_max,
+            x_min: self.x_min.clone(),
+            x_max: self.x_max.clone(),
         }
     }
 
@@ -97,8 +107,28 @@ impl Params {
             self.ln_min,
             self.ln_max,
         ];
-        if numbers.iter().chain(&self.coef).any(|v| !v.is_finite()) {
+        let ranges = self.x_min.iter().chain(&self.x_max);
+        if numbers
+            .iter()
+            .chain(&self.coef)
+            .chain(ranges)
+            .any(|v| !v.is_finite())
+        {
             return Err(format!("{what}: a number is not finite"));
+        }
+        let has_ranges = !(self.x_min.is_empty() && self.x_max.is_empty());
+        if has_ranges && (self.x_min.len() != width || self.x_max.len() != width) {
+            return Err(format!(
+                "{what}: x_min and x_max need {width} values each, have {} and {}",
+                self.x_min.len(),
+                self.x_max.len()
+            ));
+        }
+        if let Some(j) = (0..self.x_min.len()).find(|&j| self.x_min[j] > self.x_max[j]) {
+            return Err(format!(
+                "{what}: feature {j}'s x_min {} is above its x_max {}",
+                self.x_min[j], self.x_max[j]
+            ));
         }
         if self.n_samples == 0 || self.ln_min > self.ln_max || self.mean_abs_ln_error < 0.0 {
             return Err(format!(
@@ -264,6 +294,8 @@ pub mod tests_support {
             mean_abs_ln_error: 0.05,
             ln_min: 1.0,
             ln_max: 9.0,
+            x_min: vec![0.0; w],
+            x_max: vec![10.0; w],
             quality: Some(Quality {
                 folds: 5,
                 r2: Some(0.9),
@@ -327,6 +359,21 @@ mod tests {
     }
 
     #[test]
+    fn a_file_without_feature_ranges_still_loads() {
+        let mut old = sample_file();
+        let general = old.general.iter_mut();
+        let levels = old.functions.iter_mut().chain(old.executables.iter_mut());
+        for m in levels.map(|f| &mut f.model).chain(general) {
+            m.x_min.clear();
+            m.x_max.clear();
+        }
+        let text = serde_json::to_string(&old).unwrap();
+        assert!(!text.contains("x_min"), "{text}");
+        let (back, _) = ModelFile::parse(text.as_bytes()).unwrap();
+        assert!(back.functions[0].model.to_model().x_min.is_empty());
+    }
+
+    #[test]
     fn every_kind_of_bad_file_is_rejected_with_its_name() {
         let path = tmp("bad.json");
         let mut cases: Vec<(String, &str)> = vec![
@@ -354,6 +401,11 @@ mod tests {
             "general_features",
         ));
         cases.push((mutate(&|m| m.functions[0].model.ln_min = 99.0), "ln_min"));
+        cases.push((mutate(&|m| m.functions[0].model.x_max.truncate(1)), "x_max"));
+        cases.push((
+            mutate(&|m| m.functions[0].model.x_min[1] = 11.0),
+            "feature 1's x_min 11 is above its x_max 10",
+        ));
         cases.push((sample_json_with_extra_field(), "unknown field"));
         cases.push((
             serde_json::to_string(&sample_file())
