@@ -35,6 +35,9 @@ pub const BENCHERR: &str = "@@BENCHERR";
 pub const MODE: &str = "@@MODE";
 pub const MODELS: &str = "@@MODELS";
 pub const BENCH_DONE: &str = "@@BENCH-DONE";
+/// bench.sh with `--sched-trace`: one kernel scheduling event of a replay
+/// (`@@TRC sched rep workload <ftrace line>`), read for its lock sleep.
+pub const TRC: &str = "@@TRC";
 
 /// What follows `tag` and one space on `line`, when the line carries that tag.
 pub fn body<'a>(line: &'a str, tag: &str) -> Option<&'a str> {

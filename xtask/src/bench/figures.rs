@@ -71,6 +71,11 @@ pub const METRICS: &[(&str, &str, Better)] = &[
     ("short_count", "short invocations", Better::Higher),
     ("long_count", "long invocations", Better::Higher),
     ("launch_lag_ms", "replayer's launch lag (ms)", Better::Lower),
+    (
+        "lock_sleep_ms",
+        "sleep on contended kernel locks, all waiters (ms, --sched-trace)",
+        Better::Lower,
+    ),
     ("ops_s", "bogo ops/s", Better::Higher),
     ("time_s", "time (s)", Better::Lower),
     ("p50_us", "wakeup latency p50 (µs)", Better::Lower),

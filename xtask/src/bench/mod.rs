@@ -14,6 +14,7 @@ use serde::Serialize;
 use crate::{cmd, initramfs, peers, protocol, stats, suites, vm, BenchArgs};
 
 mod figures;
+mod locks;
 mod parse;
 mod plan;
 mod report;

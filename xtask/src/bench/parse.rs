@@ -85,8 +85,11 @@ pub const REPLAY_FIGURES: &[(&[&str], &str, f64)] = &[
 
 pub fn parse(lines: &[String]) -> Parsed {
     let mut p = Parsed::default();
+    let mut lock_sleep = locks::LockSleep::default();
     for line in lines {
-        if let Some(rest) = protocol::body(line, protocol::BENCH) {
+        if let Some(rest) = protocol::body(line, protocol::TRC) {
+            lock_sleep.observe(rest);
+        } else if let Some(rest) = protocol::body(line, protocol::BENCH) {
             parse_bench(rest, &mut p);
         } else if let Some(rest) = protocol::body(line, protocol::INV) {
             match parse_inv(rest) {
@@ -117,6 +120,15 @@ pub fn parse(lines: &[String]) -> Parsed {
         } else if protocol::is(line, protocol::BENCH_DONE) {
             p.done = true;
         }
+    }
+    for (sched, rep, workload, ms) in lock_sleep.totals() {
+        p.samples.push(Sample {
+            sched: sched.into(),
+            rep,
+            workload: workload.into(),
+            metric: locks::LOCK_SLEEP_METRIC.into(),
+            value: ms,
+        });
     }
     p
 }
