@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //
 // Generate the BPF side: scx_rustland_core's dispatcher and its Rust connector (intf.h,
-// main.bpf.c, src/bpf.rs: generated, ignored by git), and our own programs in bpf/.
+// main.bpf.c, src/bpf.rs: generated, ignored by git; two changes of ours applied below, each
+// failing the build if the template moves), and our own programs in bpf/.
 
 fn main() {
     scx_rustland_core::RustLandBuilder::new()
         .expect("scx_rustland_core builder: cannot start (is clang >= 18 installed? set BPF_CLANG)")
         .build()
         .expect("scx_rustland_core builder: BPF build failed");
+    queue_exiting_tasks("main.bpf.c");
+    ask_for_exiting_tasks("src/bpf.rs");
     attach_last("src/bpf.rs");
 
     scx_cargo::BpfBuilder::new()
@@ -69,4 +72,79 @@ fn attach_last(path: &str) {
         1,
     );
     std::fs::write(path, moved).unwrap_or_else(|e| panic!("{path}: {e}"));
+}
+
+/// The core's enqueue, just before it decides between a direct dispatch and user space.
+const ENQUEUE_ANCHOR: &str =
+    "\t/*\n\t * If @builtin_idle is enabled, give the task a chance to be\n";
+/// Exiting tasks, ordered by the BPF layer (see queue_exiting_tasks).
+const EXITING_BRANCH: &str = "\t/*
+\t * scx_foresight: an exiting task (passed to us: SCX_OPS_ENQ_EXITING) goes
+\t * to its CPU's queue, due now: ahead of what is due later, so that exits
+\t * finish first as before, yet behind anything already overdue; user
+\t * space might no longer find it by pid to dispatch it.
+\t */
+\tif (p->flags & PF_EXITING) {
+\t\tscx_bpf_dsq_insert_vtime(p, cpu_to_dsq(prev_cpu), slice_ns,
+\t\t\t\t\t bpf_ktime_get_ns(), enq_flags);
+\t\t__sync_fetch_and_add(&nr_kernel_dispatches, 1);
+\t\tgoto out_kick;
+\t}
+
+";
+/// The connector's ops flags, set before load, and the same with exiting tasks asked for.
+const FLAGS_LINE: &str =
+    "            *compat::SCX_OPS_ENQ_LAST | *compat::SCX_OPS_ALLOW_QUEUED_WAKEUP;\n";
+const FLAGS_WITH_EXITING: &str = "            *compat::SCX_OPS_ENQ_LAST
+                | *compat::SCX_OPS_ALLOW_QUEUED_WAKEUP
+                | *compat::SCX_OPS_ENQ_EXITING; // see scx_foresight's build.rs
+";
+
+/// Let the BPF layer queue exiting tasks, not the kernel. Left to the core (the template's
+/// flags), an exiting task goes to its CPU's local queue with a fresh 20 ms slice at every slice
+/// end, and a CPU with a local task never asks the BPF layer for work: what waited in that CPU's
+/// own queue starved for the whole exit (in stop 29's CI ksoftirqd/0 for 5.2 s, and the kernel
+/// evicted us; the VM case exit-hog). The template is compiled again from OUT_DIR with the
+/// branch added, replacing the core's object. Fails the build if the template changed.
+fn queue_exiting_tasks(path: &str) {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    if !text.contains(ENQUEUE_ANCHOR) {
+        panic!(
+            "{path}: scx_rustland_core's template changed; update build.rs's queue_exiting_tasks"
+        );
+    }
+    let patched = text.replacen(
+        ENQUEUE_ANCHOR,
+        &format!("{EXITING_BRANCH}{ENQUEUE_ANCHOR}"),
+        1,
+    );
+    let out_dir = std::env::var("OUT_DIR").expect("OUT_DIR is set for build scripts");
+    let source = format!("{out_dir}/main.bpf.c");
+    // Written only when it changed: the BPF builder reruns this script when it does.
+    if std::fs::read_to_string(&source).ok().as_deref() != Some(patched.as_str()) {
+        std::fs::write(&source, &patched).unwrap_or_else(|e| panic!("{source}: {e}"));
+    }
+    let root = std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR is set");
+    scx_cargo::BpfBuilder::new()
+        .expect("BPF builder: cannot start (is clang >= 18 installed? set BPF_CLANG)")
+        .add_include_path(&root) // intf.h
+        .enable_skel(&source, "bpf")
+        .build()
+        .expect("main.bpf.c with exiting tasks queued: BPF build failed");
+}
+
+/// The connector sets SCX_OPS_ENQ_EXITING before load, so that the kernel passes exiting tasks
+/// to the dispatcher's enqueue (see queue_exiting_tasks).
+fn ask_for_exiting_tasks(path: &str) {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    if text.contains("SCX_OPS_ENQ_EXITING") {
+        return; // patched already
+    }
+    if !text.contains(FLAGS_LINE) {
+        panic!(
+            "{path}: scx_rustland_core's template changed; update build.rs's ask_for_exiting_tasks"
+        );
+    }
+    let flagged = text.replacen(FLAGS_LINE, FLAGS_WITH_EXITING, 1);
+    std::fs::write(path, flagged).unwrap_or_else(|e| panic!("{path}: {e}"));
 }
