@@ -29,11 +29,11 @@ fn installed(name: &str, version: &str) -> bool {
     root().join("bin").join(name).is_file() && record.contains(&format!("\"{name} {version} "))
 }
 
-/// Install each peer when missing (`cargo install --locked`, their own lock files), return
-/// the binaries' paths.
-pub fn ensure() -> Result<Vec<PathBuf>> {
+/// Install each peer among `wanted` when missing (`cargo install --locked`, their own lock
+/// files), return the binaries' paths. Only those a run uses: each takes minutes to build.
+pub fn ensure(wanted: &[&str]) -> Result<Vec<PathBuf>> {
     let mut bins = Vec::new();
-    for (name, version) in PEERS {
+    for (name, version) in PEERS.iter().filter(|(n, _)| wanted.contains(n)) {
         if !installed(name, version) {
             eprintln!("xtask: installing {name} {version} from crates.io (a few minutes, once)");
             cmd::run(

@@ -508,7 +508,7 @@ fn boot_params(plan: &Plan, first: Option<&Measured>) -> Vec<String> {
 pub fn validate(args: &ValidateArgs) -> Result<()> {
     let plan = Plan::new(args);
     let machine = args.vm.machine(vm::MEASURE_MACHINE)?;
-    let peer_bins = peers::ensure()?;
+    let peer_bins = peers::ensure(&[BPF_PEER])?;
     let (kernel, initrd, results) = suites::prepare(&args.vm, "validate", &peer_bins, &[])?;
     let mut boots = Vec::new();
     let mut verdicts = Vec::new();

@@ -96,7 +96,8 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     let mut plan = Plan::new(args);
     let schedulers = chosen(&args.schedulers)?;
     let files = guest_files(&mut plan, args.trace.as_deref())?;
-    let peer_bins = peers::ensure()?;
+    let asked: Vec<&str> = schedulers.iter().map(String::as_str).collect();
+    let peer_bins = peers::ensure(&asked)?;
     let machine = args.vm.machine(vm::MEASURE_MACHINE)?;
     let (kernel, initrd, results) = suites::prepare(&args.vm, "bench", &peer_bins, &files)?;
     let out_dir = match &args.out {
