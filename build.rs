@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //
 // Generate the BPF side: scx_rustland_core's dispatcher and its Rust connector (intf.h,
-// main.bpf.c, src/bpf.rs: generated, ignored by git; two changes of ours applied below, each
+// main.bpf.c, src/bpf.rs: generated, ignored by git; changes of ours applied below, each
 // failing the build if the template moves), and our own programs in bpf/.
 
 fn main() {
@@ -9,7 +9,10 @@ fn main() {
         .expect("scx_rustland_core builder: cannot start (is clang >= 18 installed? set BPF_CLANG)")
         .build()
         .expect("scx_rustland_core builder: BPF build failed");
-    queue_exiting_tasks("main.bpf.c");
+    let dispatcher =
+        std::fs::read_to_string(DISPATCHER).unwrap_or_else(|e| panic!("{DISPATCHER}: {e}"));
+    let dispatcher = run_lock_holders_first(&queue_exiting_tasks(&dispatcher));
+    compile_dispatcher(&dispatcher);
     ask_for_exiting_tasks("src/bpf.rs");
     attach_last("src/bpf.rs");
 
@@ -36,6 +39,7 @@ fn main() {
         .build()
         .expect("bpf/wakeups.bpf.c: BPF build failed");
     for header in [
+        "bpf/holders.bpf.h",
         "bpf/exits.h",
         "bpf/execs.h",
         "bpf/signals.h",
@@ -74,6 +78,8 @@ fn attach_last(path: &str) {
     std::fs::write(path, moved).unwrap_or_else(|e| panic!("{path}: {e}"));
 }
 
+/// The dispatcher scx_rustland_core generates.
+const DISPATCHER: &str = "main.bpf.c";
 /// The core's enqueue, just before it decides between a direct dispatch and user space.
 const ENQUEUE_ANCHOR: &str =
     "\t/*\n\t * If @builtin_idle is enabled, give the task a chance to be\n";
@@ -104,33 +110,73 @@ const FLAGS_WITH_EXITING: &str = "            *compat::SCX_OPS_ENQ_LAST
 /// flags), an exiting task goes to its CPU's local queue with a fresh 20 ms slice at every slice
 /// end, and a CPU with a local task never asks the BPF layer for work: what waited in that CPU's
 /// own queue starved for the whole exit (in stop 29's CI ksoftirqd/0 for 5.2 s, and the kernel
-/// evicted us; the VM case exit-hog). The template is compiled again from OUT_DIR with the
-/// branch added, replacing the core's object. Fails the build if the template changed.
-fn queue_exiting_tasks(path: &str) {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+/// evicted us; the VM case exit-hog). Fails the build if the template changed.
+fn queue_exiting_tasks(text: &str) -> String {
     if !text.contains(ENQUEUE_ANCHOR) {
         panic!(
-            "{path}: scx_rustland_core's template changed; update build.rs's queue_exiting_tasks"
+            "{DISPATCHER}: scx_rustland_core's template changed; update build.rs's queue_exiting_tasks"
         );
     }
-    let patched = text.replacen(
+    text.replacen(
         ENQUEUE_ANCHOR,
         &format!("{EXITING_BRANCH}{ENQUEUE_ANCHOR}"),
         1,
-    );
+    )
+}
+
+/// The core's dispatch, just before it runs the user-space scheduler.
+const DISPATCH_ANCHOR: &str =
+    "\t/*\n\t * Dispatch the user-space scheduler if there's any pending action\n";
+/// The comment that opens the core's dispatch: our lock-holder code goes before it.
+const DISPATCH_OPENING: &str = "/*\n * Dispatch tasks that are ready to run.\n";
+const HOLDERS_INCLUDE: &str =
+    "/* scx_foresight: lock holders first (see build.rs). */\n#include \"bpf/holders.bpf.h\"\n\n";
+const HOLDERS_CALL: &str = "\t/*
+\t * scx_foresight: a lock holder that waiters named runs first
+\t * (bpf/holders.bpf.h).
+\t */
+\tif (run_lock_holder(cpu))
+\t\treturn;
+
+";
+
+/// Run a queued lock holder before anything else when a task starts waiting on its lock
+/// (bpf/holders.bpf.h): decided as a long task, a holder otherwise kept every waiter asleep
+/// until its turn (BENCHMARKS.md section 21: 114 ms, 31 waiters). Fails the build if the
+/// template changed.
+fn run_lock_holders_first(text: &str) -> String {
+    if !text.contains(DISPATCH_ANCHOR) || !text.contains(DISPATCH_OPENING) {
+        panic!(
+            "{DISPATCHER}: scx_rustland_core's template changed; update build.rs's run_lock_holders_first"
+        );
+    }
+    text.replacen(
+        DISPATCH_OPENING,
+        &format!("{HOLDERS_INCLUDE}{DISPATCH_OPENING}"),
+        1,
+    )
+    .replacen(
+        DISPATCH_ANCHOR,
+        &format!("{HOLDERS_CALL}{DISPATCH_ANCHOR}"),
+        1,
+    )
+}
+
+/// Compile the changed dispatcher from OUT_DIR, replacing the core's object and skeleton.
+fn compile_dispatcher(text: &str) {
     let out_dir = std::env::var("OUT_DIR").expect("OUT_DIR is set for build scripts");
     let source = format!("{out_dir}/main.bpf.c");
     // Written only when it changed: the BPF builder reruns this script when it does.
-    if std::fs::read_to_string(&source).ok().as_deref() != Some(patched.as_str()) {
-        std::fs::write(&source, &patched).unwrap_or_else(|e| panic!("{source}: {e}"));
+    if std::fs::read_to_string(&source).ok().as_deref() != Some(text) {
+        std::fs::write(&source, text).unwrap_or_else(|e| panic!("{source}: {e}"));
     }
     let root = std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR is set");
     scx_cargo::BpfBuilder::new()
         .expect("BPF builder: cannot start (is clang >= 18 installed? set BPF_CLANG)")
-        .add_include_path(&root) // intf.h
+        .add_include_path(&root) // intf.h, bpf/holders.bpf.h
         .enable_skel(&source, "bpf")
         .build()
-        .expect("main.bpf.c with exiting tasks queued: BPF build failed");
+        .expect("main.bpf.c with our changes: BPF build failed");
 }
 
 /// The connector sets SCX_OPS_ENQ_EXITING before load, so that the kernel passes exiting tasks

@@ -61,6 +61,14 @@ pub struct Scheduling {
         desc = "Long runners whose slice a real-time wakeup on their CPU ended (decided again, not resumed)"
     )]
     pub rt_preempts: u64,
+    #[stat(
+        desc = "Tasks that began to sleep on a lock whose owner the kernel names (mutex, rwsem held for writing)"
+    )]
+    pub lock_waits: u64,
+    #[stat(desc = "Of those, the waits whose owner sat in one of our dispatch queues")]
+    pub holders_queued: u64,
+    #[stat(desc = "Lock owners the dispatcher then ran first, with a short slice")]
+    pub holders_run: u64,
     #[stat(desc = "Page faults of the scheduler process since attach (must stay 0)")]
     pub page_faults: u64,
 }
@@ -265,6 +273,9 @@ impl SchedStats {
                 wake_preempts: m.wake_preempt.preempts,
                 wake_idle: m.wake_preempt.idle,
                 rt_preempts: m.wake_preempt.rt_preempts,
+                lock_waits: m.lock_holders.waits,
+                holders_queued: m.lock_holders.queued,
+                holders_run: m.lock_holders.run,
             },
             prediction: Prediction {
                 ident_exec: m.nr_ident_exec,
@@ -373,10 +384,12 @@ impl SchedStats {
             out,
             "stats: running={}/{} queued={} pending={} user_dispatches={} idle_cpu={} cpu_searches={} \
              kernel_dispatches={} congested={} cancels={} bounces={} failed={} rounds={} max_batch={} \
-             max_round_us={} wake_preempts={} wake_idle={} rt_preempts={} tasks={} task_evictions={} page_faults={} worker={} workers={}",
+             max_round_us={} wake_preempts={} wake_idle={} rt_preempts={} lock_waits={} holders_queued={} holders_run={} \
+             tasks={} task_evictions={} page_faults={} worker={} workers={}",
             s.running, s.cpus, s.queued, s.pending, s.user_dispatches, s.idle_cpu_dispatches,
             s.cpu_searches, s.kernel_dispatches, s.congested, s.cancels, s.bounces, s.failed,
-            s.rounds, s.max_batch, s.max_round_us, s.wake_preempts, s.wake_idle, s.rt_preempts, s.tasks, s.task_evictions, s.page_faults, self.worker_pid,
+            s.rounds, s.max_batch, s.max_round_us, s.wake_preempts, s.wake_idle, s.rt_preempts,
+            s.lock_waits, s.holders_queued, s.holders_run, s.tasks, s.task_evictions, s.page_faults, self.worker_pid,
             self.workers,
         );
         let _ = write!(
@@ -451,14 +464,15 @@ impl SchedStats {
         let _ = writeln!(
             out,
             "  scheduling  tasks {} (evicted {}) running {}/{} queued {} pending {} | dispatches {} (idle CPU {}, kernel {}) \
-             cpu searches {} rounds {} | max batch {} max round {} us | congested {} cancels {} bounces {} failed {} | wakeups preempting {} finding an idle CPU {} | long runners a real-time wakeup ended {} | page faults {}",
+             cpu searches {} rounds {} | max batch {} max round {} us | congested {} cancels {} bounces {} failed {} | wakeups preempting {} finding an idle CPU {} | long runners a real-time wakeup ended {} | lock waits {} (owner queued {}, run first {}) | page faults {}",
             s.tasks, d(s.task_evictions, b.task_evictions), s.running, s.cpus, s.queued, s.pending,
             d(s.user_dispatches, b.user_dispatches), d(s.idle_cpu_dispatches, b.idle_cpu_dispatches),
             d(s.kernel_dispatches, b.kernel_dispatches), d(s.cpu_searches, b.cpu_searches),
             d(s.rounds, b.rounds), s.max_batch, s.max_round_us, d(s.congested, b.congested),
             d(s.cancels, b.cancels), d(s.bounces, b.bounces), d(s.failed, b.failed),
             d(s.wake_preempts, b.wake_preempts), d(s.wake_idle, b.wake_idle),
-            d(s.rt_preempts, b.rt_preempts), s.page_faults,
+            d(s.rt_preempts, b.rt_preempts), d(s.lock_waits, b.lock_waits),
+            d(s.holders_queued, b.holders_queued), d(s.holders_run, b.holders_run), s.page_faults,
         );
         let _ = writeln!(
             out,
@@ -527,6 +541,7 @@ fn mode_text(mode: &ModeParams) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::live::stats::LockHolderCounts;
 
     #[test]
     fn line_has_every_required_counter() {
@@ -534,6 +549,11 @@ mod tests {
             nr_page_faults: 3,
             nr_user_dispatches: 7,
             model_file_hash: 0xabc,
+            lock_holders: LockHolderCounts {
+                waits: 9,
+                queued: 5,
+                run: 4,
+            },
             ..Default::default()
         };
         let line = SchedStats::from_metrics(&m, 42).line();
@@ -546,6 +566,7 @@ mod tests {
             " cancels=",
             " bounces=",
             " page_faults=3 ",
+            " lock_waits=9 holders_queued=5 holders_run=4 ",
             " worker=42 ",
             " model_file=0000000000000abc ",
             " class=mixed ",

@@ -19,6 +19,17 @@ pub struct WakePreemptCounts {
     pub rt_preempts: u64,
 }
 
+/// What the dispatcher did for lock holders (bpf/holders.bpf.h) since it was loaded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LockHolderCounts {
+    /// Tasks that began to sleep on a lock whose owner the kernel names (mutex, written rwsem).
+    pub waits: u64,
+    /// Of those, the waits whose owner sat in one of our dispatch queues.
+    pub queued: u64,
+    /// Owners the dispatcher then ran first.
+    pub run: u64,
+}
+
 /// One snapshot of the scheduler's counters (cumulative since attach).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Metrics {
@@ -52,6 +63,8 @@ pub struct Metrics {
     pub max_batch: u64,
     /// Longest round (µs): the hot loop must never block, on /proc or anything else.
     pub max_round_us: u64,
+    /// Lock holders run first by the dispatcher.
+    pub lock_holders: LockHolderCounts,
     /// Page faults of the scheduler process since attach; must stay 0. Filled by the reporter.
     pub nr_page_faults: u64,
     /// Tasks in the task table, and entries it dropped because it was full.

@@ -32,7 +32,7 @@ use scx_foresight::live::adapt::{Adapt, WindowMsg};
 use scx_foresight::live::handoff::SyncSender;
 use scx_foresight::live::learner::{Msg, Shared};
 use scx_foresight::live::procinfo::ProcWorker;
-use scx_foresight::live::stats::{Metrics, WakePreemptCounts};
+use scx_foresight::live::stats::{LockHolderCounts, Metrics, WakePreemptCounts};
 use scx_foresight::monotonic_ns;
 
 /// Tasks decided in one round at most; the rest wait for the next round (keeps rounds short).
@@ -411,6 +411,20 @@ impl<'a> Scheduler<'a> {
         }
     }
 
+    /// The dispatcher's lock-holder counters (bpf/holders.bpf.h), read from its data section.
+    fn lock_holder_counts(&self) -> LockHolderCounts {
+        self.bpf
+            .skel
+            .maps
+            .bss_data
+            .as_ref()
+            .map_or(LockHolderCounts::default(), |b| LockHolderCounts {
+                waits: b.nr_lock_waits,
+                queued: b.nr_holders_queued,
+                run: b.nr_holders_run,
+            })
+    }
+
     fn metrics(&mut self) -> Metrics {
         let models = self.helpers.learner.models.load();
         let mode = self.helpers.adapt.state.load();
@@ -436,6 +450,7 @@ impl<'a> Scheduler<'a> {
             nr_cancel_dispatches: *self.bpf.nr_cancel_dispatches_mut(),
             nr_bounce_dispatches: *self.bpf.nr_bounce_dispatches_mut(),
             nr_failed_dispatches: *self.bpf.nr_failed_dispatches_mut(),
+            lock_holders: self.lock_holder_counts(),
             nr_sched_congested: *self.bpf.nr_sched_congested_mut(),
             nr_tasks: self.tasks.len() as u64,
             nr_task_evictions: self.tasks.evictions(),

@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//! Our changes to the dispatcher scx_rustland_core generates (build.rs), checked in the source
+//! compiled from OUT_DIR:
+//! - exiting tasks are queued by our BPF layer, not by the kernel (`queue_exiting_tasks`): the
+//!   connector asks for them (SCX_OPS_ENQ_EXITING) and the dispatcher orders them before its
+//!   path to user space, which finds tasks by pid;
+//! - lock holders run first (`run_lock_holders_first`, bpf/holders.bpf.h): the dispatcher
+//!   includes our code and, in its dispatch, tries the holder a waiter named before the
+//!   user-space scheduler and before any queue.
+
+const CONNECTOR: &str = include_str!("../src/bpf.rs");
+const DISPATCHER: &str = include_str!(concat!(env!("OUT_DIR"), "/main.bpf.c"));
+const HOLDERS: &str = include_str!("../bpf/holders.bpf.h");
+
+fn at(text: &str, needle: &str) -> usize {
+    text.find(needle)
+        .unwrap_or_else(|| panic!("no `{needle}` in the generated source"))
+}
+
+#[test]
+fn the_connector_asks_for_exiting_tasks() {
+    let flags = at(CONNECTOR, "skel.struct_ops.rustland_mut().flags =");
+    let load = at(CONNECTOR, "scx_ops_load!(skel, rustland");
+    let asked = at(CONNECTOR, "*compat::SCX_OPS_ENQ_EXITING");
+    assert!(
+        flags < asked && asked < load,
+        "the flag is not set before load"
+    );
+}
+
+#[test]
+fn the_dispatcher_queues_them_before_user_space() {
+    let enqueue = at(DISPATCHER, "void BPF_STRUCT_OPS(rustland_enqueue");
+    let body = &DISPATCHER[enqueue..];
+    let exiting = at(body, "if (p->flags & PF_EXITING)");
+    let to_user = at(body, "queue_task_to_userspace(p, prev_cpu, enq_flags)");
+    assert!(
+        exiting < to_user,
+        "an exiting task can reach user space first"
+    );
+    assert_eq!(DISPATCHER.matches("if (p->flags & PF_EXITING)").count(), 1);
+}
+
+#[test]
+fn the_dispatcher_includes_our_code_once_before_its_dispatch() {
+    let include = at(DISPATCHER, "#include \"bpf/holders.bpf.h\"");
+    let dispatch = at(DISPATCHER, "void BPF_STRUCT_OPS(rustland_dispatch");
+    assert!(include < dispatch);
+    assert_eq!(
+        DISPATCHER.matches("#include \"bpf/holders.bpf.h\"").count(),
+        1
+    );
+}
+
+#[test]
+fn dispatch_tries_the_holder_before_anything_else_it_runs() {
+    let dispatch = at(DISPATCHER, "void BPF_STRUCT_OPS(rustland_dispatch");
+    let body = &DISPATCHER[dispatch..];
+    let end = at(body, "\n}\n");
+    let body = &body[..end];
+    let holder = at(body, "if (run_lock_holder(cpu))");
+    for consumer in [
+        "scx_bpf_dsq_move_to_local(SCHED_DSQ",
+        "scx_bpf_dsq_move_to_local(cpu_to_dsq(cpu)",
+        "scx_bpf_dsq_move_to_local(SHARED_DSQ",
+    ] {
+        assert!(holder < at(body, consumer), "{consumer} comes first");
+    }
+    assert_eq!(DISPATCHER.matches("run_lock_holder(cpu)").count(), 1);
+}
+
+#[test]
+fn only_our_queues_are_searched_for_a_holder() {
+    // A holder in a local queue runs soon anyway, and the scheduler's own queue is its own.
+    let wait = at(HOLDERS, "int BPF_PROG(foresight_lock_wait");
+    let body = &HOLDERS[wait..];
+    let bound = at(body, "if (dsq_id > SHARED_DSQ)");
+    let named = at(body, "holder_pid = BPF_CORE_READ(owner, pid)");
+    assert!(bound < named);
+}
