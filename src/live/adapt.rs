@@ -497,18 +497,24 @@ mod tests {
             },
             window_s: 1.0,
         };
+        // One window short of the shipped dwell (4): no switch yet.
         for _ in 0..3 {
             tx.send(storm).unwrap();
         }
         wait_until("three windows", || {
             shared.windows.load(Ordering::Acquire) == 3
         });
+        assert_eq!(shared.state.load().switches, 0);
+        tx.send(storm).unwrap();
+        wait_until("four windows", || {
+            shared.windows.load(Ordering::Acquire) == 4
+        });
         let st = shared.state.load();
         assert_eq!(st.last_seen, SystemClass::FaasBurst);
         assert_eq!(
             st.class,
             SystemClass::FaasBurst,
-            "dwell is 3 in the shipped config"
+            "dwell is 4 in the shipped config"
         );
         assert_eq!(st.switches, 1);
         assert_eq!(
@@ -531,8 +537,8 @@ mod tests {
 
         drop(tx);
         let rows = crate::core::classmodel::read_windows(&rec).unwrap();
-        assert_eq!(rows.len(), 3);
-        assert_eq!(rows[2].class, SystemClass::FaasBurst);
+        assert_eq!(rows.len(), 4);
+        assert_eq!(rows[3].class, SystemClass::FaasBurst);
         assert!((rows[0].signals.new_tasks_per_s - 5_000.0).abs() < 1e-6);
     }
 
@@ -546,7 +552,7 @@ mod tests {
         let cls = dir.join("classifier.json");
         std::fs::write(
             &cfg,
-            crate::core::modes::BUILTIN.replace("\"dwell_windows\": 3", "\"dwell_windows\": 4"),
+            crate::core::modes::BUILTIN.replace("\"dwell_windows\": 4", "\"dwell_windows\": 5"),
         )
         .unwrap();
         // Not byte-equal to the built-in one: a fallback to the default would show.
