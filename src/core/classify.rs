@@ -294,9 +294,10 @@ pub fn classify_by_thresholds(s: &Signals) -> SystemClass {
 }
 
 /// Windows a new class must hold before the mode changes (default of the config file). With 3,
-/// the start of `stress-ng --cpu 4` (its forks and first page faults) was seen as a FaaS burst for
-/// 3 windows in a row and the mode flapped to `faas-burst` for 2 s before `cpu-bound` (VM case
-/// classify, a fresh-clone CI rehearsal; 1 run of 4 saved here); 4 costs a second of reaction.
+/// the start of `stress-ng --cpu 4` (10–13 new tasks/s, 2–5× the phase's page allocations) was
+/// seen as a FaaS burst for 3 windows in a row, and the mode flapped to `faas-burst` for 2 s
+/// before `cpu-bound` (VM case classify in a fresh-clone CI rehearsal: 1 of the 6 runs whose
+/// logs were kept); 4 costs a second of reaction.
 pub const DWELL_WINDOWS_DEFAULT: u32 = 4;
 
 /// The class in force, changed only when another one held for `dwell` windows in a row.
