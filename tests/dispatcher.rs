@@ -17,6 +17,12 @@ fn at(text: &str, needle: &str) -> usize {
         .unwrap_or_else(|| panic!("no `{needle}` in the generated source"))
 }
 
+/// The body of the function that `signature` opens, up to its closing brace.
+fn body_of<'a>(text: &'a str, signature: &str) -> &'a str {
+    let body = &text[at(text, signature)..];
+    &body[..at(body, "\n}\n")]
+}
+
 #[test]
 fn the_connector_asks_for_exiting_tasks() {
     let flags = at(CONNECTOR, "skel.struct_ops.rustland_mut().flags =");
@@ -30,8 +36,7 @@ fn the_connector_asks_for_exiting_tasks() {
 
 #[test]
 fn the_dispatcher_queues_them_before_user_space() {
-    let enqueue = at(DISPATCHER, "void BPF_STRUCT_OPS(rustland_enqueue");
-    let body = &DISPATCHER[enqueue..];
+    let body = body_of(DISPATCHER, "void BPF_STRUCT_OPS(rustland_enqueue");
     let exiting = at(body, "if (p->flags & PF_EXITING)");
     let to_user = at(body, "queue_task_to_userspace(p, prev_cpu, enq_flags)");
     assert!(
@@ -54,10 +59,7 @@ fn the_dispatcher_includes_our_code_once_before_its_dispatch() {
 
 #[test]
 fn dispatch_tries_the_holder_before_anything_else_it_runs() {
-    let dispatch = at(DISPATCHER, "void BPF_STRUCT_OPS(rustland_dispatch");
-    let body = &DISPATCHER[dispatch..];
-    let end = at(body, "\n}\n");
-    let body = &body[..end];
+    let body = body_of(DISPATCHER, "void BPF_STRUCT_OPS(rustland_dispatch");
     let holder = at(body, "if (run_lock_holder(cpu))");
     for consumer in [
         "scx_bpf_dsq_move_to_local(SCHED_DSQ",
