@@ -11,7 +11,8 @@ fn main() {
         .expect("scx_rustland_core builder: BPF build failed");
     let dispatcher =
         std::fs::read_to_string(DISPATCHER).unwrap_or_else(|e| panic!("{DISPATCHER}: {e}"));
-    let dispatcher = run_lock_holders_first(&queue_exiting_tasks(&dispatcher));
+    let dispatcher =
+        flag_uninterruptible_wakeups(&run_lock_holders_first(&queue_exiting_tasks(&dispatcher)));
     compile_dispatcher(&dispatcher);
     ask_for_exiting_tasks("src/bpf.rs");
     attach_last("src/bpf.rs");
@@ -160,6 +161,37 @@ fn run_lock_holders_first(text: &str) -> String {
         &format!("{HOLDERS_CALL}{DISPATCH_ANCHOR}"),
         1,
     )
+}
+
+/// The core's copy of the kernel's enqueue flags into what it queues to user space.
+const TASK_FLAGS_LINE: &str = "\ttask->flags = enq_flags;\n";
+/// Flags a wakeup from an uninterruptible sleep, in a bit the kernel's enqueue flags leave
+/// free (scx_foresight's `ENQ_WOKE_UNINTERRUPTIBLE`, cleared again before dispatch). The
+/// kernel set sched_contributes_to_load when the task went to sleep in TASK_UNINTERRUPTIBLE
+/// (not TASK_IDLE, not frozen) and leaves it until its next sleep.
+const TASK_FLAGS_WOKE_D: &str = "\ttask->flags = enq_flags;
+\t/*
+\t * scx_foresight: woken from an uninterruptible sleep (see build.rs's
+\t * flag_uninterruptible_wakeups).
+\t */
+\tif ((enq_flags & SCX_ENQ_WAKEUP) &&
+\t    BPF_CORE_READ_BITFIELD_PROBED(p, sched_contributes_to_load))
+\t\ttask->flags |= 1ULL << 62;
+";
+
+/// Tell user space which wakeups end an uninterruptible sleep: a task woken from one may have
+/// been handed the lock it slept on (a folio's lock passes to the woken waiter), so the next
+/// waiter sleeps until it runs. In the VM's generated replay such images waited 12-34 ms
+/// (medians per replay) from that wakeup to their run, up to 562 ms when decided as hogs,
+/// against the default's 5-7 ms (BENCHMARKS.md section 25). Fails the build if the template
+/// changed.
+fn flag_uninterruptible_wakeups(text: &str) -> String {
+    if !text.contains(TASK_FLAGS_LINE) {
+        panic!(
+            "{DISPATCHER}: scx_rustland_core's template changed; update build.rs's flag_uninterruptible_wakeups"
+        );
+    }
+    text.replacen(TASK_FLAGS_LINE, TASK_FLAGS_WOKE_D, 1)
 }
 
 /// Compile the changed dispatcher from OUT_DIR, replacing the core's object and skeleton.

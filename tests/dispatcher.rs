@@ -6,11 +6,14 @@
 //!   path to user space, which finds tasks by pid;
 //! - lock holders run first (`run_lock_holders_first`, bpf/holders.bpf.h): the dispatcher
 //!   includes our code and, in its dispatch, tries the holder a waiter named before the
-//!   user-space scheduler and before any queue.
+//!   user-space scheduler and before any queue;
+//! - wakeups from an uninterruptible sleep are flagged to user space
+//!   (`flag_uninterruptible_wakeups`) in the bit the scheduler reads and clears before dispatch.
 
 const CONNECTOR: &str = include_str!("../src/bpf.rs");
 const DISPATCHER: &str = include_str!(concat!(env!("OUT_DIR"), "/main.bpf.c"));
 const HOLDERS: &str = include_str!("../bpf/holders.bpf.h");
+const SCHEDULER: &str = include_str!("../src/sched/scheduler.rs");
 
 fn at(text: &str, needle: &str) -> usize {
     text.find(needle)
@@ -44,6 +47,21 @@ fn the_dispatcher_queues_them_before_user_space() {
         "an exiting task can reach user space first"
     );
     assert_eq!(DISPATCHER.matches("if (p->flags & PF_EXITING)").count(), 1);
+}
+
+#[test]
+fn uninterruptible_wakeups_are_flagged_in_the_bit_user_space_clears() {
+    let body = body_of(DISPATCHER, "static void get_task_info(");
+    let copied = at(body, "task->flags = enq_flags;");
+    let flagged = at(body, "task->flags |= 1ULL << 62;");
+    assert!(
+        copied < flagged,
+        "the copy of the kernel's flags overwrites our mark"
+    );
+    assert!(body[..flagged].contains("sched_contributes_to_load"));
+    assert_eq!(DISPATCHER.matches("1ULL << 62").count(), 1);
+    at(SCHEDULER, "const ENQ_WOKE_UNINTERRUPTIBLE: u64 = 1 << 62;");
+    at(SCHEDULER, "d.flags &= !ENQ_WOKE_UNINTERRUPTIBLE;");
 }
 
 #[test]

@@ -72,6 +72,12 @@ pub struct Opts {
     #[arg(long, value_name = "US", default_value_t = EXEC_FINISH_NS_DEFAULT / 1000)]
     pub(crate) exec_finish_us: u64,
 
+    /// Do not run first a task woken from an uninterruptible sleep (state D: a lock handed
+    /// over, I/O done). By default it is due at once, with a 1 ms slice unless it is predicted
+    /// to finish in one, because it may hold what the next sleeper waits for.
+    #[arg(long)]
+    pub(crate) no_uninterruptible_first: bool,
+
     /// Only schedule tasks that set SCHED_EXT with sched_setscheduler(2); others keep the
     /// kernel's default scheduler.
     #[arg(short = 'p', long)]

@@ -31,6 +31,9 @@
 //!   keeping the fork's deadline instead let every arrival of a burst run its first 10 ms in
 //!   arrival order, whatever its prediction (simulated on the VM's quick trace with a fitted
 //!   model: short mean 14.66 keeping the fork's deadline, 10.26 keyed from the fork).
+//! - Uninterruptible wakeups: a task woken from an uninterruptible sleep may hold what it slept
+//!   on (a folio's lock passes to the waiter it wakes) while the next waiter sleeps behind it:
+//!   it is due at once, and one that is not run to completion gets a short slice.
 
 /// Nanoseconds in a microsecond (CLI values are in µs).
 pub const NSEC_PER_USEC: u64 = 1_000;
@@ -89,6 +92,9 @@ pub const EXEC_GRACE_NS_DEFAULT: u64 = 500_000;
 /// 4 ms, went to 13.7 at 6 ms in two of four boots' replays (invocations predicted short but
 /// longer kept the CPU while short ones waited).
 pub const EXEC_FINISH_NS_DEFAULT: u64 = 3_000_000;
+/// The slice of a task woken from an uninterruptible sleep that is not run to completion:
+/// enough to leave what it was handed (a page fault's folio lock), then it is decided again.
+pub const UNINTERRUPTIBLE_WAKE_SLICE_NS: u64 = 1_000_000;
 /// Remaining CPU assumed for a new task nothing is known about.
 pub const UNKNOWN_NEW_NS: u64 = 1_000_000;
 /// Share of enqueues after a sleep above which a task counts as interactive (or I/O-bound).
@@ -156,6 +162,8 @@ pub struct TaskView {
     /// When it was queued before its slice was ended for it to be decided again as a new
     /// image (exec): unless it is now a hog, its new key counts from then, not from now.
     pub held_since: Option<u64>,
+    /// Woken from an uninterruptible sleep (a lock handed over, I/O done): due at once.
+    pub woke_uninterruptible: bool,
 }
 
 impl TaskView {
@@ -276,19 +284,31 @@ impl Policy {
             TaskClass::BatchCpu => now_ns,
             _ => t.held_since.map_or(now_ns, |since| since.min(now_ns)),
         };
-        let deadline = since.saturating_add(key);
+        let mut deadline = since.saturating_add(key);
+        let mut slice_ns = self.slice_for(t, class, remaining, nr_waiting);
+        // Whoever sleeps behind what it was handed wakes only when it has run: due now.
+        if t.woke_uninterruptible {
+            deadline = deadline.min(now_ns);
+            if !self.runs_to_completion(t, remaining) {
+                slice_ns = slice_ns.min(UNINTERRUPTIBLE_WAKE_SLICE_NS);
+            }
+        }
         Decision {
             deadline,
-            slice_ns: self.slice_for(t, class, remaining, nr_waiting),
+            slice_ns,
             remaining_ns: remaining,
             class,
         }
     }
 
+    /// A trusted prediction short enough to run in one slice.
+    fn runs_to_completion(&self, t: &TaskView, remaining: u64) -> bool {
+        t.predicted_total_ns.is_some() && remaining <= self.short_task_ns
+    }
+
     /// Run-to-completion for trusted short predictions, else a weighted share.
     fn slice_for(&self, t: &TaskView, class: TaskClass, remaining: u64, nr_waiting: usize) -> u64 {
-        let predicted_short = t.predicted_total_ns.is_some() && remaining <= self.short_task_ns;
-        if predicted_short {
+        if self.runs_to_completion(t, remaining) {
             let cap = (self.short_task_ns * 2).min(RUN_TO_COMPLETION_MAX_NS);
             return (remaining + remaining * SHORT_SLICE_MARGIN_PCT / 100 + SHORT_SLICE_SLACK_NS)
                 .clamp(self.cfg.slice_ns_min, cap.max(self.cfg.slice_ns_min));
@@ -470,6 +490,42 @@ mod tests {
         );
         assert!(heavy.deadline < light.deadline);
         assert!(heavy.slice_ns > light.slice_ns);
+    }
+
+    /// Woken from an uninterruptible sleep: due now, ahead of a short task queued earlier; a
+    /// hog gets a short slice, a task run to completion keeps its own.
+    #[test]
+    fn uninterruptible_wakeups_are_due_now() {
+        let p = policy();
+        let short_queued = p.decide(&view(0, Some(2)), 1_000, 8);
+        let woken = |t: TaskView| TaskView {
+            woke_uninterruptible: true,
+            ..t
+        };
+        let hog = p.decide(&woken(view(300, Some(2_000))), 2_000, 8);
+        assert_eq!(hog.class, TaskClass::BatchCpu);
+        assert_eq!(hog.deadline, 2_000);
+        assert!(hog.deadline < short_queued.deadline);
+        assert_eq!(hog.slice_ns, UNINTERRUPTIBLE_WAKE_SLICE_NS);
+        let plain_hog = p.decide(&view(300, Some(2_000)), 2_000, 8);
+        assert!(plain_hog.deadline >= 2_000 + SHORT_BAND_NS);
+        let short = p.decide(&woken(view(0, Some(4))), 2_000, 8);
+        assert_eq!(short.deadline, 2_000);
+        assert_eq!(
+            short.slice_ns,
+            p.decide(&view(0, Some(4)), 2_000, 8).slice_ns
+        );
+        assert!(short.slice_ns > UNINTERRUPTIBLE_WAKE_SLICE_NS);
+        // Overdue already: stays as early as it was.
+        let early = p.decide(
+            &TaskView {
+                held_since: Some(0),
+                ..woken(view(0, Some(4)))
+            },
+            2_000_000_000,
+            8,
+        );
+        assert!(early.deadline <= 2_000_000_000);
     }
 
     /// An image re-decided at exec is keyed from its fork's time with its own prediction: not

@@ -145,6 +145,7 @@ impl TaskEntry {
             sleep_ratio: self.behaviour().sleep_ratio,
             boost_pct: self.proc.map_or(BOOST_PCT_NONE, |p| p.boost_pct),
             held_since: None,
+            woke_uninterruptible: false,
         }
     }
 

@@ -69,6 +69,10 @@ pub struct Scheduling {
     pub holders_queued: u64,
     #[stat(desc = "Lock owners the dispatcher then ran first, with a short slice")]
     pub holders_run: u64,
+    #[stat(
+        desc = "Tasks woken from an uninterruptible sleep (state D), decided due at once with a short slice"
+    )]
+    pub d_wakeups: u64,
     #[stat(desc = "Page faults of the scheduler process since attach (must stay 0)")]
     pub page_faults: u64,
 }
@@ -276,6 +280,7 @@ impl SchedStats {
                 lock_waits: m.lock_holders.waits,
                 holders_queued: m.lock_holders.queued,
                 holders_run: m.lock_holders.run,
+                d_wakeups: m.nr_uninterruptible_wakeups,
             },
             prediction: Prediction {
                 ident_exec: m.nr_ident_exec,
@@ -385,11 +390,11 @@ impl SchedStats {
             "stats: running={}/{} queued={} pending={} user_dispatches={} idle_cpu={} cpu_searches={} \
              kernel_dispatches={} congested={} cancels={} bounces={} failed={} rounds={} max_batch={} \
              max_round_us={} wake_preempts={} wake_idle={} rt_preempts={} lock_waits={} holders_queued={} holders_run={} \
-             tasks={} task_evictions={} page_faults={} worker={} workers={}",
+             d_wakeups={} tasks={} task_evictions={} page_faults={} worker={} workers={}",
             s.running, s.cpus, s.queued, s.pending, s.user_dispatches, s.idle_cpu_dispatches,
             s.cpu_searches, s.kernel_dispatches, s.congested, s.cancels, s.bounces, s.failed,
             s.rounds, s.max_batch, s.max_round_us, s.wake_preempts, s.wake_idle, s.rt_preempts,
-            s.lock_waits, s.holders_queued, s.holders_run, s.tasks, s.task_evictions, s.page_faults, self.worker_pid,
+            s.lock_waits, s.holders_queued, s.holders_run, s.d_wakeups, s.tasks, s.task_evictions, s.page_faults, self.worker_pid,
             self.workers,
         );
         let _ = write!(
@@ -464,7 +469,7 @@ impl SchedStats {
         let _ = writeln!(
             out,
             "  scheduling  tasks {} (evicted {}) running {}/{} queued {} pending {} | dispatches {} (idle CPU {}, kernel {}) \
-             cpu searches {} rounds {} | max batch {} max round {} us | congested {} cancels {} bounces {} failed {} | wakeups preempting {} finding an idle CPU {} | long runners a real-time wakeup ended {} | lock waits {} (owner queued {}, run first {}) | page faults {}",
+             cpu searches {} rounds {} | max batch {} max round {} us | congested {} cancels {} bounces {} failed {} | wakeups preempting {} finding an idle CPU {} | long runners a real-time wakeup ended {} | lock waits {} (owner queued {}, run first {}) | woken from D {} | page faults {}",
             s.tasks, d(s.task_evictions, b.task_evictions), s.running, s.cpus, s.queued, s.pending,
             d(s.user_dispatches, b.user_dispatches), d(s.idle_cpu_dispatches, b.idle_cpu_dispatches),
             d(s.kernel_dispatches, b.kernel_dispatches), d(s.cpu_searches, b.cpu_searches),
@@ -472,7 +477,8 @@ impl SchedStats {
             d(s.cancels, b.cancels), d(s.bounces, b.bounces), d(s.failed, b.failed),
             d(s.wake_preempts, b.wake_preempts), d(s.wake_idle, b.wake_idle),
             d(s.rt_preempts, b.rt_preempts), d(s.lock_waits, b.lock_waits),
-            d(s.holders_queued, b.holders_queued), d(s.holders_run, b.holders_run), s.page_faults,
+            d(s.holders_queued, b.holders_queued), d(s.holders_run, b.holders_run),
+            d(s.d_wakeups, b.d_wakeups), s.page_faults,
         );
         let _ = writeln!(
             out,
@@ -554,6 +560,7 @@ mod tests {
                 queued: 5,
                 run: 4,
             },
+            nr_uninterruptible_wakeups: 6,
             ..Default::default()
         };
         let line = SchedStats::from_metrics(&m, 42).line();
@@ -566,7 +573,7 @@ mod tests {
             " cancels=",
             " bounces=",
             " page_faults=3 ",
-            " lock_waits=9 holders_queued=5 holders_run=4 ",
+            " lock_waits=9 holders_queued=5 holders_run=4 d_wakeups=6 ",
             " worker=42 ",
             " model_file=0000000000000abc ",
             " class=mixed ",

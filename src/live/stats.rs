@@ -65,6 +65,8 @@ pub struct Metrics {
     pub max_round_us: u64,
     /// Lock holders run first by the dispatcher.
     pub lock_holders: LockHolderCounts,
+    /// Decisions of tasks woken from an uninterruptible sleep (due at once).
+    pub nr_uninterruptible_wakeups: u64,
     /// Page faults of the scheduler process since attach; must stay 0. Filled by the reporter.
     pub nr_page_faults: u64,
     /// Tasks in the task table, and entries it dropped because it was full.

@@ -48,6 +48,10 @@ const LOOP_STACK_PREFAULT_BYTES: usize = 512 * 1024;
 const PAGE_BYTES: usize = 4096;
 /// The kernel's enqueue flag for a task that woke up (it slept before this run).
 const SCX_ENQ_WAKEUP: u64 = 1;
+/// Our dispatcher's mark on a wakeup from an uninterruptible sleep (build.rs's
+/// flag_uninterruptible_wakeups), in a bit the kernel's enqueue flags leave free; cleared before
+/// the task goes back to the kernel.
+const ENQ_WOKE_UNINTERRUPTIBLE: u64 = 1 << 62;
 
 /// How the loop was configured from the command line.
 pub struct LoopConfig {
@@ -56,6 +60,8 @@ pub struct LoopConfig {
     pub wake_preempt_min_run_ns: u64,
     /// Least CPU (ns) a task must have used for a real-time wakee to end its slice; 0: never.
     pub rt_preempt_min_cpu_ns: u64,
+    /// Run tasks woken from an uninterruptible sleep first.
+    pub uninterruptible_first: bool,
     pub exit_dump_len: u32,
     pub partial: bool,
     pub verbose: bool,
@@ -91,6 +97,8 @@ pub struct Scheduler<'a> {
     wake_preempt: Option<WakePreempt<'a>>,
     /// Slice bounds from the command line; each mode scales them.
     base_slices: SliceConfig,
+    /// Tasks woken from an uninterruptible sleep are due at once (the flag's default).
+    uninterruptible_first: bool,
     policy: Policy,
     /// Generation of the mode the policy was built from.
     mode_generation: u64,
@@ -146,6 +154,7 @@ impl<'a> Scheduler<'a> {
             signals,
             wake_preempt,
             base_slices: cfg.slices,
+            uninterruptible_first: cfg.uninterruptible_first,
             policy: Policy::with_mode(cfg.slices, &mode.params),
             mode_generation: mode.generation,
             mode_since_ns: monotonic_ns(),
@@ -352,6 +361,9 @@ impl<'a> Scheduler<'a> {
                     view.held_since = Some(e.last_decided_ns);
                 }
             }
+            view.woke_uninterruptible =
+                self.uninterruptible_first && t.flags & ENQ_WOKE_UNINTERRUPTIBLE != 0;
+            self.m.nr_uninterruptible_wakeups += u64::from(view.woke_uninterruptible);
             let d = self.policy.decide(&view, now, nr_waiting);
             e.last_decided_ns = now;
             self.m.decisions_by_class[d.class.index()] += 1;
@@ -371,6 +383,8 @@ impl<'a> Scheduler<'a> {
         for p in &self.batch {
             let Some(decision) = p.decision else { break };
             let mut d = DispatchedTask::new(&p.task);
+            // Our mark is no flag of the kernel's: it does not go back.
+            d.flags &= !ENQ_WOKE_UNINTERRUPTIBLE;
             d.slice_ns = decision.slice_ns;
             d.vtime = decision.deadline;
             // A task pinned to one CPU keeps its own: a hint elsewhere would only bounce.

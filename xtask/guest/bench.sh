@@ -9,6 +9,8 @@
 
 REPS=${fs_reps:-3}
 SCHEDS=${fs_scheds:-default,scx_rustland,scx_bpfland,scx_foresight}
+# scx_foresight-b: ours again with these flags (comma separated on the kernel's command line).
+VARIANT_ARGS=$(echo "${fs_variant_args:-}" | tr ',' ' ')
 # FaaS replays: traces (azure: the Azure 2019 workload; gen: generated; extra: --trace FILE),
 # target loads per CPU, with and without CPU hogs (one per CPU), invocations per replay.
 TRACES=${fs_traces:-azure,gen}
@@ -39,6 +41,10 @@ SCHED_TRACE=${fs_sched_trace:-0}
 MODELS=/tmp/bench-models.json
 CPUS=$(nproc)
 
+# sched_bin NAME: the executable of scheduler NAME (the variant is ours); is_ours NAME.
+sched_bin() { case $1 in scx_foresight-b) echo scx_foresight ;; *) echo "$1" ;; esac; }
+is_ours() { [ "$(sched_bin "$1")" = scx_foresight ]; }
+
 bench() { echo "@@BENCH $CUR_SCHED $CUR_REP $1 $2 $3"; }
 bench_err() { echo "@@BENCHERR $CUR_SCHED $CUR_REP $*"; }
 
@@ -49,12 +55,14 @@ attach() {
 	# scx_foresight prints its stats each second: the class (and so the mode) in force during
 	# each replay goes to the host, which simulates that mode beside the VM's figures.
 	_args=
-	[ "$1" = scx_foresight ] && _args="--stats 1 --stats-format line"
-	[ "$1" = scx_foresight ] && [ -s "$MODELS" ] && _args="$_args --models $MODELS"
+	_bin=$(sched_bin "$1")
+	is_ours "$1" && _args="--stats 1 --stats-format line"
+	is_ours "$1" && [ -s "$MODELS" ] && _args="$_args --models $MODELS"
+	[ "$1" = scx_foresight-b ] && _args="$_args $VARIANT_ARGS"
 	# shellcheck disable=SC2086
-	"$FS_BIN/$1" $_args >/tmp/bench-"$1".log 2>&1 &
+	"$FS_BIN/$_bin" $_args >/tmp/bench-"$1".log 2>&1 &
 	PEER_PID=$!
-	wait_state enabled 60 && se_ops | grep -qE "^(${1#scx_}|$1)"
+	wait_state enabled 60 && se_ops | grep -qE "^(${_bin#scx_}|$_bin)"
 }
 
 detach() {
@@ -106,7 +114,7 @@ mode_timeline() {
 stats_lines() {
 	stats_after "$1" | while IFS= read -r _l; do
 		echo "@@STATS $CUR_SCHED $CUR_REP $_w$(echo "$_l" |
-			grep -oE ' (rounds|max_round_us|max_batch|user_dispatches|idle_cpu|cpu_searches|kernel_dispatches|congested|bounces|failed|wake_preempts|wake_idle|rt_preempts|lock_waits|holders_queued|holders_run|proc_lost|ident_exec|ident_proc|exec_first_fn|exec_preempted|exec_kept|exec_lost|pred_fn|pred_exe|pred_general|pred_none|model_gen|refits|fn_models|mode_since_ms)=[0-9/]*| decided=[a-z0-9:,]*' |
+			grep -oE ' (rounds|max_round_us|max_batch|user_dispatches|idle_cpu|cpu_searches|kernel_dispatches|congested|bounces|failed|wake_preempts|wake_idle|rt_preempts|lock_waits|holders_queued|holders_run|d_wakeups|proc_lost|ident_exec|ident_proc|exec_first_fn|exec_preempted|exec_kept|exec_lost|pred_fn|pred_exe|pred_general|pred_none|model_gen|refits|fn_models|mode_since_ms)=[0-9/]*| decided=[a-z0-9:,]*' |
 			tr -d '\n')"
 	done
 }
@@ -161,8 +169,8 @@ replay() {
 	[ "$3" = 1 ] && hogs_stop
 	[ "$_rc" -eq 0 ] || { bench_err "$_w rc=$_rc $(tail -n 1 /tmp/r.log)"; return; }
 	tail -n +2 /tmp/r.csv | sed "s/^/@@INV $CUR_SCHED $CUR_REP $_w /"
-	[ "$CUR_SCHED" = scx_foresight ] && echo "@@MODE $CUR_SCHED $CUR_REP $_w $(mode_since "$_st0") $(mode_timeline "$_st0" "$_t0")"
-	[ "$CUR_SCHED" = scx_foresight ] && stats_lines "$_st0"
+	is_ours "$CUR_SCHED" && echo "@@MODE $CUR_SCHED $CUR_REP $_w $(mode_since "$_st0") $(mode_timeline "$_st0" "$_t0")"
+	is_ours "$CUR_SCHED" && stats_lines "$_st0"
 	bench "$_w" summary "$(tr -d '\n ' </tmp/r.json)"
 }
 
@@ -267,7 +275,7 @@ run_one() {
 		return
 	fi
 	# Shell variables are global: names of their own, no helper may clobber them.
-	_run_c0=$(proc_cpu_ticks "$1")
+	_run_c0=$(proc_cpu_ticks "$(sched_bin "$1")")
 	_run_t0=$(now)
 	for _tr in $(echo "$TRACES" | tr ',' ' '); do
 		for _ld in $(echo "$LOADS" | tr ',' ' '); do
@@ -279,14 +287,14 @@ run_one() {
 	jobs_run
 	cyclic_run
 	_wall=$(since "$_run_t0")
-	_run_c1=$(proc_cpu_ticks "$1")
+	_run_c1=$(proc_cpu_ticks "$(sched_bin "$1")")
 	_att=no
 	[ "$1" = default ] || { [ "$(se_state)" = enabled ] && _att=yes; }
 	detach
 	bench all wall_s "$_wall"
 	bench all sched_cpu_pct "$(ticks_pct $((_run_c1 - _run_c0)) "$_wall")"
 	# Ours counts its decisions: the whole process's CPU (loop and helpers) per decision.
-	if [ "$1" = scx_foresight ]; then
+	if is_ours "$1"; then
 		_run_dec=$(grep '^stats:' /tmp/bench-"$1".log | tail -n 1 | grep -o 'user_dispatches=[0-9]*' | cut -d= -f2)
 		[ -n "$_run_dec" ] && [ "$_run_dec" -gt 0 ] &&
 			bench all sched_us_per_decision "$(awk -v t=$((_run_c1 - _run_c0)) -v h=100 -v d="$_run_dec" 'BEGIN { printf "%.2f", t * 1e6 / h / d }')"
@@ -296,7 +304,7 @@ run_one() {
 }
 
 setup_disk
-echo "@@INFO bench: reps=$REPS schedulers=$SCHEDS traces=$TRACES loads=$LOADS hogs=$HOGS replay_n=$REPLAY_N train=$TRAIN max_arg=azure:$(max_arg_of azure),gen:$(max_arg_of gen) stress_s=$STRESS_S hackbench_loops=$HACK_LOOPS cyclic_loops=$CYCLIC_LOOPS cpus=$CPUS"
+echo "@@INFO bench: reps=$REPS schedulers=$SCHEDS variant_args=${VARIANT_ARGS:-none} traces=$TRACES loads=$LOADS hogs=$HOGS replay_n=$REPLAY_N train=$TRAIN max_arg=azure:$(max_arg_of azure),gen:$(max_arg_of gen) stress_s=$STRESS_S hackbench_loops=$HACK_LOOPS cyclic_loops=$CYCLIC_LOOPS cpus=$CPUS"
 _args=0
 _a=16
 while [ "$_a" -le "$CAL_MAX" ]; do

@@ -139,9 +139,19 @@ pub struct BenchArgs {
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub reps: Option<u32>,
     /// Only these schedulers (comma separated: default, scx_rustland, scx_bpfland,
-    /// scx_foresight); default all.
+    /// scx_foresight, scx_foresight-b); default all but scx_foresight-b.
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub schedulers: Vec<String>,
+    /// A/B in one boot: also run scx_foresight with these flags, as the column
+    /// scx_foresight-b, from the same models (comma separated, each `--flag` or
+    /// `--flag=value`), e.g. `--variant=--no-uninterruptible-first`.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "FLAGS",
+        allow_hyphen_values = true
+    )]
+    pub variant: Vec<String>,
     /// Only these FaaS traces (comma separated: azure, gen); default both (plus `extra`
     /// with --trace).
     #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = ["azure", "gen", "extra"])]

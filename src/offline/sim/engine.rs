@@ -357,5 +357,7 @@ fn foresight_view(
         sleep_ratio: 0.0,
         boost_pct: crate::core::policy::BOOST_PCT_NONE,
         held_since,
+        // Nor do they take locks.
+        woke_uninterruptible: false,
     }
 }

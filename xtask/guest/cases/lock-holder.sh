@@ -6,7 +6,9 @@
 # dispatcher runs such a holder first when a waiter names it (bpf/holders.bpf.h). Here writers
 # overwrite one file on tmpfs (each write takes the inode's rwsem for writing) beside two CPU
 # hogs: the dispatcher must have found holders in its queues and run them first, with no
-# eviction; the counters are printed.
+# eviction; the writers, woken from their uninterruptible sleeps on the rwsem, must have been
+# flagged to user space and decided due at once (d_wakeups, build.rs's
+# flag_uninterruptible_wakeups); the counters are printed.
 LOCK_HOLDER_S=15
 LOCK_HOLDER_WRITERS=4
 
@@ -34,9 +36,10 @@ case_lock_holder() {
 	_waits=$(stat_of /tmp/lock-holder.log lock_waits)
 	_queued=$(stat_of /tmp/lock-holder.log holders_queued)
 	_run=$(stat_of /tmp/lock-holder.log holders_run)
+	_dw=$(stat_of /tmp/lock-holder.log d_wakeups)
 	_ev=$(($(evictions) - _ev0))
 	_att=no
 	ours_attached && alive "$SCHED_PID" && _att=yes
-	DETAIL="lock_waits=${_waits:-none} holders_queued=${_queued:-none} holders_run=${_run:-none} evictions=$_ev attached=$_att"
-	[ "${_run:-0}" -gt 0 ] && [ "$_ev" -eq 0 ] && [ "$_att" = yes ]
+	DETAIL="lock_waits=${_waits:-none} holders_queued=${_queued:-none} holders_run=${_run:-none} d_wakeups=${_dw:-none} evictions=$_ev attached=$_att"
+	[ "${_run:-0}" -gt 0 ] && [ "${_dw:-0}" -gt 0 ] && [ "$_ev" -eq 0 ] && [ "$_att" = yes ]
 }

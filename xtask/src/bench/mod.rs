@@ -26,8 +26,17 @@ pub use plan::*;
 pub use report::*;
 pub use simcheck::*;
 
-/// The schedulers, in the order of the table's columns; "default" is the kernel's own.
-pub const SCHEDULERS: &[&str] = &["default", "scx_rustland", "scx_bpfland", "scx_foresight"];
+/// The schedulers, in the order of the table's columns; "default" is the kernel's own, and
+/// `VARIANT` is ours again with `--variant`'s flags (an A/B of a rule in one boot).
+pub const SCHEDULERS: &[&str] = &[
+    "default",
+    "scx_rustland",
+    "scx_bpfland",
+    "scx_foresight",
+    VARIANT,
+];
+/// The column of ours run with `--variant`'s flags.
+pub const VARIANT: &str = "scx_foresight-b";
 /// The scheduler every ratio is taken against, and ours.
 const BASE: &str = "default";
 const US: &str = "scx_foresight";
@@ -56,18 +65,41 @@ struct JsonReport<'a> {
     complete: bool,
 }
 
-/// The schedulers asked for (all by default), each checked against `SCHEDULERS`.
-fn chosen(asked: &[String]) -> Result<Vec<String>> {
+/// The schedulers asked for (all but the variant by default), each checked against
+/// `SCHEDULERS`; the variant runs beside ours when `--variant` gives its flags, and only then.
+fn chosen(asked: &[String], variant: &[String]) -> Result<Vec<String>> {
     if let Some(bad) = asked.iter().find(|s| !SCHEDULERS.contains(&s.as_str())) {
         bail!(
             "--schedulers: unknown `{bad}` (known: {})",
             SCHEDULERS.join(", ")
         );
     }
-    Ok(match asked.is_empty() {
-        true => SCHEDULERS.iter().map(|s| s.to_string()).collect(),
+    let mut list: Vec<String> = match asked.is_empty() {
+        true => SCHEDULERS
+            .iter()
+            .filter(|s| **s != VARIANT)
+            .map(|s| s.to_string())
+            .collect(),
         false => asked.to_vec(),
-    })
+    };
+    if variant.is_empty() {
+        if list.iter().any(|s| s == VARIANT) {
+            bail!("--schedulers: `{VARIANT}` is ours with --variant's flags; give --variant");
+        }
+        return Ok(list);
+    }
+    if !list.iter().any(|s| s == US) {
+        bail!("--variant compares against {US}: add it to --schedulers");
+    }
+    if let Some(bad) = variant.iter().find(|a| {
+        !a.starts_with('-') || a.contains(|c: char| c.is_whitespace() || c == ',' || c == '"')
+    }) {
+        bail!("--variant: `{bad}` is no single flag (write `--flag=value`, no spaces, commas or quotes)");
+    }
+    if !list.iter().any(|s| s == VARIANT) {
+        list.push(VARIANT.to_string());
+    }
+    Ok(list)
 }
 
 /// The guest's data files: the Azure workload and the extra trace, when the plan uses them.
@@ -94,7 +126,7 @@ fn guest_files(plan: &mut Plan, extra: Option<&Path>) -> Result<Vec<initramfs::G
 
 pub fn bench(args: &BenchArgs) -> Result<()> {
     let mut plan = Plan::new(args);
-    let schedulers = chosen(&args.schedulers)?;
+    let schedulers = chosen(&args.schedulers, &args.variant)?;
     let files = guest_files(&mut plan, args.trace.as_deref())?;
     let asked: Vec<&str> = schedulers.iter().map(String::as_str).collect();
     let peer_bins = peers::ensure(&asked)?;
@@ -115,7 +147,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         machine,
         initrd: &initrd,
         script: "bench.sh",
-        params: plan.params(&schedulers),
+        params: plan.params(&schedulers, &args.variant),
         timeout: plan.timeout(schedulers.len()),
         log: results.join("console.log"),
         echo: |l| {
@@ -231,6 +263,7 @@ mod tests {
              @@BENCHERR scx_bpfland 1 never attached\n\
              @@MODE scx_foresight 1 faas-gen-0.7 faas-burst:12,idle:2 idle,faas-burst,faas-burst\n\
              @@MODE scx_foresight 2 faas-gen-0.7 mixed:3\n\
+             @@MODE scx_foresight-b 1 faas-gen-0.7 idle:9 idle\n\
              @@MODELS {\"format\": \"scx_foresight-models\"}\n\
              @@BENCH-DONE",
         ));
@@ -312,6 +345,20 @@ mod tests {
     }
 
     #[test]
+    fn the_variant_runs_beside_ours_only_when_its_flags_are_given() {
+        let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert!(!chosen(&[], &[]).unwrap().contains(&VARIANT.to_string()));
+        assert_eq!(
+            chosen(&v(&["default", US]), &v(&["--no-uninterruptible-first"])).unwrap(),
+            v(&["default", US, VARIANT])
+        );
+        assert!(chosen(&v(&["default", VARIANT]), &[]).is_err());
+        assert!(chosen(&v(&["default"]), &v(&["--x"])).is_err());
+        assert!(chosen(&v(&[US]), &v(&["--slice-us 9"])).is_err());
+        assert!(chosen(&v(&[US]), &v(&["plain"])).is_err());
+    }
+
+    #[test]
     fn spread_takes_median_and_range() {
         let s = spread(&[3.0, 1.0, 2.0]).unwrap();
         assert_eq!((s.median, s.min, s.max, s.n), (2.0, 1.0, 3.0, 3));
@@ -345,6 +392,7 @@ mod tests {
         s.extend(three("default", w, "short_mean_slowdown", 10.0));
         s.extend(three("scx_rustland", w, "short_mean_slowdown", 6.0));
         s.extend(three("scx_foresight", w, "short_mean_slowdown", 4.0));
+        s.extend(three(VARIANT, w, "short_mean_slowdown", 5.0));
         s.extend(three("default", w, "long_mean_slowdown", 2.0));
         s.extend(three("scx_foresight", w, "long_mean_slowdown", 2.4));
         s.extend(three("default", "hackbench", "time_s", 10.0));
@@ -395,6 +443,7 @@ mod tests {
             cold: false,
             reps: Some(3),
             schedulers: Vec::new(),
+            variant: Vec::new(),
             traces: Vec::new(),
             loads: Vec::new(),
             hogs: Vec::new(),
@@ -409,6 +458,13 @@ mod tests {
             "{md}"
         );
         assert!(md.contains("4.00 [4.00–4.00] ×0.40 (0.40–0.40)"), "{md}");
+        // The variant's own column, and its A/B against ours in the same boot.
+        assert!(md.contains("5.00 [5.00–5.00] ×0.50 (0.50–0.50)"), "{md}");
+        assert!(
+            md.contains("| faas-gen-0.7: short: mean slowdown | lower | ×1.25 (1.25–1.25) |"),
+            "{md}"
+        );
+        assert_eq!(md.matches("A/B in this boot").count(), 1, "{md}");
         assert!(
             md.contains("**missed**") && md.contains("| unclear |"),
             "{md}"

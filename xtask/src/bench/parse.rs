@@ -104,8 +104,9 @@ pub fn parse(lines: &[String]) -> Parsed {
             p.models = Some(rest.to_string());
         } else if let Some(rest) = protocol::body(line, protocol::MODE) {
             let w: Vec<&str> = rest.split_whitespace().collect();
-            if let [_, rep, workload, counts, timeline @ ..] = w.as_slice() {
-                if let Ok(rep) = rep.parse() {
+            // Ours only: the simulator replays its modes (not the variant's).
+            if let [sched, rep, workload, counts, timeline @ ..] = w.as_slice() {
+                if let (true, Ok(rep)) = (*sched == super::US, rep.parse()) {
                     let seen = ModeSeen {
                         counts: counts.to_string(),
                         timeline: timeline

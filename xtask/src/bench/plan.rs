@@ -88,10 +88,13 @@ impl Plan {
         plan
     }
 
-    pub fn params(&self, schedulers: &[String]) -> Vec<String> {
+    /// The guest's settings, as kernel command-line words (no spaces: the variant's flags go
+    /// comma separated).
+    pub fn params(&self, schedulers: &[String], variant: &[String]) -> Vec<String> {
         let list = |v: &[String]| v.join(",");
         vec![
             format!("fs_scheds={}", list(schedulers)),
+            format!("fs_variant_args={}", list(variant)),
             format!("fs_reps={}", self.reps),
             format!("fs_traces={}", list(&self.traces)),
             format!(

@@ -72,11 +72,46 @@ pub fn markdown(rows: &[Row], targets: &[Target], plan: &Plan, info: &[String]) 
             t.verdict.word()
         ));
     }
+    md.push_str(&variant_markdown(rows));
     if !info.is_empty() {
         md.push_str("\nGuest:\n\n");
         for i in info {
             md.push_str(&format!("- {i}\n"));
         }
+    }
+    md
+}
+
+/// The A/B of `--variant`: each figure of the variant over ours, from the same boot (none
+/// without a variant).
+pub fn variant_markdown(rows: &[Row]) -> String {
+    let mut md = String::new();
+    for row in rows {
+        let Some(r) = ratio(
+            std::slice::from_ref(row),
+            &row.workload,
+            &row.metric,
+            VARIANT,
+            US,
+        ) else {
+            continue;
+        };
+        if md.is_empty() {
+            md.push_str(&format!(
+                "\nA/B in this boot: {VARIANT} (ours with --variant's flags) over {US}, ratio of \
+                 medians with its bootstrap 95 % interval.\n\n| workload: metric | better | \
+                 {VARIANT} / {US} |\n|---|---|---|\n"
+            ));
+        }
+        let better = match row.better {
+            Better::Lower => "lower",
+            Better::Higher => "higher",
+        };
+        md.push_str(&format!(
+            "| {} | {better} | {} |\n",
+            row.label,
+            fmt_ratio(&r)
+        ));
     }
     md
 }
