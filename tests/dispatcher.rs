@@ -20,6 +20,11 @@ fn at(text: &str, needle: &str) -> usize {
         .unwrap_or_else(|| panic!("no `{needle}` in the generated source"))
 }
 
+/// Whether `first` comes before `then` in `text` (both must be there).
+fn before(text: &str, first: &str, then: &str) -> bool {
+    at(text, first) < at(text, then)
+}
+
 /// The body of the function that `signature` opens, up to its closing brace.
 fn body_of<'a>(text: &'a str, signature: &str) -> &'a str {
     let body = &text[at(text, signature)..];
@@ -40,10 +45,12 @@ fn the_connector_asks_for_exiting_tasks() {
 #[test]
 fn the_dispatcher_queues_them_before_user_space() {
     let body = body_of(DISPATCHER, "void BPF_STRUCT_OPS(rustland_enqueue");
-    let exiting = at(body, "if (p->flags & PF_EXITING)");
-    let to_user = at(body, "queue_task_to_userspace(p, prev_cpu, enq_flags)");
     assert!(
-        exiting < to_user,
+        before(
+            body,
+            "if (p->flags & PF_EXITING)",
+            "queue_task_to_userspace(p, prev_cpu, enq_flags)"
+        ),
         "an exiting task can reach user space first"
     );
     assert_eq!(DISPATCHER.matches("if (p->flags & PF_EXITING)").count(), 1);
@@ -52,13 +59,12 @@ fn the_dispatcher_queues_them_before_user_space() {
 #[test]
 fn uninterruptible_wakeups_are_flagged_in_the_bit_user_space_clears() {
     let body = body_of(DISPATCHER, "static void get_task_info(");
-    let copied = at(body, "task->flags = enq_flags;");
-    let flagged = at(body, "task->flags |= 1ULL << 62;");
+    let mark = "task->flags |= 1ULL << 62;";
     assert!(
-        copied < flagged,
+        before(body, "task->flags = enq_flags;", mark),
         "the copy of the kernel's flags overwrites our mark"
     );
-    assert!(body[..flagged].contains("sched_contributes_to_load"));
+    assert!(before(body, "sched_contributes_to_load", mark));
     assert_eq!(DISPATCHER.matches("1ULL << 62").count(), 1);
     at(SCHEDULER, "const ENQ_WOKE_UNINTERRUPTIBLE: u64 = 1 << 62;");
     at(SCHEDULER, "d.flags &= !ENQ_WOKE_UNINTERRUPTIBLE;");
