@@ -133,10 +133,11 @@ const DISPATCH_OPENING: &str = "/*\n * Dispatch tasks that are ready to run.\n";
 const HOLDERS_INCLUDE: &str =
     "/* scx_foresight: lock holders first (see build.rs). */\n#include \"bpf/holders.bpf.h\"\n\n";
 const HOLDERS_CALL: &str = "\t/*
-\t * scx_foresight: a lock holder that waiters named runs first
-\t * (bpf/holders.bpf.h).
+\t * scx_foresight: a lock holder that waiters named runs first, or
+\t * when @prev sleeps in state D the likeliest holder of what it waits
+\t * for (bpf/holders.bpf.h).
 \t */
-\tif (run_lock_holder(cpu))
+\tif (run_lock_holder(cpu) || run_kernel_preempted(cpu, prev))
 \t\treturn;
 
 ";

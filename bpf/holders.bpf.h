@@ -11,6 +11,15 @@
  * exec'd after it queued on it (BENCHMARKS.md section 21). The kernel names the owner of a
  * mutex and of a writer-held rwsem; when a task starts waiting on such a lock whose owner waits
  * in one of our dispatch queues, the next dispatch runs that owner first, with a short slice.
+ *
+ * Most sleeping locks name no owner (a folio's lock, taken in a page fault): in the generated
+ * replay 14 images slept in state D for 420 ms behind a fib(34) image preempted 0.18 ms after
+ * its exec and deferred as a hog, with no contention event (BENCHMARKS.md section 24); the
+ * roots of such chains had last left the CPU preempted inside the kernel (a context switch
+ * with `preempt` set), where a lock can be held. With kernel_preempted_first set (the
+ * default), when a task
+ * goes to sleep in state D, this CPU's next dispatch runs first the queued task that was
+ * preempted inside the kernel longest ago and has not run since, with the same short slice.
  */
 
 /* lock:contention_begin's flags (include/trace/events/lock.h). */
@@ -30,6 +39,10 @@
  * again like any task. */
 #define HOLDER_SLICE_NS		1000000ULL
 
+/* Task states (include/linux/sched.h). */
+#define FS_TASK_UNINTERRUPTIBLE	0x0002U
+#define FS_TASK_NOLOAD		0x0400U
+
 /* The pid of the last holder a waiter found queued with us (0: none) and the queue it was in. */
 volatile u32 holder_pid;
 volatile u64 holder_dsq;
@@ -39,6 +52,21 @@ volatile u64 holder_dsq;
 volatile u64 nr_lock_waits;
 volatile u64 nr_holders_queued;
 volatile u64 nr_holders_run;
+
+/* Set by user space after load (unless --no-kernel-preempted-first). */
+volatile bool kernel_preempted_first;
+/* Tasks this dispatcher saw go to sleep in state D, and the tasks preempted inside the kernel
+ * it then ran first. */
+volatile u64 nr_d_sleeps;
+volatile u64 nr_kernel_preempted_run;
+
+/* When each task was last preempted inside the kernel; 0 once it has run again. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, u64);
+} kernel_preempted SEC(".maps");
 
 /*
  * The task that holds @lock, when the kernel names it: a mutex's owner, or the writer of an
@@ -91,33 +119,108 @@ int BPF_PROG(foresight_lock_wait, void *lock, unsigned int flags)
 }
 
 /*
- * Run the named holder now if it still waits in its queue: on this CPU when it may run here,
- * else first on its own CPU. One try per name: a holder not found there runs, sleeps or was
- * taken back. True when this CPU got it.
+ * Run @pid now if it still waits in queue @dsq_id: on this CPU when it may run here, else first
+ * on its own CPU, with a short slice. True in *@here when this CPU got it; false when it was
+ * not found there (it runs, sleeps or was taken back).
  */
-static bool run_lock_holder(s32 cpu)
+static bool run_queued_first(s32 cpu, u32 pid, u64 dsq_id, bool *here)
 {
 	struct task_struct *p;
-	u32 pid = holder_pid;
-	u64 dsq_id = holder_dsq;
-	bool here = false;
+	bool moved = false;
 
-	if (!pid)
-		return false;
-	holder_pid = 0;
+	*here = false;
 	bpf_for_each(scx_dsq, p, dsq_id, 0) {
 		u64 target;
 
 		if (p->pid != pid)
 			continue;
-		here = bpf_cpumask_test_cpu(cpu, p->cpus_ptr);
-		target = here ? SCX_DSQ_LOCAL : SCX_DSQ_LOCAL_ON | scx_bpf_task_cpu(p);
+		*here = bpf_cpumask_test_cpu(cpu, p->cpus_ptr);
+		target = *here ? SCX_DSQ_LOCAL : SCX_DSQ_LOCAL_ON | scx_bpf_task_cpu(p);
 		scx_bpf_dsq_move_set_slice(BPF_FOR_EACH_ITER, HOLDER_SLICE_NS);
-		if (scx_bpf_dsq_move(BPF_FOR_EACH_ITER, p, target, 0))
-			__sync_fetch_and_add(&nr_holders_run, 1);
-		else
-			here = false;
+		moved = scx_bpf_dsq_move(BPF_FOR_EACH_ITER, p, target, 0);
 		break;
 	}
+	*here = *here && moved;
+	return moved;
+}
+
+/* Run the named holder now, once per name. True when this CPU got it. */
+static bool run_lock_holder(s32 cpu)
+{
+	u32 pid = holder_pid;
+	bool here;
+
+	if (!pid)
+		return false;
+	holder_pid = 0;
+	if (run_queued_first(cpu, pid, holder_dsq, &here))
+		__sync_fetch_and_add(&nr_holders_run, 1);
+	return here;
+}
+
+/* A context switch: note a task preempted inside the kernel; forget it once it runs. */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(foresight_kernel_preempt, bool preempt, struct task_struct *prev,
+	     struct task_struct *next)
+{
+	u64 *since;
+
+	if (!kernel_preempted_first)
+		return 0;
+	if (preempt && prev->pid) {
+		since = bpf_task_storage_get(&kernel_preempted, prev, 0,
+					     BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (since)
+			*since = bpf_ktime_get_ns();
+	}
+	since = bpf_task_storage_get(&kernel_preempted, next, 0, 0);
+	if (since)
+		*since = 0;
+	return 0;
+}
+
+/* The task in @dsq_id preempted inside the kernel before *@oldest (then lowered to when). */
+static u32 oldest_kernel_preempted(u64 dsq_id, u64 *oldest)
+{
+	struct task_struct *p;
+	u32 pid = 0;
+
+	bpf_for_each(scx_dsq, p, dsq_id, 0) {
+		u64 *since = bpf_task_storage_get(&kernel_preempted, p, 0, 0);
+
+		if (since && *since && *since < *oldest) {
+			*oldest = *since;
+			pid = p->pid;
+		}
+	}
+	return pid;
+}
+
+/*
+ * @prev (a user task) goes to sleep in state D: run first the queued task preempted inside
+ * the kernel longest ago, the likeliest holder of what it sleeps on. True when this CPU got it.
+ */
+static bool run_kernel_preempted(s32 cpu, struct task_struct *prev)
+{
+	u64 oldest = ~0ULL, dsq_id = SHARED_DSQ;
+	unsigned int state;
+	u32 pid, mine;
+	bool here;
+
+	if (!kernel_preempted_first || !prev || (prev->flags & PF_KTHREAD))
+		return false;
+	state = prev->__state;
+	if (!(state & FS_TASK_UNINTERRUPTIBLE) || (state & FS_TASK_NOLOAD))
+		return false;
+	__sync_fetch_and_add(&nr_d_sleeps, 1);
+	pid = oldest_kernel_preempted(SHARED_DSQ, &oldest);
+	mine = oldest_kernel_preempted(cpu_to_dsq(cpu), &oldest);
+	if (mine) {
+		pid = mine;
+		dsq_id = cpu_to_dsq(cpu);
+	}
+	if (!pid || !run_queued_first(cpu, pid, dsq_id, &here))
+		return false;
+	__sync_fetch_and_add(&nr_kernel_preempted_run, 1);
 	return here;
 }

@@ -28,6 +28,13 @@
  * it goes back to the user-space scheduler and is decided again beside the child. Forks and
  * short invocations, which use less, resume: ending theirs too put them behind others
  * (docs/bench/rtend400, BENCHMARKS.md section 18; this rule: section 19).
+ *
+ * A task woken from state D onto this CPU (a folio's lock handed to it, its I/O done) may now
+ * hold what the next sleeper waits for; user space makes it due at once, but decides it only
+ * when this CPU's running task leaves it. With d_wake_preempt, that task's slice ends here
+ * (the kernel then switches at its next tick): in the generated replay, images woken from D
+ * waited a median 4-27 ms per replay to run with the due-at-once rule alone, against the
+ * default's 3-6 ms (BENCHMARKS.md section 25).
  */
 #include <scx/common.bpf.h>
 #include "wakeups.h"
@@ -59,6 +66,18 @@ const volatile u64 rt_preempt_min_cpu_ns;
 
 /* Slices a real-time wakee ended. */
 volatile u64 nr_rt_preempts;
+
+/* End the running task's slice for a wakee woken from state D on this CPU, set before load. */
+const volatile bool d_wake_preempt;
+
+/* Slices a wakeup from state D ended. */
+volatile u64 nr_d_wake_preempts;
+
+/* Whether @p's last sleep was in state D (the kernel keeps this until its next sleep). */
+static bool woke_from_d(struct task_struct *p)
+{
+	return BPF_CORE_READ_BITFIELD_PROBED(p, sched_contributes_to_load);
+}
 
 SEC("tp_btf/sched_switch")
 int BPF_PROG(foresight_wake_switch, bool preempt, struct task_struct *prev,
@@ -95,6 +114,13 @@ static int preempt_long_runner(struct task_struct *wakee)
 		return 0;
 	if ((curr->flags & PF_KTHREAD) || curr->prio < RT_PRIO_LIMIT)
 		return 0;
+	if (d_wake_preempt && bpf_ksym_exists(scx_bpf_task_set_slice___new) &&
+	    !(wakee->flags & PF_KTHREAD) && scx_bpf_task_cpu(wakee) == (s32)cpu &&
+	    woke_from_d(wakee)) {
+		if (scx_bpf_task_set_slice___new(curr, 0))
+			__sync_fetch_and_add(&nr_d_wake_preempts, 1);
+		return 0;
+	}
 	/*
 	 * A real-time wakee placed here takes the CPU now; a long runner it interrupts must not
 	 * resume the rest of its slice ahead of what the wakee forks. A kernel without the kfunc

@@ -84,7 +84,10 @@ fn the_dispatcher_includes_our_code_once_before_its_dispatch() {
 #[test]
 fn dispatch_tries_the_holder_before_anything_else_it_runs() {
     let body = body_of(DISPATCHER, "void BPF_STRUCT_OPS(rustland_dispatch");
-    let holder = at(body, "if (run_lock_holder(cpu))");
+    let holder = at(
+        body,
+        "if (run_lock_holder(cpu) || run_kernel_preempted(cpu, prev))",
+    );
     for consumer in [
         "scx_bpf_dsq_move_to_local(SCHED_DSQ",
         "scx_bpf_dsq_move_to_local(cpu_to_dsq(cpu)",
@@ -93,6 +96,12 @@ fn dispatch_tries_the_holder_before_anything_else_it_runs() {
         assert!(holder < at(body, consumer), "{consumer} comes first");
     }
     assert_eq!(DISPATCHER.matches("run_lock_holder(cpu)").count(), 1);
+    assert_eq!(
+        DISPATCHER
+            .matches("run_kernel_preempted(cpu, prev)")
+            .count(),
+        1
+    );
 }
 
 #[test]

@@ -74,9 +74,17 @@ pub struct Opts {
 
     /// Do not run first a task woken from an uninterruptible sleep (state D: a lock handed
     /// over, I/O done). By default it is due at once, with a 1 ms slice unless it is predicted
-    /// to finish in one, because it may hold what the next sleeper waits for.
+    /// to finish in one, and the slice of the task running on its CPU ends, because it may
+    /// hold what the next sleeper waits for.
     #[arg(long)]
     pub(crate) no_uninterruptible_first: bool,
+
+    /// Do not run first, when a task goes to sleep in state D, the queued task that was
+    /// preempted inside the kernel longest ago and has not run since. By default it runs
+    /// next with a 1 ms slice: the likeliest holder of a lock the kernel names no owner for,
+    /// such as a folio's lock taken in a page fault.
+    #[arg(long)]
+    pub(crate) no_kernel_preempted_first: bool,
 
     /// Only schedule tasks that set SCHED_EXT with sched_setscheduler(2); others keep the
     /// kernel's default scheduler.

@@ -61,6 +61,8 @@ pub struct Scheduling {
         desc = "Long runners whose slice a real-time wakeup on their CPU ended (decided again, not resumed)"
     )]
     pub rt_preempts: u64,
+    #[stat(desc = "Running tasks whose slice a wakeup from state D on their CPU ended")]
+    pub d_wake_preempts: u64,
     #[stat(
         desc = "Tasks that began to sleep on a lock whose owner the kernel names (mutex, rwsem held for writing)"
     )]
@@ -73,6 +75,12 @@ pub struct Scheduling {
         desc = "Tasks woken from an uninterruptible sleep (state D), decided due at once with a short slice"
     )]
     pub d_wakeups: u64,
+    #[stat(desc = "Tasks seen going to sleep in state D (0 with --no-kernel-preempted-first)")]
+    pub d_sleeps: u64,
+    #[stat(
+        desc = "Of those, the times a task preempted inside the kernel was then run first, with a short slice"
+    )]
+    pub kpreempted_run: u64,
     #[stat(desc = "Page faults of the scheduler process since attach (must stay 0)")]
     pub page_faults: u64,
 }
@@ -277,10 +285,13 @@ impl SchedStats {
                 wake_preempts: m.wake_preempt.preempts,
                 wake_idle: m.wake_preempt.idle,
                 rt_preempts: m.wake_preempt.rt_preempts,
+                d_wake_preempts: m.wake_preempt.d_wake_preempts,
                 lock_waits: m.lock_holders.waits,
                 holders_queued: m.lock_holders.queued,
                 holders_run: m.lock_holders.run,
                 d_wakeups: m.nr_uninterruptible_wakeups,
+                d_sleeps: m.lock_holders.d_sleeps,
+                kpreempted_run: m.lock_holders.kernel_preempted_run,
             },
             prediction: Prediction {
                 ident_exec: m.nr_ident_exec,
@@ -390,11 +401,11 @@ impl SchedStats {
             "stats: running={}/{} queued={} pending={} user_dispatches={} idle_cpu={} cpu_searches={} \
              kernel_dispatches={} congested={} cancels={} bounces={} failed={} rounds={} max_batch={} \
              max_round_us={} wake_preempts={} wake_idle={} rt_preempts={} lock_waits={} holders_queued={} holders_run={} \
-             d_wakeups={} tasks={} task_evictions={} page_faults={} worker={} workers={}",
+             d_wakeups={} d_wake_preempts={} d_sleeps={} kpreempted_run={} tasks={} task_evictions={} page_faults={} worker={} workers={}",
             s.running, s.cpus, s.queued, s.pending, s.user_dispatches, s.idle_cpu_dispatches,
             s.cpu_searches, s.kernel_dispatches, s.congested, s.cancels, s.bounces, s.failed,
             s.rounds, s.max_batch, s.max_round_us, s.wake_preempts, s.wake_idle, s.rt_preempts,
-            s.lock_waits, s.holders_queued, s.holders_run, s.d_wakeups, s.tasks, s.task_evictions, s.page_faults, self.worker_pid,
+            s.lock_waits, s.holders_queued, s.holders_run, s.d_wakeups, s.d_wake_preempts, s.d_sleeps, s.kpreempted_run, s.tasks, s.task_evictions, s.page_faults, self.worker_pid,
             self.workers,
         );
         let _ = write!(
@@ -469,7 +480,7 @@ impl SchedStats {
         let _ = writeln!(
             out,
             "  scheduling  tasks {} (evicted {}) running {}/{} queued {} pending {} | dispatches {} (idle CPU {}, kernel {}) \
-             cpu searches {} rounds {} | max batch {} max round {} us | congested {} cancels {} bounces {} failed {} | wakeups preempting {} finding an idle CPU {} | long runners a real-time wakeup ended {} | lock waits {} (owner queued {}, run first {}) | woken from D {} | page faults {}",
+             cpu searches {} rounds {} | max batch {} max round {} us | congested {} cancels {} bounces {} failed {} | wakeups preempting {} finding an idle CPU {} | long runners a real-time wakeup ended {} | lock waits {} (owner queued {}, run first {}) | woken from D {} (slices ended for them {}) | slept in D {} (preempted in the kernel run first {}) | page faults {}",
             s.tasks, d(s.task_evictions, b.task_evictions), s.running, s.cpus, s.queued, s.pending,
             d(s.user_dispatches, b.user_dispatches), d(s.idle_cpu_dispatches, b.idle_cpu_dispatches),
             d(s.kernel_dispatches, b.kernel_dispatches), d(s.cpu_searches, b.cpu_searches),
@@ -478,7 +489,9 @@ impl SchedStats {
             d(s.wake_preempts, b.wake_preempts), d(s.wake_idle, b.wake_idle),
             d(s.rt_preempts, b.rt_preempts), d(s.lock_waits, b.lock_waits),
             d(s.holders_queued, b.holders_queued), d(s.holders_run, b.holders_run),
-            d(s.d_wakeups, b.d_wakeups), s.page_faults,
+            d(s.d_wakeups, b.d_wakeups), d(s.d_wake_preempts, b.d_wake_preempts),
+            d(s.d_sleeps, b.d_sleeps),
+            d(s.kpreempted_run, b.kpreempted_run), s.page_faults,
         );
         let _ = writeln!(
             out,
@@ -547,7 +560,7 @@ fn mode_text(mode: &ModeParams) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::live::stats::LockHolderCounts;
+    use crate::live::stats::{LockHolderCounts, WakePreemptCounts};
 
     #[test]
     fn line_has_every_required_counter() {
@@ -559,8 +572,14 @@ mod tests {
                 waits: 9,
                 queued: 5,
                 run: 4,
+                d_sleeps: 8,
+                kernel_preempted_run: 2,
             },
             nr_uninterruptible_wakeups: 6,
+            wake_preempt: WakePreemptCounts {
+                d_wake_preempts: 7,
+                ..Default::default()
+            },
             ..Default::default()
         };
         let line = SchedStats::from_metrics(&m, 42).line();
@@ -573,7 +592,7 @@ mod tests {
             " cancels=",
             " bounces=",
             " page_faults=3 ",
-            " lock_waits=9 holders_queued=5 holders_run=4 d_wakeups=6 ",
+            " lock_waits=9 holders_queued=5 holders_run=4 d_wakeups=6 d_wake_preempts=7 d_sleeps=8 kpreempted_run=2 ",
             " worker=42 ",
             " model_file=0000000000000abc ",
             " class=mixed ",

@@ -17,6 +17,8 @@ pub struct WakePreemptCounts {
     /// Slices of long runners ended because a real-time wakee took their CPU (a launcher
     /// about to fork): the task is decided again beside the child instead of resuming.
     pub rt_preempts: u64,
+    /// Slices ended because a task woken from state D was placed on that CPU.
+    pub d_wake_preempts: u64,
 }
 
 /// What the dispatcher did for lock holders (bpf/holders.bpf.h) since it was loaded.
@@ -28,6 +30,11 @@ pub struct LockHolderCounts {
     pub queued: u64,
     /// Owners the dispatcher then ran first.
     pub run: u64,
+    /// Tasks the dispatcher saw go to sleep in state D (not counted with
+    /// --no-kernel-preempted-first),
+    /// and the tasks preempted inside the kernel it then ran first.
+    pub d_sleeps: u64,
+    pub kernel_preempted_run: u64,
 }
 
 /// One snapshot of the scheduler's counters (cumulative since attach).

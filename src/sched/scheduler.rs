@@ -62,6 +62,8 @@ pub struct LoopConfig {
     pub rt_preempt_min_cpu_ns: u64,
     /// Run tasks woken from an uninterruptible sleep first.
     pub uninterruptible_first: bool,
+    /// On a sleep in state D, run first the task preempted inside the kernel longest ago.
+    pub kernel_preempted_first: bool,
     pub exit_dump_len: u32,
     pub partial: bool,
     pub verbose: bool,
@@ -132,10 +134,11 @@ impl<'a> Scheduler<'a> {
             &mut objects.wakeups,
             cfg.wake_preempt_min_run_ns,
             cfg.rt_preempt_min_cpu_ns,
+            cfg.uninterruptible_first,
         );
         let open_object = &mut objects.sched;
         let compaction = read_compact_unevictable();
-        let bpf = BpfScheduler::init(
+        let mut bpf = BpfScheduler::init(
             open_object,
             cfg.libbpf.clone().into_bpf_open_opts(),
             cfg.exit_dump_len,
@@ -147,6 +150,7 @@ impl<'a> Scheduler<'a> {
             scx_foresight::SCHEDULER_NAME,
         )
         .inspect_err(|_| restore_compact_unevictable(compaction))?;
+        set_kernel_preempted_first(&mut bpf, cfg.kernel_preempted_first);
         let mode = helpers.adapt.state.load();
         Ok(Self {
             bpf,
@@ -436,6 +440,8 @@ impl<'a> Scheduler<'a> {
                 waits: b.nr_lock_waits,
                 queued: b.nr_holders_queued,
                 run: b.nr_holders_run,
+                d_sleeps: b.nr_d_sleeps,
+                kernel_preempted_run: b.nr_kernel_preempted_run,
             })
     }
 
@@ -496,6 +502,17 @@ impl<'a> Scheduler<'a> {
 }
 
 /// The task's comm as bytes, cleaned (see clean_comm).
+/// Turn on the dispatcher's kernel-preempted-first rule (bpf/holders.bpf.h); it loads off.
+fn set_kernel_preempted_first(bpf: &mut BpfScheduler, on: bool) {
+    if let Some(bss) = bpf.skel.maps.bss_data.as_mut() {
+        bss.kernel_preempted_first = on;
+    } else if on {
+        warn!(
+            "the dispatcher's data section is not mapped: kernel-preempted tasks are not run first"
+        );
+    }
+}
+
 fn comm_of(t: &QueuedTask) -> [u8; 16] {
     // SAFETY: c_char and u8 have the same size and alignment, and comm is TASK_COMM_LEN long.
     clean_comm(unsafe { &*(t.comm.as_ptr() as *const [u8; 16]) })
@@ -552,11 +569,12 @@ fn load_wake_preempt(
     storage: &mut MaybeUninit<OpenObject>,
     min_run_ns: u64,
     rt_min_cpu_ns: u64,
+    d_wake: bool,
 ) -> Option<WakePreempt<'_>> {
-    if min_run_ns == 0 && rt_min_cpu_ns == 0 {
+    if min_run_ns == 0 && rt_min_cpu_ns == 0 && !d_wake {
         return None;
     }
-    WakePreempt::load(storage, min_run_ns, rt_min_cpu_ns)
+    WakePreempt::load(storage, min_run_ns, rt_min_cpu_ns, d_wake)
         .map_err(|e| warn!("wakeup preemption off: {e:#}"))
         .ok()
 }

@@ -27,11 +27,13 @@ impl<'a> WakePreempt<'a> {
     /// Load and attach; must run before the scheduler attaches (the core forbids new mappings
     /// afterwards). Tasks that ran less than `min_run_ns` since they were switched in are left
     /// alone (0: no kick); a real-time wakee ends the slice of a task that used at least
-    /// `rt_min_cpu_ns` in all (0: never).
+    /// `rt_min_cpu_ns` in all (0: never); with `d_wake`, a wakee woken from state D ends the
+    /// slice of the task running on its CPU.
     pub fn load(
         open_object: &'a mut MaybeUninit<OpenObject>,
         min_run_ns: u64,
         rt_min_cpu_ns: u64,
+        d_wake: bool,
     ) -> Result<Self> {
         let mut open = WakeupsSkelBuilder::default()
             .open(open_object)
@@ -40,6 +42,7 @@ impl<'a> WakePreempt<'a> {
             rodata.own_tgid = std::process::id();
             rodata.preempt_min_run_ns = min_run_ns;
             rodata.rt_preempt_min_cpu_ns = rt_min_cpu_ns;
+            rodata.d_wake_preempt = d_wake;
         }
         let mut skel = open.load().context("loading bpf/wakeups.bpf.c")?;
         skel.attach()
@@ -56,6 +59,7 @@ impl<'a> WakePreempt<'a> {
                 preempts: b.nr_wake_preempts,
                 idle: b.nr_wake_idle,
                 rt_preempts: b.nr_rt_preempts,
+                d_wake_preempts: b.nr_d_wake_preempts,
             })
     }
 }

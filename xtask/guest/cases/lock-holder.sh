@@ -8,7 +8,9 @@
 # hogs: the dispatcher must have found holders in its queues and run them first, with no
 # eviction; the writers, woken from their uninterruptible sleeps on the rwsem, must have been
 # flagged to user space and decided due at once (d_wakeups, build.rs's
-# flag_uninterruptible_wakeups); the counters are printed.
+# flag_uninterruptible_wakeups); the dispatcher must have seen
+# the writers go to sleep in state D (d_sleeps) and run first a writer preempted inside the
+# kernel (kpreempted_run: the 8 MiB copies are kernel time); the counters are printed.
 LOCK_HOLDER_S=15
 LOCK_HOLDER_WRITERS=4
 
@@ -37,9 +39,12 @@ case_lock_holder() {
 	_queued=$(stat_of /tmp/lock-holder.log holders_queued)
 	_run=$(stat_of /tmp/lock-holder.log holders_run)
 	_dw=$(stat_of /tmp/lock-holder.log d_wakeups)
+	_ds=$(stat_of /tmp/lock-holder.log d_sleeps)
+	_kp=$(stat_of /tmp/lock-holder.log kpreempted_run)
 	_ev=$(($(evictions) - _ev0))
 	_att=no
 	ours_attached && alive "$SCHED_PID" && _att=yes
-	DETAIL="lock_waits=${_waits:-none} holders_queued=${_queued:-none} holders_run=${_run:-none} d_wakeups=${_dw:-none} evictions=$_ev attached=$_att"
-	[ "${_run:-0}" -gt 0 ] && [ "${_dw:-0}" -gt 0 ] && [ "$_ev" -eq 0 ] && [ "$_att" = yes ]
+	DETAIL="lock_waits=${_waits:-none} holders_queued=${_queued:-none} holders_run=${_run:-none} d_wakeups=${_dw:-none} d_sleeps=${_ds:-none} kpreempted_run=${_kp:-none} evictions=$_ev attached=$_att"
+	[ "${_run:-0}" -gt 0 ] && [ "${_dw:-0}" -gt 0 ] && [ "${_ds:-0}" -gt 0 ] && [ "${_kp:-0}" -gt 0 ] &&
+		[ "$_ev" -eq 0 ] && [ "$_att" = yes ]
 }
