@@ -182,7 +182,7 @@ const TASK_FLAGS_WOKE_D: &str = "\ttask->flags = enq_flags;
 
 /// Tell user space which wakeups end an uninterruptible sleep: a task woken from one may have
 /// been handed the lock it slept on (a folio's lock passes to the woken waiter), so the next
-/// waiter sleeps until it runs. In the VM's generated replay such images waited 12-34 ms
+/// waiter sleeps until it runs. In the VM's generated replay such images waited 6-34 ms
 /// (medians per replay) from that wakeup to their run, up to 562 ms when decided as hogs,
 /// against the default's 5-7 ms (BENCHMARKS.md section 25). Fails the build if the template
 /// changed.

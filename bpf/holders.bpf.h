@@ -17,9 +17,9 @@
  * its exec and deferred as a hog, with no contention event (BENCHMARKS.md section 24); the
  * roots of such chains had last left the CPU preempted inside the kernel (a context switch
  * with `preempt` set), where a lock can be held. With kernel_preempted_first set (the
- * default), when a task
- * goes to sleep in state D, this CPU's next dispatch runs first the queued task that was
- * preempted inside the kernel longest ago and has not run since, with the same short slice.
+ * default), when a task goes to sleep in state D, this CPU's next dispatch runs first the
+ * queued task that was preempted inside the kernel longest ago and has not run since, with
+ * the same short slice.
  */
 
 /* lock:contention_begin's flags (include/trace/events/lock.h). */

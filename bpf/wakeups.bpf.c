@@ -33,7 +33,7 @@
  * hold what the next sleeper waits for; user space makes it due at once, but decides it only
  * when this CPU's running task leaves it. With d_wake_preempt, that task's slice ends here
  * (the kernel then switches at its next tick): in the generated replay, images woken from D
- * waited a median 4-27 ms per replay to run with the due-at-once rule alone, against the
+ * waited a median 4-28 ms per replay to run with the due-at-once rule alone, against the
  * default's 3-6 ms (BENCHMARKS.md section 25).
  */
 #include <scx/common.bpf.h>
