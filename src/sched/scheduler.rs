@@ -501,7 +501,6 @@ impl<'a> Scheduler<'a> {
     }
 }
 
-/// The task's comm as bytes, cleaned (see clean_comm).
 /// Turn on the dispatcher's kernel-preempted-first rule (bpf/holders.bpf.h); it loads off.
 fn set_kernel_preempted_first(bpf: &mut BpfScheduler, on: bool) {
     if let Some(bss) = bpf.skel.maps.bss_data.as_mut() {
@@ -513,6 +512,7 @@ fn set_kernel_preempted_first(bpf: &mut BpfScheduler, on: bool) {
     }
 }
 
+/// The task's comm as bytes, cleaned (see clean_comm).
 fn comm_of(t: &QueuedTask) -> [u8; 16] {
     // SAFETY: c_char and u8 have the same size and alignment, and comm is TASK_COMM_LEN long.
     clean_comm(unsafe { &*(t.comm.as_ptr() as *const [u8; 16]) })
