@@ -41,6 +41,7 @@ fn main() {
         .expect("bpf/wakeups.bpf.c: BPF build failed");
     for header in [
         "bpf/holders.bpf.h",
+        "bpf/dsleep.bpf.h",
         "bpf/exits.h",
         "bpf/execs.h",
         "bpf/signals.h",
@@ -167,18 +168,20 @@ fn run_lock_holders_first(text: &str) -> String {
 /// The core's copy of the kernel's enqueue flags into what it queues to user space.
 const TASK_FLAGS_LINE: &str = "\ttask->flags = enq_flags;\n";
 /// Flags a wakeup from an uninterruptible sleep, in a bit the kernel's enqueue flags leave
-/// free (scx_foresight's `ENQ_WOKE_UNINTERRUPTIBLE`, cleared again before dispatch). The
-/// kernel set sched_contributes_to_load when the task went to sleep in TASK_UNINTERRUPTIBLE
-/// (not TASK_IDLE, not frozen) and leaves it until its next sleep.
+/// free (scx_foresight's `ENQ_WOKE_UNINTERRUPTIBLE`, cleared again before dispatch).
 const TASK_FLAGS_WOKE_D: &str = "\ttask->flags = enq_flags;
 \t/*
 \t * scx_foresight: woken from an uninterruptible sleep (see build.rs's
 \t * flag_uninterruptible_wakeups).
 \t */
-\tif ((enq_flags & SCX_ENQ_WAKEUP) &&
-\t    BPF_CORE_READ_BITFIELD_PROBED(p, sched_contributes_to_load))
+\tif ((enq_flags & SCX_ENQ_WAKEUP) && woke_from_d(p))
 \t\ttask->flags |= 1ULL << 62;
 ";
+/// The core's function that fills what it queues to user space; woke_from_d goes before it.
+const TASK_INFO_OPENING: &str = "static void get_task_info(";
+/// The test shared with bpf/wakeups.bpf.c.
+const DSLEEP_INCLUDE: &str =
+    "/* scx_foresight: woke_from_d (see build.rs). */\n#include \"bpf/dsleep.bpf.h\"\n\n";
 
 /// Tell user space which wakeups end an uninterruptible sleep: a task woken from one may have
 /// been handed the lock it slept on (a folio's lock passes to the woken waiter), so the next
@@ -187,12 +190,17 @@ const TASK_FLAGS_WOKE_D: &str = "\ttask->flags = enq_flags;
 /// against the default's 5-7 ms (BENCHMARKS.md section 25). Fails the build if the template
 /// changed.
 fn flag_uninterruptible_wakeups(text: &str) -> String {
-    if !text.contains(TASK_FLAGS_LINE) {
+    if !text.contains(TASK_FLAGS_LINE) || !text.contains(TASK_INFO_OPENING) {
         panic!(
             "{DISPATCHER}: scx_rustland_core's template changed; update build.rs's flag_uninterruptible_wakeups"
         );
     }
-    text.replacen(TASK_FLAGS_LINE, TASK_FLAGS_WOKE_D, 1)
+    text.replacen(
+        TASK_INFO_OPENING,
+        &format!("{DSLEEP_INCLUDE}{TASK_INFO_OPENING}"),
+        1,
+    )
+    .replacen(TASK_FLAGS_LINE, TASK_FLAGS_WOKE_D, 1)
 }
 
 /// Compile the changed dispatcher from OUT_DIR, replacing the core's object and skeleton.
@@ -206,7 +214,7 @@ fn compile_dispatcher(text: &str) {
     let root = std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR is set");
     scx_cargo::BpfBuilder::new()
         .expect("BPF builder: cannot start (is clang >= 18 installed? set BPF_CLANG)")
-        .add_include_path(&root) // intf.h, bpf/holders.bpf.h
+        .add_include_path(&root) // intf.h, bpf/holders.bpf.h, bpf/dsleep.bpf.h
         .enable_skel(&source, "bpf")
         .build()
         .expect("main.bpf.c with our changes: BPF build failed");

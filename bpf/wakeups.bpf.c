@@ -38,6 +38,7 @@
  */
 #include <scx/common.bpf.h>
 #include "wakeups.h"
+#include "dsleep.bpf.h"
 
 char _license[] SEC("license") = "GPL";
 
@@ -72,12 +73,6 @@ const volatile bool d_wake_preempt;
 
 /* Slices a wakeup from state D ended. */
 volatile u64 nr_d_wake_preempts;
-
-/* Whether @p's last sleep was in state D (the kernel keeps this until its next sleep). */
-static bool woke_from_d(struct task_struct *p)
-{
-	return BPF_CORE_READ_BITFIELD_PROBED(p, sched_contributes_to_load);
-}
 
 SEC("tp_btf/sched_switch")
 int BPF_PROG(foresight_wake_switch, bool preempt, struct task_struct *prev,

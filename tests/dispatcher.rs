@@ -8,11 +8,14 @@
 //!   includes our code and, in its dispatch, tries the holder a waiter named before the
 //!   user-space scheduler and before any queue;
 //! - wakeups from an uninterruptible sleep are flagged to user space
-//!   (`flag_uninterruptible_wakeups`) in the bit the scheduler reads and clears before dispatch.
+//!   (`flag_uninterruptible_wakeups`) in the bit the scheduler reads and clears before dispatch,
+//!   with the test the wakeup tracer uses (bpf/dsleep.bpf.h).
 
 const CONNECTOR: &str = include_str!("../src/bpf.rs");
 const DISPATCHER: &str = include_str!(concat!(env!("OUT_DIR"), "/main.bpf.c"));
 const HOLDERS: &str = include_str!("../bpf/holders.bpf.h");
+const DSLEEP: &str = include_str!("../bpf/dsleep.bpf.h");
+const WAKEUPS: &str = include_str!("../bpf/wakeups.bpf.c");
 const SCHEDULER: &str = include_str!("../src/sched/scheduler.rs");
 
 fn at(text: &str, needle: &str) -> usize {
@@ -64,8 +67,19 @@ fn uninterruptible_wakeups_are_flagged_in_the_bit_user_space_clears() {
         before(body, "task->flags = enq_flags;", mark),
         "the copy of the kernel's flags overwrites our mark"
     );
-    assert!(before(body, "sched_contributes_to_load", mark));
+    assert!(before(body, "woke_from_d(p)", mark));
     assert_eq!(DISPATCHER.matches("1ULL << 62").count(), 1);
+    // One test of a sleep in D, shared with the wakeup tracer, defined before its use.
+    assert!(before(
+        DISPATCHER,
+        "#include \"bpf/dsleep.bpf.h\"",
+        "static void get_task_info("
+    ));
+    at(DSLEEP, "sched_contributes_to_load");
+    at(WAKEUPS, "#include \"dsleep.bpf.h\"");
+    for text in [DISPATCHER, WAKEUPS] {
+        assert!(!text.contains("sched_contributes_to_load"));
+    }
     at(SCHEDULER, "const ENQ_WOKE_UNINTERRUPTIBLE: u64 = 1 << 62;");
     at(SCHEDULER, "d.flags &= !ENQ_WOKE_UNINTERRUPTIBLE;");
 }
