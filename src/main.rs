@@ -99,6 +99,7 @@ fn run(opts: &Opts) -> Result<ExitCode> {
         wake_preempt_min_run_ns: opts.wake_preempt_us.saturating_mul(1000),
         rt_preempt_min_cpu_ns: opts.rt_preempt_cpu_us.saturating_mul(1000),
         uninterruptible_first: !opts.no_uninterruptible_first,
+        uninterruptible_lead_ns: opts.uninterruptible_lead_ms.saturating_mul(1_000_000),
         kernel_preempted_first: !opts.no_kernel_preempted_first,
         partial: opts.partial,
         verbose: opts.verbose,

@@ -62,6 +62,14 @@ fn absurd_values_are_refused_before_touching_the_kernel() {
     let o = run(&["--stats", "0"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).contains("--stats 0"), "{}", text(&o));
+    // A lead past the aging bound could keep a task waiting until the kernel's watchdog.
+    let o = run(&["--uninterruptible-lead-ms", "1001"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).contains("'1001' for '--uninterruptible-lead-ms"),
+        "{}",
+        text(&o)
+    );
 }
 
 /// On a kernel without sched_ext (like the build machines) the refusal says why and what to do;

@@ -8,7 +8,7 @@ use clap::Parser;
 use scx_foresight::core::modes::CgroupBoost;
 use scx_foresight::core::policy::{
     EXEC_FINISH_NS_DEFAULT, EXEC_GRACE_NS_DEFAULT, RT_PREEMPT_MIN_CPU_NS, SLICE_NS_DEFAULT,
-    SLICE_NS_MIN_DEFAULT, WAKE_PREEMPT_MIN_RUN_NS,
+    SLICE_NS_MIN_DEFAULT, UNINTERRUPTIBLE_LEAD_NS_DEFAULT, WAKE_PREEMPT_MIN_RUN_NS,
 };
 use scx_foresight::live::adapt::ClassifierSource;
 use scx_foresight::live::sched_stats::StatsFormat;
@@ -78,6 +78,18 @@ pub struct Opts {
     /// hold what the next sleeper waits for.
     #[arg(long)]
     pub(crate) no_uninterruptible_first: bool,
+
+    /// How many milliseconds before now a task woken from an uninterruptible sleep is due: it
+    /// goes ahead of every queued task that has waited less. 0: due now, behind the tasks
+    /// already overdue. At most 1000 (the aging bound), so that no task waits behind such
+    /// wakees long enough for the kernel's watchdog.
+    #[arg(
+        long,
+        value_name = "MS",
+        default_value_t = UNINTERRUPTIBLE_LEAD_NS_DEFAULT / 1_000_000,
+        value_parser = clap::value_parser!(u64).range(0..=1000)
+    )]
+    pub(crate) uninterruptible_lead_ms: u64,
 
     /// Do not run first, when a task goes to sleep in state D, the queued task that was
     /// preempted inside the kernel longest ago and has not run since. By default it runs

@@ -33,7 +33,8 @@
 //!   model: short mean 14.66 keeping the fork's deadline, 10.26 keyed from the fork).
 //! - Uninterruptible wakeups: a task woken from an uninterruptible sleep may hold what it slept
 //!   on (a folio's lock passes to the waiter it wakes) while the next waiter sleeps behind it:
-//!   it is due at once, and one that is not run to completion gets a short slice.
+//!   it is due ahead of the tasks already overdue (by `UNINTERRUPTIBLE_LEAD_NS_DEFAULT`), and
+//!   one that is not run to completion gets a short slice.
 
 /// Nanoseconds in a microsecond (CLI values are in µs).
 pub const NSEC_PER_USEC: u64 = 1_000;
@@ -95,6 +96,11 @@ pub const EXEC_FINISH_NS_DEFAULT: u64 = 3_000_000;
 /// The slice of a task woken from an uninterruptible sleep that is not run to completion:
 /// enough to leave what it was handed (a page fault's folio lock), then it is decided again.
 pub const UNINTERRUPTIBLE_WAKE_SLICE_NS: u64 = 1_000_000;
+/// How far before now a task woken from an uninterruptible sleep is due: due "now" still
+/// went behind every task already overdue (in the VM's generated replay such wakees waited a
+/// median 8-16 ms per replay at load 0.7, BENCHMARKS.md section 25); the aging cap puts it
+/// ahead of everything that has waited less than the cap.
+pub const UNINTERRUPTIBLE_LEAD_NS_DEFAULT: u64 = AGING_CAP_NS;
 /// Remaining CPU assumed for a new task nothing is known about.
 pub const UNKNOWN_NEW_NS: u64 = 1_000_000;
 /// Share of enqueues after a sleep above which a task counts as interactive (or I/O-bound).
@@ -239,6 +245,8 @@ pub struct Policy {
     short_task_ns: u64,
     batch_slice_pct: u64,
     cpu_choice: CpuChoice,
+    /// How far before now a task woken from an uninterruptible sleep is due.
+    uninterruptible_lead_ns: u64,
 }
 
 impl Policy {
@@ -261,6 +269,16 @@ impl Policy {
             short_task_ns: mode.short_task_ms * 1_000_000,
             batch_slice_pct: mode.batch_slice_pct,
             cpu_choice: mode.cpu_choice,
+            uninterruptible_lead_ns: UNINTERRUPTIBLE_LEAD_NS_DEFAULT,
+        }
+    }
+
+    /// The same policy with tasks woken from an uninterruptible sleep due `lead_ns` before
+    /// now (0: due now, behind tasks already overdue).
+    pub fn with_uninterruptible_lead(self, lead_ns: u64) -> Self {
+        Self {
+            uninterruptible_lead_ns: lead_ns,
+            ..self
         }
     }
 
@@ -286,9 +304,9 @@ impl Policy {
         };
         let mut deadline = since.saturating_add(key);
         let mut slice_ns = self.slice_for(t, class, remaining, nr_waiting);
-        // Whoever sleeps behind what it was handed wakes only when it has run: due now.
+        // Whoever sleeps behind what it was handed wakes only when it has run: due first.
         if t.woke_uninterruptible {
-            deadline = deadline.min(now_ns);
+            deadline = deadline.min(now_ns.saturating_sub(self.uninterruptible_lead_ns));
             if !self.runs_to_completion(t, remaining) {
                 slice_ns = slice_ns.min(UNINTERRUPTIBLE_WAKE_SLICE_NS);
             }
@@ -492,11 +510,11 @@ mod tests {
         assert!(heavy.slice_ns > light.slice_ns);
     }
 
-    /// Woken from an uninterruptible sleep: due now, ahead of a short task queued earlier; a
-    /// hog gets a short slice, a task run to completion keeps its own.
+    /// Woken from an uninterruptible sleep, with no lead: due now, ahead of a short task queued
+    /// earlier; a hog gets a short slice, a task run to completion keeps its own.
     #[test]
     fn uninterruptible_wakeups_are_due_now() {
-        let p = policy();
+        let p = policy().with_uninterruptible_lead(0);
         let short_queued = p.decide(&view(0, Some(2)), 1_000, 8);
         let woken = |t: TaskView| TaskView {
             woke_uninterruptible: true,
@@ -526,6 +544,38 @@ mod tests {
             8,
         );
         assert!(early.deadline <= 2_000_000_000);
+    }
+
+    /// With the default lead, a task woken from an uninterruptible sleep goes ahead of a task
+    /// already overdue that has waited less than the lead; one that waited longer stays first.
+    #[test]
+    fn uninterruptible_wakeups_go_ahead_of_overdue_tasks() {
+        let p = policy();
+        let now = 3 * AGING_CAP_NS;
+        let overdue = p.decide(&view(0, Some(2)), now - AGING_CAP_NS / 2, 8);
+        assert!(overdue.deadline < now);
+        let woken = p.decide(
+            &TaskView {
+                woke_uninterruptible: true,
+                ..view(300, Some(2_000))
+            },
+            now,
+            8,
+        );
+        assert_eq!(woken.deadline, now - UNINTERRUPTIBLE_LEAD_NS_DEFAULT);
+        assert!(woken.deadline < overdue.deadline);
+        let waited_longer = p.decide(&view(0, Some(2)), now - 2 * AGING_CAP_NS, 8);
+        assert!(waited_longer.deadline < woken.deadline);
+        // Early in the clock's life the lead stops at 0 rather than wrapping.
+        let at_boot = p.decide(
+            &TaskView {
+                woke_uninterruptible: true,
+                ..view(0, Some(4))
+            },
+            1_000,
+            8,
+        );
+        assert_eq!(at_boot.deadline, 0);
     }
 
     /// An image re-decided at exec is keyed from its fork's time with its own prediction: not

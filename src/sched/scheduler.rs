@@ -62,6 +62,8 @@ pub struct LoopConfig {
     pub rt_preempt_min_cpu_ns: u64,
     /// Run tasks woken from an uninterruptible sleep first.
     pub uninterruptible_first: bool,
+    /// How far before now such a task is due (ns).
+    pub uninterruptible_lead_ns: u64,
     /// On a sleep in state D, run first the task preempted inside the kernel longest ago.
     pub kernel_preempted_first: bool,
     pub exit_dump_len: u32,
@@ -101,6 +103,8 @@ pub struct Scheduler<'a> {
     base_slices: SliceConfig,
     /// Tasks woken from an uninterruptible sleep are due at once (the flag's default).
     uninterruptible_first: bool,
+    /// How far before now they are due; each mode's policy gets it.
+    uninterruptible_lead_ns: u64,
     policy: Policy,
     /// Generation of the mode the policy was built from.
     mode_generation: u64,
@@ -159,7 +163,9 @@ impl<'a> Scheduler<'a> {
             wake_preempt,
             base_slices: cfg.slices,
             uninterruptible_first: cfg.uninterruptible_first,
-            policy: Policy::with_mode(cfg.slices, &mode.params),
+            uninterruptible_lead_ns: cfg.uninterruptible_lead_ns,
+            policy: Policy::with_mode(cfg.slices, &mode.params)
+                .with_uninterruptible_lead(cfg.uninterruptible_lead_ns),
             mode_generation: mode.generation,
             mode_since_ns: monotonic_ns(),
             window_start: Instant::now(),
@@ -228,7 +234,8 @@ impl<'a> Scheduler<'a> {
     fn apply_mode(&mut self, now: u64) {
         let mode = self.helpers.adapt.state.load();
         if mode.generation != self.mode_generation {
-            self.policy = Policy::with_mode(self.base_slices, &mode.params);
+            self.policy = Policy::with_mode(self.base_slices, &mode.params)
+                .with_uninterruptible_lead(self.uninterruptible_lead_ns);
             self.mode_generation = mode.generation;
             self.mode_since_ns = now;
         }
