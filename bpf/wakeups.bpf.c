@@ -30,7 +30,7 @@
  * (docs/bench/rtend400, BENCHMARKS.md section 18; this rule: section 19).
  *
  * A task woken from state D onto this CPU (a folio's lock handed to it, its I/O done) may now
- * hold what the next sleeper waits for; user space makes it due at once, but decides it only
+ * hold what the next sleeper waits for; user space makes it due first, but decides it only
  * when this CPU's running task leaves it. With d_wake_preempt, that task's slice ends here
  * (the kernel then switches at its next tick): in the generated replay, images woken from D
  * waited a median 4-28 ms per replay to run with the due-at-once rule alone, against the

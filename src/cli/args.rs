@@ -73,9 +73,9 @@ pub struct Opts {
     pub(crate) exec_finish_us: u64,
 
     /// Do not run first a task woken from an uninterruptible sleep (state D: a lock handed
-    /// over, I/O done). By default it is due at once, with a 1 ms slice unless it is predicted
-    /// to finish in one, and the slice of the task running on its CPU ends, because it may
-    /// hold what the next sleeper waits for.
+    /// over, I/O done). By default it is due first (see --uninterruptible-lead-ms), with a
+    /// 1 ms slice unless it is predicted to finish in one, and the slice of the task running
+    /// on its CPU ends, because it may hold what the next sleeper waits for.
     #[arg(long)]
     pub(crate) no_uninterruptible_first: bool,
 

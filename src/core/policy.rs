@@ -168,7 +168,7 @@ pub struct TaskView {
     /// When it was queued before its slice was ended for it to be decided again as a new
     /// image (exec): unless it is now a hog, its new key counts from then, not from now.
     pub held_since: Option<u64>,
-    /// Woken from an uninterruptible sleep (a lock handed over, I/O done): due at once.
+    /// Woken from an uninterruptible sleep (a lock handed over, I/O done): due first.
     pub woke_uninterruptible: bool,
 }
 

@@ -101,7 +101,7 @@ pub struct Scheduler<'a> {
     wake_preempt: Option<WakePreempt<'a>>,
     /// Slice bounds from the command line; each mode scales them.
     base_slices: SliceConfig,
-    /// Tasks woken from an uninterruptible sleep are due at once (the flag's default).
+    /// Tasks woken from an uninterruptible sleep are due first (the flag's default).
     uninterruptible_first: bool,
     /// How far before now they are due; each mode's policy gets it.
     uninterruptible_lead_ns: u64,
