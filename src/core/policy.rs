@@ -34,7 +34,8 @@
 //! - Uninterruptible wakeups: a task woken from an uninterruptible sleep may hold what it slept
 //!   on (a folio's lock passes to the waiter it wakes) while the next waiter sleeps behind it:
 //!   it is due ahead of the tasks already overdue (by `UNINTERRUPTIBLE_LEAD_NS_DEFAULT`), and
-//!   one that is not run to completion gets a short slice.
+//!   one that is not run to completion gets a short slice. Such wakees can go ahead of a task
+//!   for at most the cap plus the lead (2 s by default, under the kernel's 5 s watchdog).
 
 /// Nanoseconds in a microsecond (CLI values are in µs).
 pub const NSEC_PER_USEC: u64 = 1_000;
