@@ -26,7 +26,7 @@ use crate::sched::wakeups::WakePreempt;
 use scx_foresight::core::cpus::{CpuInfo, CpuLayout};
 use scx_foresight::core::model::{Sample, Source};
 use scx_foresight::core::policy::CpuChoice;
-use scx_foresight::core::policy::{Decision, Policy, SliceConfig, BOOST_PCT_NONE};
+use scx_foresight::core::policy::{Decision, ModeParams, Policy, SliceConfig, BOOST_PCT_NONE};
 use scx_foresight::core::tasks::{clean_comm, IdentitySource, TaskTable, MAX_TASKS};
 use scx_foresight::live::adapt::{Adapt, WindowMsg};
 use scx_foresight::live::handoff::SyncSender;
@@ -164,8 +164,7 @@ impl<'a> Scheduler<'a> {
             base_slices: cfg.slices,
             uninterruptible_first: cfg.uninterruptible_first,
             uninterruptible_lead_ns: cfg.uninterruptible_lead_ns,
-            policy: Policy::with_mode(cfg.slices, &mode.params)
-                .with_uninterruptible_lead(cfg.uninterruptible_lead_ns),
+            policy: mode_policy(cfg.slices, &mode.params, cfg.uninterruptible_lead_ns),
             mode_generation: mode.generation,
             mode_since_ns: monotonic_ns(),
             window_start: Instant::now(),
@@ -234,8 +233,7 @@ impl<'a> Scheduler<'a> {
     fn apply_mode(&mut self, now: u64) {
         let mode = self.helpers.adapt.state.load();
         if mode.generation != self.mode_generation {
-            self.policy = Policy::with_mode(self.base_slices, &mode.params)
-                .with_uninterruptible_lead(self.uninterruptible_lead_ns);
+            self.policy = mode_policy(self.base_slices, &mode.params, self.uninterruptible_lead_ns);
             self.mode_generation = mode.generation;
             self.mode_since_ns = now;
         }
@@ -506,6 +504,11 @@ impl<'a> Scheduler<'a> {
             ..self.m
         }
     }
+}
+
+/// The policy for a mode, with the command line's settings that no mode changes.
+fn mode_policy(base: SliceConfig, params: &ModeParams, uninterruptible_lead_ns: u64) -> Policy {
+    Policy::with_mode(base, params).with_uninterruptible_lead(uninterruptible_lead_ns)
 }
 
 /// Turn on the dispatcher's kernel-preempted-first rule (bpf/holders.bpf.h); it loads off.
