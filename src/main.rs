@@ -26,7 +26,7 @@ use cli::{model, report, simulate, trace, train};
 use sched::scheduler::LoopConfig;
 use sched::supervisor::{self, WORKER_ENV};
 use sched::{stats_service, worker};
-use scx_foresight::core::policy::SliceConfig;
+use scx_foresight::core::policy::{SliceConfig, UninterruptibleWake};
 use scx_foresight::live::preflight::{self, SCHED_EXT_SYSFS};
 use scx_foresight::live::sched_stats::StatsFormat;
 
@@ -99,7 +99,11 @@ fn run(opts: &Opts) -> Result<ExitCode> {
         wake_preempt_min_run_ns: opts.wake_preempt_us.saturating_mul(1000),
         rt_preempt_min_cpu_ns: opts.rt_preempt_cpu_us.saturating_mul(1000),
         uninterruptible_first: !opts.no_uninterruptible_first,
-        uninterruptible_lead_ns: opts.uninterruptible_lead_ms.saturating_mul(1_000_000),
+        uninterruptible: UninterruptibleWake {
+            lead_ns: opts.uninterruptible_lead_ms.saturating_mul(1_000_000),
+            slice_ns: opts.uninterruptible_slice_us.saturating_mul(1000),
+        },
+        uninterruptible_preempt: !opts.no_uninterruptible_preempt,
         kernel_preempted_first: !opts.no_kernel_preempted_first,
         partial: opts.partial,
         verbose: opts.verbose,

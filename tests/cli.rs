@@ -70,6 +70,14 @@ fn absurd_values_are_refused_before_touching_the_kernel() {
         "{}",
         text(&o)
     );
+    // A D wakee's slice is at most a second: more would be no cap at all.
+    let o = run(&["--uninterruptible-slice-us", "1000001"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).contains("'1000001' for '--uninterruptible-slice-us"),
+        "{}",
+        text(&o)
+    );
 }
 
 /// On a kernel without sched_ext (like the build machines) the refusal says why and what to do;

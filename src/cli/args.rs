@@ -8,7 +8,8 @@ use clap::Parser;
 use scx_foresight::core::modes::CgroupBoost;
 use scx_foresight::core::policy::{
     EXEC_FINISH_NS_DEFAULT, EXEC_GRACE_NS_DEFAULT, RT_PREEMPT_MIN_CPU_NS, SLICE_NS_DEFAULT,
-    SLICE_NS_MIN_DEFAULT, UNINTERRUPTIBLE_LEAD_NS_DEFAULT, WAKE_PREEMPT_MIN_RUN_NS,
+    SLICE_NS_MIN_DEFAULT, UNINTERRUPTIBLE_LEAD_NS_DEFAULT, UNINTERRUPTIBLE_SLICE_NS_DEFAULT,
+    WAKE_PREEMPT_MIN_RUN_NS,
 };
 use scx_foresight::live::adapt::ClassifierSource;
 use scx_foresight::live::sched_stats::StatsFormat;
@@ -74,10 +75,27 @@ pub struct Opts {
 
     /// Do not run first a task woken from an uninterruptible sleep (state D: a lock handed
     /// over, I/O done). By default it is due first (see --uninterruptible-lead-ms), with a
-    /// 1 ms slice unless it is predicted to finish in one, and the slice of the task running
-    /// on its CPU ends, because it may hold what the next sleeper waits for.
+    /// short slice unless it is predicted to finish in one (--uninterruptible-slice-us), and
+    /// the slice of the task running on its CPU ends (--no-uninterruptible-preempt), because
+    /// it may hold what the next sleeper waits for. This turns all three off.
     #[arg(long)]
     pub(crate) no_uninterruptible_first: bool,
+
+    /// The slice, in microseconds, of a task woken from an uninterruptible sleep that is not
+    /// predicted to finish in one: enough to leave what it was handed, then it is decided
+    /// again. 0: the slice it would get anyway.
+    #[arg(
+        long,
+        value_name = "US",
+        default_value_t = UNINTERRUPTIBLE_SLICE_NS_DEFAULT / 1000,
+        value_parser = clap::value_parser!(u64).range(0..=1_000_000)
+    )]
+    pub(crate) uninterruptible_slice_us: u64,
+
+    /// Let a task woken from an uninterruptible sleep wait for the end of the slice of the
+    /// task running on its CPU; by default that slice ends at once (at the next tick).
+    #[arg(long)]
+    pub(crate) no_uninterruptible_preempt: bool,
 
     /// How many milliseconds before now a task woken from an uninterruptible sleep is due: it
     /// goes ahead of every queued task that has waited less. 0: due now, behind the tasks

@@ -34,8 +34,9 @@
 //! - Uninterruptible wakeups: a task woken from an uninterruptible sleep may hold what it slept
 //!   on (a folio's lock passes to the waiter it wakes) while the next waiter sleeps behind it:
 //!   it is due ahead of the tasks already overdue (by `UNINTERRUPTIBLE_LEAD_NS_DEFAULT`), and
-//!   one that is not run to completion gets a short slice. Such wakees can go ahead of a task
-//!   for at most the cap plus the lead (2 s by default, under the kernel's 5 s watchdog).
+//!   one that is not run to completion gets a short slice ([`UninterruptibleWake`]). Such
+//!   wakees can go ahead of a task for at most the cap plus the lead (2 s by default, under
+//!   the kernel's 5 s watchdog).
 
 /// Nanoseconds in a microsecond (CLI values are in µs).
 pub const NSEC_PER_USEC: u64 = 1_000;
@@ -96,12 +97,30 @@ pub const EXEC_GRACE_NS_DEFAULT: u64 = 500_000;
 pub const EXEC_FINISH_NS_DEFAULT: u64 = 3_000_000;
 /// The slice of a task woken from an uninterruptible sleep that is not run to completion:
 /// enough to leave what it was handed (a page fault's folio lock), then it is decided again.
-pub const UNINTERRUPTIBLE_WAKE_SLICE_NS: u64 = 1_000_000;
+pub const UNINTERRUPTIBLE_SLICE_NS_DEFAULT: u64 = 1_000_000;
 /// How far before now a task woken from an uninterruptible sleep is due: due "now" still
 /// went behind every task already overdue (in the VM's generated replay such wakees waited a
 /// median 8-16 ms per replay at load 0.7, BENCHMARKS.md section 25); the aging cap puts it
 /// ahead of everything that has waited less than the cap.
 pub const UNINTERRUPTIBLE_LEAD_NS_DEFAULT: u64 = AGING_CAP_NS;
+/// What a task woken from an uninterruptible sleep gets (`woke_uninterruptible`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UninterruptibleWake {
+    /// How far before now it is due (0: due now, behind tasks already overdue).
+    pub lead_ns: u64,
+    /// Its slice unless it is run to completion (0: the slice it would get anyway).
+    pub slice_ns: u64,
+}
+
+impl Default for UninterruptibleWake {
+    fn default() -> Self {
+        Self {
+            lead_ns: UNINTERRUPTIBLE_LEAD_NS_DEFAULT,
+            slice_ns: UNINTERRUPTIBLE_SLICE_NS_DEFAULT,
+        }
+    }
+}
+
 /// Remaining CPU assumed for a new task nothing is known about.
 pub const UNKNOWN_NEW_NS: u64 = 1_000_000;
 /// Share of enqueues after a sleep above which a task counts as interactive (or I/O-bound).
@@ -246,8 +265,8 @@ pub struct Policy {
     short_task_ns: u64,
     batch_slice_pct: u64,
     cpu_choice: CpuChoice,
-    /// How far before now a task woken from an uninterruptible sleep is due.
-    uninterruptible_lead_ns: u64,
+    /// Deadline and slice of a task woken from an uninterruptible sleep.
+    uninterruptible: UninterruptibleWake,
 }
 
 impl Policy {
@@ -270,15 +289,14 @@ impl Policy {
             short_task_ns: mode.short_task_ms * 1_000_000,
             batch_slice_pct: mode.batch_slice_pct,
             cpu_choice: mode.cpu_choice,
-            uninterruptible_lead_ns: UNINTERRUPTIBLE_LEAD_NS_DEFAULT,
+            uninterruptible: UninterruptibleWake::default(),
         }
     }
 
-    /// The same policy with tasks woken from an uninterruptible sleep due `lead_ns` before
-    /// now (0: due now, behind tasks already overdue).
-    pub fn with_uninterruptible_lead(self, lead_ns: u64) -> Self {
+    /// The same policy with tasks woken from an uninterruptible sleep decided by `wake`.
+    pub fn with_uninterruptible(self, wake: UninterruptibleWake) -> Self {
         Self {
-            uninterruptible_lead_ns: lead_ns,
+            uninterruptible: wake,
             ..self
         }
     }
@@ -307,9 +325,10 @@ impl Policy {
         let mut slice_ns = self.slice_for(t, class, remaining, nr_waiting);
         // Whoever sleeps behind what it was handed wakes only when it has run: due first.
         if t.woke_uninterruptible {
-            deadline = deadline.min(now_ns.saturating_sub(self.uninterruptible_lead_ns));
-            if !self.runs_to_completion(t, remaining) {
-                slice_ns = slice_ns.min(UNINTERRUPTIBLE_WAKE_SLICE_NS);
+            let wake = self.uninterruptible;
+            deadline = deadline.min(now_ns.saturating_sub(wake.lead_ns));
+            if wake.slice_ns > 0 && !self.runs_to_completion(t, remaining) {
+                slice_ns = slice_ns.min(wake.slice_ns);
             }
         }
         Decision {
@@ -515,7 +534,10 @@ mod tests {
     /// earlier; a hog gets a short slice, a task run to completion keeps its own.
     #[test]
     fn uninterruptible_wakeups_are_due_now() {
-        let p = policy().with_uninterruptible_lead(0);
+        let p = policy().with_uninterruptible(UninterruptibleWake {
+            lead_ns: 0,
+            ..UninterruptibleWake::default()
+        });
         let short_queued = p.decide(&view(0, Some(2)), 1_000, 8);
         let woken = |t: TaskView| TaskView {
             woke_uninterruptible: true,
@@ -525,7 +547,7 @@ mod tests {
         assert_eq!(hog.class, TaskClass::BatchCpu);
         assert_eq!(hog.deadline, 2_000);
         assert!(hog.deadline < short_queued.deadline);
-        assert_eq!(hog.slice_ns, UNINTERRUPTIBLE_WAKE_SLICE_NS);
+        assert_eq!(hog.slice_ns, UNINTERRUPTIBLE_SLICE_NS_DEFAULT);
         let plain_hog = p.decide(&view(300, Some(2_000)), 2_000, 8);
         assert!(plain_hog.deadline >= 2_000 + SHORT_BAND_NS);
         let short = p.decide(&woken(view(0, Some(4))), 2_000, 8);
@@ -534,7 +556,7 @@ mod tests {
             short.slice_ns,
             p.decide(&view(0, Some(4)), 2_000, 8).slice_ns
         );
-        assert!(short.slice_ns > UNINTERRUPTIBLE_WAKE_SLICE_NS);
+        assert!(short.slice_ns > UNINTERRUPTIBLE_SLICE_NS_DEFAULT);
         // Overdue already: stays as early as it was.
         let early = p.decide(
             &TaskView {
@@ -545,6 +567,28 @@ mod tests {
             8,
         );
         assert!(early.deadline <= 2_000_000_000);
+    }
+
+    /// With no slice cap, a hog woken from an uninterruptible sleep is still due first but
+    /// keeps the slice it would get anyway.
+    #[test]
+    fn uninterruptible_slice_cap_can_be_turned_off() {
+        let p = policy().with_uninterruptible(UninterruptibleWake {
+            slice_ns: 0,
+            ..UninterruptibleWake::default()
+        });
+        let plain = p.decide(&view(300, Some(2_000)), 2_000, 8);
+        let woken = p.decide(
+            &TaskView {
+                woke_uninterruptible: true,
+                ..view(300, Some(2_000))
+            },
+            2_000,
+            8,
+        );
+        assert_eq!(woken.slice_ns, plain.slice_ns);
+        assert!(woken.slice_ns > UNINTERRUPTIBLE_SLICE_NS_DEFAULT);
+        assert!(woken.deadline < plain.deadline);
     }
 
     /// With the default lead, a task woken from an uninterruptible sleep goes ahead of a task

@@ -26,7 +26,9 @@ use crate::sched::wakeups::WakePreempt;
 use scx_foresight::core::cpus::{CpuInfo, CpuLayout};
 use scx_foresight::core::model::{Sample, Source};
 use scx_foresight::core::policy::CpuChoice;
-use scx_foresight::core::policy::{Decision, ModeParams, Policy, SliceConfig, BOOST_PCT_NONE};
+use scx_foresight::core::policy::{
+    Decision, ModeParams, Policy, SliceConfig, UninterruptibleWake, BOOST_PCT_NONE,
+};
 use scx_foresight::core::tasks::{clean_comm, IdentitySource, TaskTable, MAX_TASKS};
 use scx_foresight::live::adapt::{Adapt, WindowMsg};
 use scx_foresight::live::handoff::SyncSender;
@@ -62,8 +64,10 @@ pub struct LoopConfig {
     pub rt_preempt_min_cpu_ns: u64,
     /// Run tasks woken from an uninterruptible sleep first.
     pub uninterruptible_first: bool,
-    /// How far before now such a task is due (ns).
-    pub uninterruptible_lead_ns: u64,
+    /// Such a task's deadline lead and slice.
+    pub uninterruptible: UninterruptibleWake,
+    /// Such a task ends the slice of the task running on its CPU.
+    pub uninterruptible_preempt: bool,
     /// On a sleep in state D, run first the task preempted inside the kernel longest ago.
     pub kernel_preempted_first: bool,
     pub exit_dump_len: u32,
@@ -103,8 +107,8 @@ pub struct Scheduler<'a> {
     base_slices: SliceConfig,
     /// Tasks woken from an uninterruptible sleep are due first (the flag's default).
     uninterruptible_first: bool,
-    /// How far before now they are due; each mode's policy gets it.
-    uninterruptible_lead_ns: u64,
+    /// Their deadline lead and slice; each mode's policy gets them.
+    uninterruptible: UninterruptibleWake,
     policy: Policy,
     /// Generation of the mode the policy was built from.
     mode_generation: u64,
@@ -138,7 +142,7 @@ impl<'a> Scheduler<'a> {
             &mut objects.wakeups,
             cfg.wake_preempt_min_run_ns,
             cfg.rt_preempt_min_cpu_ns,
-            cfg.uninterruptible_first,
+            cfg.uninterruptible_first && cfg.uninterruptible_preempt,
         );
         let open_object = &mut objects.sched;
         let compaction = read_compact_unevictable();
@@ -163,8 +167,8 @@ impl<'a> Scheduler<'a> {
             wake_preempt,
             base_slices: cfg.slices,
             uninterruptible_first: cfg.uninterruptible_first,
-            uninterruptible_lead_ns: cfg.uninterruptible_lead_ns,
-            policy: mode_policy(cfg.slices, &mode.params, cfg.uninterruptible_lead_ns),
+            uninterruptible: cfg.uninterruptible,
+            policy: mode_policy(cfg.slices, &mode.params, cfg.uninterruptible),
             mode_generation: mode.generation,
             mode_since_ns: monotonic_ns(),
             window_start: Instant::now(),
@@ -233,7 +237,7 @@ impl<'a> Scheduler<'a> {
     fn apply_mode(&mut self, now: u64) {
         let mode = self.helpers.adapt.state.load();
         if mode.generation != self.mode_generation {
-            self.policy = mode_policy(self.base_slices, &mode.params, self.uninterruptible_lead_ns);
+            self.policy = mode_policy(self.base_slices, &mode.params, self.uninterruptible);
             self.mode_generation = mode.generation;
             self.mode_since_ns = now;
         }
@@ -507,8 +511,8 @@ impl<'a> Scheduler<'a> {
 }
 
 /// The policy for a mode, with the command line's settings that no mode changes.
-fn mode_policy(base: SliceConfig, params: &ModeParams, uninterruptible_lead_ns: u64) -> Policy {
-    Policy::with_mode(base, params).with_uninterruptible_lead(uninterruptible_lead_ns)
+fn mode_policy(base: SliceConfig, params: &ModeParams, wake: UninterruptibleWake) -> Policy {
+    Policy::with_mode(base, params).with_uninterruptible(wake)
 }
 
 /// Turn on the dispatcher's kernel-preempted-first rule (bpf/holders.bpf.h); it loads off.
