@@ -31,11 +31,12 @@
  *
  * A task woken from state D onto this CPU (a folio's lock handed to it, its I/O done) may now
  * hold what the next sleeper waits for; user space makes it due first, but decides it only
- * when this CPU's running task leaves it. With d_wake_preempt (on unless the command line says
- * --no-uninterruptible-first or --no-uninterruptible-preempt), that task's slice ends here
- * (the kernel then switches at its next tick): in the generated replay, images woken from D
- * waited a median 4-28 ms per replay to run with the due-at-once rule alone, against the
- * default's 3-6 ms (BENCHMARKS.md section 25).
+ * when this CPU's running task leaves it. With d_wake_preempt (--uninterruptible-preempt), that
+ * task's slice ends here (the kernel then switches at its next tick): in the generated replay,
+ * images woken from D waited a median 4-28 ms per replay to run with the due-at-once rule alone,
+ * against the default's 3-6 ms (BENCHMARKS.md section 25). Off by default since the wakee is
+ * due 1 s early: ending the slice then cost short invocations 8-16 % of their mean slowdown on
+ * both FaaS traces, and scheduler CPU (section 27).
  */
 #include <scx/common.bpf.h>
 #include "wakeups.h"

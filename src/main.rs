@@ -103,7 +103,7 @@ fn run(opts: &Opts) -> Result<ExitCode> {
             lead_ns: opts.uninterruptible_lead_ms.saturating_mul(1_000_000),
             slice_ns: opts.uninterruptible_slice_us.saturating_mul(1000),
         },
-        uninterruptible_preempt: !opts.no_uninterruptible_preempt,
+        uninterruptible_preempt: opts.uninterruptible_preempt,
         kernel_preempted_first: !opts.no_kernel_preempted_first,
         partial: opts.partial,
         verbose: opts.verbose,

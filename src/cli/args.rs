@@ -75,9 +75,9 @@ pub struct Opts {
 
     /// Do not run first a task woken from an uninterruptible sleep (state D: a lock handed
     /// over, I/O done). By default it is due first (see --uninterruptible-lead-ms), with a
-    /// short slice unless it is predicted to finish in one (--uninterruptible-slice-us), and
-    /// the slice of the task running on its CPU ends (--no-uninterruptible-preempt), because
-    /// it may hold what the next sleeper waits for. This turns all three off.
+    /// short slice unless it is predicted to finish in one (--uninterruptible-slice-us),
+    /// because it may hold what the next sleeper waits for. This turns both off, and
+    /// --uninterruptible-preempt with them.
     #[arg(long)]
     pub(crate) no_uninterruptible_first: bool,
 
@@ -92,10 +92,12 @@ pub struct Opts {
     )]
     pub(crate) uninterruptible_slice_us: u64,
 
-    /// Let a task woken from an uninterruptible sleep wait for the end of the slice of the
-    /// task running on its CPU; by default that slice ends at once (at the next tick).
+    /// A task woken from an uninterruptible sleep ends the slice of the task running on its
+    /// CPU (at the next tick) instead of waiting for it. Off by default: in the VM it cost
+    /// short invocations 8-16 % of their mean slowdown on both FaaS traces, and 17-28 % more
+    /// scheduler CPU per decision (BENCHMARKS.md section 27).
     #[arg(long)]
-    pub(crate) no_uninterruptible_preempt: bool,
+    pub(crate) uninterruptible_preempt: bool,
 
     /// How many milliseconds before now a task woken from an uninterruptible sleep is due: it
     /// goes ahead of every queued task that has waited less. 0: due now, behind the tasks
