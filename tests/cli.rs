@@ -50,33 +50,32 @@ fn bad_flag_exits_2_and_names_it() {
     assert!(text(&o).contains("--no-such-flag"));
 }
 
+/// `args` exit with `code` and an error that contains `says`.
+fn refused(args: &[&str], code: i32, says: &str) {
+    let o = run(args);
+    assert_eq!(o.status.code(), Some(code), "{args:?}: {}", text(&o));
+    assert!(text(&o).contains(says), "{args:?}: {}", text(&o));
+}
+
 #[test]
 fn absurd_values_are_refused_before_touching_the_kernel() {
-    let o = run(&["--slice-us", "100", "--slice-us-min", "500"]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        text(&o).contains("--slice-us-min 500 is larger than --slice-us 100"),
-        "{}",
-        text(&o)
+    refused(
+        &["--slice-us", "100", "--slice-us-min", "500"],
+        1,
+        "--slice-us-min 500 is larger than --slice-us 100",
     );
-    let o = run(&["--stats", "0"]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(text(&o).contains("--stats 0"), "{}", text(&o));
+    refused(&["--stats", "0"], 1, "--stats 0");
     // A lead past the aging bound could keep a task waiting until the kernel's watchdog.
-    let o = run(&["--uninterruptible-lead-ms", "1001"]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        text(&o).contains("'1001' for '--uninterruptible-lead-ms"),
-        "{}",
-        text(&o)
+    refused(
+        &["--uninterruptible-lead-ms", "1001"],
+        2,
+        "'1001' for '--uninterruptible-lead-ms",
     );
     // A D wakee's slice is at most a second: more would be no cap at all.
-    let o = run(&["--uninterruptible-slice-us", "1000001"]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        text(&o).contains("'1000001' for '--uninterruptible-slice-us"),
-        "{}",
-        text(&o)
+    refused(
+        &["--uninterruptible-slice-us", "1000001"],
+        2,
+        "'1000001' for '--uninterruptible-slice-us",
     );
 }
 

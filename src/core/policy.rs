@@ -463,6 +463,14 @@ mod tests {
         Policy::new(SliceConfig::from_us(5_000, 500, 2).unwrap())
     }
 
+    /// `t` woken from an uninterruptible sleep.
+    fn woken(t: TaskView) -> TaskView {
+        TaskView {
+            woke_uninterruptible: true,
+            ..t
+        }
+    }
+
     fn view(cpu_so_far_ms: u64, predicted_ms: Option<u64>) -> TaskView {
         TaskView {
             weight: WEIGHT_DEFAULT,
@@ -539,10 +547,6 @@ mod tests {
             ..UninterruptibleWake::default()
         });
         let short_queued = p.decide(&view(0, Some(2)), 1_000, 8);
-        let woken = |t: TaskView| TaskView {
-            woke_uninterruptible: true,
-            ..t
-        };
         let hog = p.decide(&woken(view(300, Some(2_000))), 2_000, 8);
         assert_eq!(hog.class, TaskClass::BatchCpu);
         assert_eq!(hog.deadline, 2_000);
@@ -578,17 +582,10 @@ mod tests {
             ..UninterruptibleWake::default()
         });
         let plain = p.decide(&view(300, Some(2_000)), 2_000, 8);
-        let woken = p.decide(
-            &TaskView {
-                woke_uninterruptible: true,
-                ..view(300, Some(2_000))
-            },
-            2_000,
-            8,
-        );
-        assert_eq!(woken.slice_ns, plain.slice_ns);
-        assert!(woken.slice_ns > UNINTERRUPTIBLE_SLICE_NS_DEFAULT);
-        assert!(woken.deadline < plain.deadline);
+        let d_wakee = p.decide(&woken(view(300, Some(2_000))), 2_000, 8);
+        assert_eq!(d_wakee.slice_ns, plain.slice_ns);
+        assert!(d_wakee.slice_ns > UNINTERRUPTIBLE_SLICE_NS_DEFAULT);
+        assert!(d_wakee.deadline < plain.deadline);
     }
 
     /// With the default lead, a task woken from an uninterruptible sleep goes ahead of a task
@@ -599,27 +596,13 @@ mod tests {
         let now = 3 * AGING_CAP_NS;
         let overdue = p.decide(&view(0, Some(2)), now - AGING_CAP_NS / 2, 8);
         assert!(overdue.deadline < now);
-        let woken = p.decide(
-            &TaskView {
-                woke_uninterruptible: true,
-                ..view(300, Some(2_000))
-            },
-            now,
-            8,
-        );
-        assert_eq!(woken.deadline, now - UNINTERRUPTIBLE_LEAD_NS_DEFAULT);
-        assert!(woken.deadline < overdue.deadline);
+        let d_wakee = p.decide(&woken(view(300, Some(2_000))), now, 8);
+        assert_eq!(d_wakee.deadline, now - UNINTERRUPTIBLE_LEAD_NS_DEFAULT);
+        assert!(d_wakee.deadline < overdue.deadline);
         let waited_longer = p.decide(&view(0, Some(2)), now - 2 * AGING_CAP_NS, 8);
-        assert!(waited_longer.deadline < woken.deadline);
+        assert!(waited_longer.deadline < d_wakee.deadline);
         // Early in the clock's life the lead stops at 0 rather than wrapping.
-        let at_boot = p.decide(
-            &TaskView {
-                woke_uninterruptible: true,
-                ..view(0, Some(4))
-            },
-            1_000,
-            8,
-        );
+        let at_boot = p.decide(&woken(view(0, Some(4))), 1_000, 8);
         assert_eq!(at_boot.deadline, 0);
     }
 
