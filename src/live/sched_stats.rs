@@ -61,7 +61,9 @@ pub struct Scheduling {
         desc = "Long runners whose slice a real-time wakeup on their CPU ended (decided again, not resumed)"
     )]
     pub rt_preempts: u64,
-    #[stat(desc = "Running tasks whose slice a wakeup from state D on their CPU ended")]
+    #[stat(
+        desc = "Running tasks whose slice a wakeup from state D on their CPU ended (--uninterruptible-preempt)"
+    )]
     pub d_wake_preempts: u64,
     #[stat(
         desc = "Tasks that began to sleep on a lock whose owner the kernel names (mutex, rwsem held for writing)"

@@ -17,7 +17,8 @@ pub struct WakePreemptCounts {
     /// Slices of long runners ended because a real-time wakee took their CPU (a launcher
     /// about to fork): the task is decided again beside the child instead of resuming.
     pub rt_preempts: u64,
-    /// Slices ended because a task woken from state D was placed on that CPU.
+    /// Slices ended because a task woken from state D was placed on that CPU (only with
+    /// --uninterruptible-preempt).
     pub d_wake_preempts: u64,
 }
 
