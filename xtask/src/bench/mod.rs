@@ -183,6 +183,9 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     );
     md.push_str(&markdown(&rows, &targets, &plan, &parsed.info));
     md.push_str(&sim_markdown(&checks));
+    if let Some(short_us) = parsed.short_us {
+        md.push_str(&worst_short_markdown(&parsed.invocations, short_us));
+    }
     let faas: Vec<&str> = rows
         .iter()
         .filter(|r| r.metric == "short_mean_slowdown")
@@ -255,7 +258,7 @@ mod tests {
     fn guest_lines_become_samples_and_invocations() {
         let p = parse(&lines(
             "@@BENCH default 1 hackbench time_s 12.5\n\
-             @@BENCH scx_foresight 2 faas-gen-0.7 summary {\"short\":{\"mean_slowdown\":3.5,\"p99_slowdown\":9.0,\"count\":80},\"long\":{\"mean_slowdown\":2.0},\"short_wait_mean_us\":1500.0,\"failed\":0}\n\
+             @@BENCH scx_foresight 2 faas-gen-0.7 summary {\"short_us\":100000,\"short\":{\"mean_slowdown\":3.5,\"p99_slowdown\":9.0,\"count\":80},\"long\":{\"mean_slowdown\":2.0},\"short_wait_mean_us\":1500.0,\"failed\":0}\n\
              @@BENCH scx_foresight 2 all still_attached yes\n\
              @@INV default 1 faas-gen-0.7 24,50000,1000,1100,2000,61000,49000,1\n\
              @@INV default 1 faas-gen-0.7 24,50000,oops\n\
@@ -292,6 +295,8 @@ mod tests {
         assert_eq!(p.invocations.len(), 1);
         assert_eq!((p.invocations[0].arg, p.invocations[0].rep), (24, 1));
         assert_eq!(p.invocations[0].completion_ms(), 60.0);
+        assert_eq!(p.invocations[0].start_us, 2000);
+        assert_eq!(p.short_us, Some(100_000));
         // The bad invocation, the NaN and the guest's own error.
         assert_eq!(p.errors.len(), 3, "{:?}", p.errors);
     }
@@ -482,6 +487,7 @@ mod tests {
             demand_us: 1000,
             arrival_us: 0,
             finish_us: finish,
+            start_us: 1500,
             startup_us: 1500,
             ok: true,
         };
@@ -497,5 +503,52 @@ mod tests {
         assert_eq!(&bytes[1..4], b"PNG");
         assert!(plot_cdf(&invs, "replay-high", "none", &dir.join("x.png")).is_err());
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Each replay lists its worst short invocations, worst first, with the wait before
+    /// `main` and the run after it; long and failed invocations are left out.
+    #[test]
+    fn worst_short_invocations_are_listed_per_replay() {
+        let inv =
+            |sched: &str, rep, arg, demand_us, start_us: u64, finish_us: u64, ok| Invocation {
+                sched: String::from(sched),
+                rep,
+                workload: "faas-gen-0.7".into(),
+                arg,
+                demand_us,
+                arrival_us: 1_000_000,
+                finish_us: 1_000_000 + finish_us,
+                start_us: 1_000_000 + start_us,
+                startup_us: start_us,
+                ok,
+            };
+        let invs = [
+            inv("default", 1, 16, 2_000, 10_000, 12_000, true),
+            inv("default", 1, 23, 3_000, 80_000, 90_000, true),
+            inv("default", 1, 34, 500_000, 1_000_000, 5_000_000, true),
+            inv("default", 1, 20, 2_000, 200_000, 300_000, false),
+            inv("default", 1, 0, 2_000, 2_000, 4_000, true),
+            inv("default", 1, 15, 2_000, 1_000, 3_000, true),
+            inv("scx_foresight", 2, 17, 2_000, 30_000, 30_500, true),
+        ];
+        let md = worst_short_markdown(&invs, 100_000);
+        assert!(
+            md.contains(
+                "| faas-gen-0.7 | default | 1 | arg 23, 3.0 ms at 1.00 s: ×30 = 80 + 10 ms; \
+                 arg 16, 2.0 ms at 1.00 s: ×6 = 10 + 2 ms; arg 0, 2.0 ms at 1.00 s: ×2 = 2 + 2 ms |"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "| faas-gen-0.7 | scx_foresight | 2 | arg 17, 2.0 ms at 1.00 s: ×15 = 30 + 0 ms |"
+            ),
+            "{md}"
+        );
+        assert!(
+            !md.contains("arg 34") && !md.contains("arg 20") && !md.contains("arg 15"),
+            "{md}"
+        );
+        assert_eq!(worst_short_markdown(&invs[2..3], 100_000), "");
     }
 }

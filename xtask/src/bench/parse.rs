@@ -23,6 +23,8 @@ pub struct Invocation {
     pub demand_us: u64,
     pub arrival_us: u64,
     pub finish_us: u64,
+    /// The payload's first instruction in main, on the replay's clock, µs.
+    pub start_us: u64,
     /// Launch → the payload's first instruction in main: the process start, µs.
     pub startup_us: u64,
     pub ok: bool,
@@ -31,6 +33,11 @@ pub struct Invocation {
 impl Invocation {
     pub fn completion_ms(&self) -> f64 {
         self.finish_us.saturating_sub(self.arrival_us) as f64 / 1000.0
+    }
+
+    /// Arrival to finish over the demand, as the replayer's summary computes it.
+    pub fn slowdown(&self) -> f64 {
+        self.finish_us.saturating_sub(self.arrival_us) as f64 / self.demand_us.max(1) as f64
     }
 }
 
@@ -55,6 +62,8 @@ pub struct Parsed {
     pub modes: BTreeMap<(u32, String), ModeSeen>,
     /// The model file scx_foresight's measured runs started from (fitted in the guest).
     pub models: Option<String>,
+    /// The replayer's bound between short and long invocations (its summary's `short_us`).
+    pub short_us: Option<u64>,
     pub done: bool,
 }
 
@@ -158,6 +167,9 @@ pub fn parse_bench(rest: &str, p: &mut Parsed) {
     match (metric, value) {
         ("summary", json) => match serde_json::from_str::<serde_json::Value>(json) {
             Ok(v) => {
+                if let Some(us) = v.get("short_us").and_then(serde_json::Value::as_u64) {
+                    p.short_us = Some(us);
+                }
                 for (path, name, scale) in REPLAY_FIGURES {
                     let figure = path.iter().try_fold(&v, |v, key| v.get(key));
                     if let Some(x) = figure.and_then(serde_json::Value::as_f64) {
@@ -197,6 +209,7 @@ pub fn parse_inv(rest: &str) -> Option<Invocation> {
         demand_us: num(1)?,
         arrival_us: num(2)?,
         finish_us: num(5)?,
+        start_us: num(4)?,
         startup_us: num(4)?.saturating_sub(num(3)?),
         ok: num(7)? == 1,
     })

@@ -116,6 +116,54 @@ pub fn variant_markdown(rows: &[Row]) -> String {
     md
 }
 
+/// Short invocations listed per replay in the worst-short table.
+pub const WORST_SHORT_PER_REPLAY: usize = 3;
+
+/// The worst short invocations of each replay, each split into its wait before `main` and its
+/// run after it: a short p99 that moves between repetitions is read here, without a trace.
+pub fn worst_short_markdown(invs: &[Invocation], short_us: u64) -> String {
+    let mut by_replay: BTreeMap<(&str, &str, u32), Vec<&Invocation>> = BTreeMap::new();
+    for i in invs.iter().filter(|i| i.ok && i.demand_us <= short_us) {
+        by_replay
+            .entry((i.workload.as_str(), i.sched.as_str(), i.rep))
+            .or_default()
+            .push(i);
+    }
+    if by_replay.is_empty() {
+        return String::new();
+    }
+    let mut md = format!(
+        "\nThe {WORST_SHORT_PER_REPLAY} worst short invocations of each replay (demand ≤ {} ms): \
+         payload argument, demand, arrival; slowdown = wait from arrival to `main` + run from \
+         `main` to the end, over the demand.\n\n| replay | scheduler | rep | worst short \
+         invocations |\n|---|---|---|---|\n",
+        short_us / 1000
+    );
+    for ((workload, sched, rep), mut v) in by_replay {
+        v.sort_by(|a, b| b.slowdown().total_cmp(&a.slowdown()));
+        let cells: Vec<String> = v
+            .iter()
+            .take(WORST_SHORT_PER_REPLAY)
+            .map(|i| {
+                format!(
+                    "arg {}, {:.1} ms at {:.2} s: ×{:.0} = {:.0} + {:.0} ms",
+                    i.arg,
+                    i.demand_us as f64 / 1000.0,
+                    i.arrival_us as f64 / 1e6,
+                    i.slowdown(),
+                    i.start_us.saturating_sub(i.arrival_us) as f64 / 1000.0,
+                    i.finish_us.saturating_sub(i.start_us) as f64 / 1000.0,
+                )
+            })
+            .collect();
+        md.push_str(&format!(
+            "| {workload} | {sched} | {rep} | {} |\n",
+            cells.join("; ")
+        ));
+    }
+    md
+}
+
 /// Completion-time CDF (arrival to finish, all invocations of all repetitions) per scheduler.
 pub fn plot_cdf(invs: &[Invocation], workload: &str, title: &str, out: &Path) -> Result<()> {
     use plotters::prelude::*;
