@@ -54,6 +54,8 @@ const volatile u64 exec_grace_ns;
 volatile u64 nr_exec_preempted;
 /* Of those, the ones that kept their CPU to finish (an exec_slices entry). */
 volatile u64 nr_exec_kept;
+/* Of those, the ones that kept nothing, predicted long (an exec_slices entry of 0). */
+volatile u64 nr_exec_ended;
 
 #define FNV_OFFSET 0xcbf29ce484222325ULL
 #define FNV_PRIME 0x100000001b3ULL
@@ -127,12 +129,17 @@ int BPF_PROG(foresight_exec, struct task_struct *p, pid_t old_pid, struct linux_
 		u64 left = cur->scx.slice, slice;
 		u64 *hint = bpf_map_lookup_elem(&exec_slices, &key);
 
-		/* Predicted short: keep the CPU to finish; else what is left, at most the grace. */
+		/*
+		 * Predicted short: keep the CPU to finish; predicted long (with --exec-end-long):
+		 * nothing; else what is left, at most the grace.
+		 */
 		slice = hint ? *hint : (left < exec_grace_ns ? left : exec_grace_ns);
 		if (scx_bpf_task_set_slice___new(cur, slice)) {
 			__sync_fetch_and_add(&nr_exec_preempted, 1);
-			if (hint)
+			if (hint && *hint)
 				__sync_fetch_and_add(&nr_exec_kept, 1);
+			else if (hint)
+				__sync_fetch_and_add(&nr_exec_ended, 1);
 		}
 	}
 	return 0;

@@ -73,6 +73,14 @@ pub struct Opts {
     #[arg(long, value_name = "US", default_value_t = EXEC_FINISH_NS_DEFAULT / 1000)]
     pub(crate) exec_finish_us: u64,
 
+    /// At exec, a fresh image whose function's model predicts more than --exec-finish-us
+    /// keeps nothing of its slice (instead of the grace): it is decided again as itself at
+    /// once, behind shorter work that waits. Like --exec-finish-us, the verdict is left by an
+    /// earlier exec of the same command line. Off by default until measured on both traces
+    /// (BENCHMARKS.md section 28).
+    #[arg(long)]
+    pub(crate) exec_end_long: bool,
+
     /// Do not run first a task woken from an uninterruptible sleep (state D: a lock handed
     /// over, I/O done). By default it is due first (see --uninterruptible-lead-ms), with a
     /// short slice unless it is predicted to finish in one (--uninterruptible-slice-us),

@@ -81,6 +81,10 @@ pub struct SimulateArgs {
     /// `--exec-finish-us`; others get the grace; 0 turns the rule off.
     #[arg(long, value_name = "US", default_value_t = EXEC_FINISH_NS_DEFAULT / 1000)]
     pub exec_finish_us: u64,
+    /// foresight: an invocation whose model predicts more than `--exec-finish-us` keeps
+    /// nothing after its exec and is queued again, as the live scheduler's `--exec-end-long`.
+    #[arg(long)]
+    pub exec_end_long: bool,
     /// Run foresight in the mode the live scheduler uses for this workload class (the shipped
     /// modes config: idle, cpu-bound, interactive, io-heavy, network-heavy, faas-burst, mixed).
     /// Default: the base parameters, as before any class is known.
@@ -175,6 +179,7 @@ pub fn simulate(a: &SimulateArgs) -> Result<()> {
                 exec_run_ns: a.exec_run_us.saturating_mul(1000),
                 exec_grace_ns: a.exec_grace_us.saturating_mul(1000),
                 exec_finish_ns: a.exec_finish_us.saturating_mul(1000),
+                exec_end_long: a.exec_end_long,
             };
             let (times, _) = sim::simulate(&jobs, &cfg);
             if let Some(dir) = &a.times_dir {

@@ -361,15 +361,30 @@ impl Policy {
     }
 }
 
-/// What an exec'd image keeps of its slice when its function's total CPU is predicted
-/// (`predicted_total_ns`, from a trusted function or executable model) to be at most
-/// `finish_ns`: enough to finish, with a short task's margin (the models, fitted on the
-/// CPU a task had at its exit, predict the VM's tiny invocations at 0.5-2 ms). None for
-/// anything else, or with `finish_ns` 0 (the rule off): the tracer's grace applies.
-pub fn exec_slice_ns(predicted_total_ns: Option<u64>, finish_ns: u64) -> Option<u64> {
-    predicted_total_ns
-        .filter(|total| *total <= finish_ns)
-        .map(|total| total + total * SHORT_SLICE_MARGIN_PCT / 100 + SHORT_SLICE_SLACK_NS)
+/// What an exec'd image keeps of its slice, by its function's total CPU as predicted
+/// (`predicted_total_ns`, from a trusted function or executable model):
+/// - at most `finish_ns`: enough to finish, with a short task's margin (the models, fitted on
+///   the CPU a task had at its exit, predict the VM's tiny invocations at 0.5-2 ms);
+/// - more, with `end_long`: nothing, so it is decided again as itself at once, behind the
+///   shorter work waiting, instead of running the grace first (in the VM's generated replay,
+///   long images of a burst ran 3-7 ms each after their exec while an image known to be short
+///   waited 100 ms, BENCHMARKS.md section 28).
+///
+/// None otherwise (nothing trusted predicts it, or `finish_ns` 0 without `end_long`): the
+/// tracer's grace applies.
+pub fn exec_slice_ns(
+    predicted_total_ns: Option<u64>,
+    finish_ns: u64,
+    end_long: bool,
+) -> Option<u64> {
+    let total = predicted_total_ns?;
+    if total <= finish_ns {
+        Some(total + total * SHORT_SLICE_MARGIN_PCT / 100 + SHORT_SLICE_SLACK_NS)
+    } else if end_long {
+        Some(0)
+    } else {
+        None
+    }
 }
 
 /// The CPU a task is expected to still need.
@@ -498,11 +513,28 @@ mod tests {
     fn exec_slice_finishes_predicted_short_images_and_leaves_the_rest_the_grace() {
         let finish = EXEC_FINISH_NS_DEFAULT;
         // 1 ms predicted: 1.25 ms + 2 ms, done where it stands.
-        assert_eq!(exec_slice_ns(Some(1_000_000), finish), Some(3_250_000));
-        assert_eq!(exec_slice_ns(Some(finish + 1), finish), None);
-        assert_eq!(exec_slice_ns(None, finish), None);
+        assert_eq!(
+            exec_slice_ns(Some(1_000_000), finish, false),
+            Some(3_250_000)
+        );
+        assert_eq!(exec_slice_ns(Some(finish + 1), finish, false), None);
+        assert_eq!(exec_slice_ns(None, finish, false), None);
         // 0 turns the rule off.
-        assert_eq!(exec_slice_ns(Some(1), 0), None);
+        assert_eq!(exec_slice_ns(Some(1), 0, false), None);
+    }
+
+    /// With `end_long`, an image predicted past the bound keeps nothing of its slice; one
+    /// predicted short still finishes, and one nothing predicts still gets the grace.
+    #[test]
+    fn exec_slice_ends_predicted_long_images_when_asked() {
+        let finish = EXEC_FINISH_NS_DEFAULT;
+        assert_eq!(exec_slice_ns(Some(finish + 1), finish, true), Some(0));
+        assert_eq!(
+            exec_slice_ns(Some(1_000_000), finish, true),
+            Some(3_250_000)
+        );
+        assert_eq!(exec_slice_ns(None, finish, true), None);
+        assert_eq!(exec_slice_ns(Some(1), 0, true), Some(0));
     }
 
     #[test]

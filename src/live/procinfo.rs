@@ -172,6 +172,8 @@ pub struct ExecCounts {
     pub preempted: u64,
     /// Of those, the ones that kept their CPU to finish, by their function's prediction.
     pub kept: u64,
+    /// Of those, the ones that kept nothing, predicted long (`--exec-end-long`).
+    pub ended: u64,
     /// Records lost because the ring buffer was full.
     pub dropped: u64,
     /// Records whose arguments were cut at the tracer's bound.
@@ -185,6 +187,7 @@ pub struct ExecCounts {
 pub struct SharedExecCounts {
     preempted: AtomicU64,
     kept: AtomicU64,
+    ended: AtomicU64,
     dropped: AtomicU64,
     truncated: AtomicU64,
     unread: AtomicU64,
@@ -194,6 +197,7 @@ impl SharedExecCounts {
     fn store(&self, c: ExecCounts) {
         self.preempted.store(c.preempted, Ordering::Relaxed);
         self.kept.store(c.kept, Ordering::Relaxed);
+        self.ended.store(c.ended, Ordering::Relaxed);
         self.dropped.store(c.dropped, Ordering::Relaxed);
         self.truncated.store(c.truncated, Ordering::Relaxed);
         self.unread.store(c.unread, Ordering::Relaxed);
@@ -203,6 +207,7 @@ impl SharedExecCounts {
         ExecCounts {
             preempted: self.preempted.load(Ordering::Relaxed),
             kept: self.kept.load(Ordering::Relaxed),
+            ended: self.ended.load(Ordering::Relaxed),
             dropped: self.dropped.load(Ordering::Relaxed),
             truncated: self.truncated.load(Ordering::Relaxed),
             unread: self.unread.load(Ordering::Relaxed),
@@ -237,6 +242,8 @@ pub const EXEC_POLL: Duration = Duration::from_millis(10);
 pub struct ExecSlices {
     pub learner: Arc<learner::Shared>,
     pub finish_ns: u64,
+    /// Images predicted longer than `finish_ns` keep nothing (`--exec-end-long`).
+    pub end_long: bool,
 }
 
 /// Command lines whose slice at exec was handed to the source, and what: it is handed again
@@ -325,7 +332,7 @@ impl Worker {
             .models
             .load()
             .predict_identity_ns(f.func, f.exe, &f.fx, &f.cx);
-        let slice = exec_slice_ns(predicted, rule.finish_ns);
+        let slice = exec_slice_ns(predicted, rule.finish_ns, rule.end_long);
         self.slices_left.give(source, cmd_hash, slice);
     }
 

@@ -122,6 +122,10 @@ pub struct Prediction {
         desc = "Of those, the ones that kept their CPU to finish, their function predicted short (--exec-finish-us)"
     )]
     pub exec_kept: u64,
+    #[stat(
+        desc = "Of those, the ones that kept nothing, their function predicted long (--exec-end-long)"
+    )]
+    pub exec_ended: u64,
     #[stat(desc = "Exec records lost because the tracer's ring buffer was full")]
     pub exec_lost: u64,
     #[stat(desc = "Exec records whose arguments were cut at the tracer's bound")]
@@ -310,6 +314,7 @@ impl SchedStats {
                 exec_first_fn: m.nr_exec_first_fn,
                 exec_preempted: m.exec_tracer.preempted,
                 exec_kept: m.exec_tracer.kept,
+                exec_ended: m.exec_tracer.ended,
                 exec_lost: m.exec_tracer.dropped,
                 exec_truncated: m.exec_tracer.truncated,
                 exec_unread: m.exec_tracer.unread,
@@ -414,11 +419,11 @@ impl SchedStats {
             out,
             " exits={} exits_lost={} proc={} proc_lost={} proc_stale={} ident_exec={} ident_proc={} \
              exited_exec={} exited_proc={} exited_never={} exec_first_fn={}/{} exec_preempted={} \
-             exec_kept={} exec_lost={} exec_truncated={} exec_unread={} pred_fn={} pred_exe={} pred_general={} pred_none={} \
+             exec_kept={} exec_ended={} exec_lost={} exec_truncated={} exec_unread={} pred_fn={} pred_exe={} pred_general={} pred_none={} \
              decided=interactive:{},io:{},faas:{},batch:{} boosted={}",
             p.exits, p.exits_lost, p.proc_replies, p.proc_lost, p.proc_stale, p.ident_exec,
             p.ident_proc, p.exited_exec, p.exited_proc, p.exited_never, p.exec_first_fn,
-            p.exec_first, p.exec_preempted, p.exec_kept, p.exec_lost, p.exec_truncated, p.exec_unread, p.pred_fn, p.pred_exe, p.pred_general, p.pred_none,
+            p.exec_first, p.exec_preempted, p.exec_kept, p.exec_ended, p.exec_lost, p.exec_truncated, p.exec_unread, p.pred_fn, p.pred_exe, p.pred_general, p.pred_none,
             p.decided_interactive, p.decided_io, p.decided_faas, p.decided_batch, p.boosted,
         );
         let _ = write!(
@@ -498,7 +503,7 @@ impl SchedStats {
         let _ = writeln!(
             out,
             "  prediction  identified at exec {} by /proc {} (lost {} stale {}) | exited exec {} /proc {} never {} | \
-             first decision with fn model {}/{} (slice ended at exec {}, kept to finish {}) | \
+             first decision with fn model {}/{} (slice ended at exec {}, kept to finish {}, kept nothing {}) | \
              exec records lost {} truncated {} unread {} | predicted by fn {} exe {} general {} none {} | \
              decided interactive {} io {} faas {} batch {} boosted {}",
             d(p.ident_exec, q.ident_exec), d(p.ident_proc, q.ident_proc),
@@ -506,7 +511,7 @@ impl SchedStats {
             d(p.exited_exec, q.exited_exec), d(p.exited_proc, q.exited_proc),
             d(p.exited_never, q.exited_never), d(p.exec_first_fn, q.exec_first_fn),
             d(p.exec_first, q.exec_first), d(p.exec_preempted, q.exec_preempted),
-            d(p.exec_kept, q.exec_kept),
+            d(p.exec_kept, q.exec_kept), d(p.exec_ended, q.exec_ended),
             d(p.exec_lost, q.exec_lost), d(p.exec_truncated, q.exec_truncated),
             d(p.exec_unread, q.exec_unread),
             d(p.pred_fn, q.pred_fn), d(p.pred_exe, q.pred_exe),

@@ -147,6 +147,9 @@ pub struct SimConfig {
     /// much CPU keeps the CPU after its exec until done (the live `--exec-finish-us`); others
     /// get the grace.
     pub exec_finish_ns: u64,
+    /// Foresight only: an invocation predicted to need more than that keeps nothing after its
+    /// exec and is queued again (the live `--exec-end-long`).
+    pub exec_end_long: bool,
 }
 
 /// The live scheduler's first enqueue with a prediction (the first after exec).
@@ -298,6 +301,7 @@ mod tests {
             exec_run_ns: 0,
             exec_grace_ns: 0,
             exec_finish_ns: 0,
+            exec_end_long: false,
         }
     }
 
@@ -409,7 +413,8 @@ mod tests {
 
     /// The exec rule: an invocation whose function is predicted within the bound keeps the CPU
     /// after its exec for its prediction + margin; one predicted longer, one without a
-    /// function model, or any with the rule off, gets the grace.
+    /// function model, or any with the rule off, gets the grace (one predicted longer gets
+    /// nothing with `exec_end_long`).
     #[test]
     fn exec_rule_sets_the_run_after_exec() {
         let mut trainer = Trainer::new(ModelSet::default());
@@ -451,6 +456,18 @@ mod tests {
             ..known
         };
         assert_eq!(first_run(&unknown, 3_000_000, 500_000), 1_500_000);
+        // Predicted past the bound, with end_long: nothing after the exec; unpredicted: the grace.
+        let ended = SimConfig {
+            exec_run_ns: 1_000_000,
+            exec_finish_ns: 1_500_000,
+            exec_grace_ns: 500_000,
+            exec_end_long: true,
+            ..cfg(PolicyKind::Foresight, 1)
+        };
+        let run_ended =
+            |job: &Job| engine::run_to_exec_ns(&ended, Some(&trainer), job, 0, 5_000_000);
+        assert_eq!(run_ended(&known), 1_000_000);
+        assert_eq!(run_ended(&unknown), 1_500_000);
         // A fork whose slice ends before its exec runs it out; its next run reaches the exec.
         let cfg = SimConfig {
             exec_run_ns: 1_000_000,

@@ -120,6 +120,7 @@ impl ExecSource for ExecTracer {
             .map_or(ExecCounts::default(), |b| ExecCounts {
                 preempted: b.nr_exec_preempted,
                 kept: b.nr_exec_kept,
+                ended: b.nr_exec_ended,
                 dropped: b.nr_exec_dropped,
                 truncated: b.nr_exec_truncated,
                 unread: b.nr_exec_unread,

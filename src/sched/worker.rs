@@ -81,6 +81,7 @@ fn schedule(cfg: &LoopConfig, opts: &Opts, nr_cpus: u64) -> Result<u8> {
     let exec_slices = ExecSlices {
         learner: learner.clone(),
         finish_ns: opts.exec_finish_us.saturating_mul(1000),
+        end_long: opts.exec_end_long,
     };
     let (procs, execs) = ProcWorker::spawn(
         names.clone(),

@@ -179,7 +179,7 @@ pub struct Tally {
 /// (exec-identity: on the wall-clock 2-vCPU machine with hogs the /proc worker fell behind the
 /// execs): they run on the validated measuring machine (`vm::MEASURE_MACHINE`) in a boot of
 /// their own, unless --clock/--tcg/--cpus name a machine for every case.
-const TIMED_CASES: &[&str] = &["faas-priority", "exec-identity"];
+const TIMED_CASES: &[&str] = &["faas-priority", "exec-identity", "exec-end-long"];
 
 /// The VM boots of one machine shape: the cases it ran and how each boot went.
 struct Group {

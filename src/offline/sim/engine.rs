@@ -327,7 +327,7 @@ pub(super) fn run_to_exec_ns(
         t.models()
             .predict_identity_ns(job.func, job.exe, &job.fx, &job.cx)
     });
-    let after = exec_slice_ns(predicted, cfg.exec_finish_ns)
+    let after = exec_slice_ns(predicted, cfg.exec_finish_ns, cfg.exec_end_long)
         .unwrap_or_else(|| (slice - to_exec).min(cfg.exec_grace_ns));
     to_exec + after
 }

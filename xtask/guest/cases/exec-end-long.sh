@@ -1,0 +1,31 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# VM case `exec-end-long` (sourced by vm-test.sh; helpers in lib.sh).
+
+# --exec-end-long, end to end: a model trained on this boot's invocations of a long payload
+# (fib 30, tens of ms), loaded with `--models`; then a series of them alone. The verdict for a
+# command line is left by its exec before, so every exec of the series but the first must keep
+# nothing of its slice (stat exec_ended): the tracer's map holds 0 for it and the BPF side
+# ends the slice outright instead of leaving the grace.
+EL_COUNT=8
+EL_MIN_ENDED=6
+
+case_exec_end_long() {
+	rm -f /tmp/el.csv /tmp/el.json
+	start_sched /tmp/el-train.log --record /tmp/el.csv
+	wait_state enabled 30 || { DETAIL="never enabled (training run)"; return 1; }
+	"$FS_BIN/foresight_loadgen" series --arg 30 --count 10 --gap-ms 20 >/dev/null 2>&1
+	stop_sched
+	"$SCHED" train --samples /tmp/el.csv --out /tmp/el.json --min-samples 8 >/tmp/el-fit.log 2>&1 ||
+		{ DETAIL="train failed: $(tail -n 1 /tmp/el-fit.log)"; return 1; }
+	start_sched /tmp/el-sched.log --models /tmp/el.json --exec-end-long --stats 1 --stats-format line
+	wait_state enabled 30 || { DETAIL="never enabled"; return 1; }
+	"$FS_BIN/foresight_loadgen" series --arg 30 --count "$EL_COUNT" --gap-ms 20 >/tmp/el-series.log 2>&1
+	_src=$?
+	# The last stats line must cover the whole series.
+	wait_stats_lines /tmp/el-sched.log 2 10
+	stop_sched
+	_last=$(grep '^stats:' /tmp/el-sched.log | tail -n 1)
+	_ended=$(echo "$_last" | grep -o 'exec_ended=[0-9]*' | cut -d= -f2)
+	DETAIL="series_rc=$_src invocations=$EL_COUNT ended=$_ended need>=$EL_MIN_ENDED $(echo "$_last" | grep -o 'exec_kept=[0-9]*') $(echo "$_last" | grep -o 'exec_preempted=[0-9]*') $(echo "$_last" | grep -o 'fn_models=[0-9]*')"
+	[ "$_src" -eq 0 ] && [ "${_ended:-0}" -ge "$EL_MIN_ENDED" ]
+}
