@@ -220,5 +220,17 @@ wait_stats_lines() {
 	done
 }
 
+# train_payload NAME ARG COUNT: fit models on this boot's invocations of `foresight_payload ARG`
+# (COUNT of them recorded with --record, then `train`) into /tmp/NAME.json; DETAIL says why not.
+train_payload() {
+	rm -f /tmp/"$1".csv /tmp/"$1".json
+	start_sched /tmp/"$1"-train.log --record /tmp/"$1".csv
+	wait_state enabled 30 || { DETAIL="never enabled (training run)"; return 1; }
+	"$FS_BIN/foresight_loadgen" series --arg "$2" --count "$3" --gap-ms 20 >/dev/null 2>&1
+	stop_sched
+	"$SCHED" train --samples /tmp/"$1".csv --out /tmp/"$1".json --min-samples 8 >/tmp/"$1"-fit.log 2>&1 ||
+		{ DETAIL="train failed: $(tail -n 1 /tmp/"$1"-fit.log)"; return 1; }
+}
+
 # cg_usage NAME: CPU used by the tasks of /sys/fs/cgroup/NAME so far (µs).
 cg_usage() { awk '$1 == "usage_usec" { print $2 }' /sys/fs/cgroup/"$1"/cpu.stat; }

@@ -11,13 +11,7 @@ EI_COUNT=20
 EI_MIN_FN=19
 
 case_exec_identity() {
-	rm -f /tmp/ei.csv /tmp/ei.json
-	start_sched /tmp/ei-train.log --record /tmp/ei.csv
-	wait_state enabled 30 || { DETAIL="never enabled (training run)"; return 1; }
-	"$FS_BIN/foresight_loadgen" series --arg 24 --count 12 --gap-ms 20 >/dev/null 2>&1
-	stop_sched
-	"$SCHED" train --samples /tmp/ei.csv --out /tmp/ei.json --min-samples 8 >/tmp/ei-fit.log 2>&1 ||
-		{ DETAIL="train failed: $(tail -n 1 /tmp/ei-fit.log)"; return 1; }
+	train_payload ei 24 12 || return 1
 	timeout 300 stress-ng --cpu 8 --timeout 120s >/dev/null 2>&1 &
 	_hogs=$!
 	start_sched /tmp/ei-sched.log --models /tmp/ei.json --stats 1 --stats-format line
