@@ -76,8 +76,9 @@ pub struct Opts {
     /// At exec, a fresh image whose function's model predicts more than --exec-finish-us
     /// keeps nothing of its slice (instead of the grace): it is decided again as itself at
     /// once, behind shorter work that waits. Like --exec-finish-us, the verdict is left by an
-    /// earlier exec of the same command line. Off by default until measured on both traces
-    /// (BENCHMARKS.md section 28).
+    /// earlier exec of the same command line. Off by default: in one VM boot it met the
+    /// generated trace's short p99 where the default did not, but its own gain was unclear and
+    /// Azure lost 2 % at load 0.9 (BENCHMARKS.md section 29).
     #[arg(long)]
     pub(crate) exec_end_long: bool,
 

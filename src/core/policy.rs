@@ -368,7 +368,7 @@ impl Policy {
 /// - more, with `end_long`: nothing, so it is decided again as itself at once, behind the
 ///   shorter work waiting, instead of running the grace first (in the VM's generated replay,
 ///   long images of a burst ran 3-7 ms each after their exec while an image known to be short
-///   waited 100 ms, BENCHMARKS.md section 28).
+///   waited 100 ms, BENCHMARKS.md section 28; the A/B of section 29 left it unclear).
 ///
 /// None otherwise (nothing trusted predicts it, or `finish_ns` 0 without `end_long`): the
 /// tracer's grace applies.
