@@ -19,8 +19,7 @@ case_exec_end_long() {
 	# The last stats line must cover the whole series.
 	wait_stats_lines /tmp/el-sched.log 2 10
 	stop_sched
-	_last=$(grep '^stats:' /tmp/el-sched.log | tail -n 1)
-	_ended=$(echo "$_last" | grep -o 'exec_ended=[0-9]*' | cut -d= -f2)
-	DETAIL="series_rc=$_src invocations=$EL_COUNT ended=$_ended need>=$EL_MIN_ENDED $(echo "$_last" | grep -o 'exec_kept=[0-9]*') $(echo "$_last" | grep -o 'exec_preempted=[0-9]*') $(echo "$_last" | grep -o 'fn_models=[0-9]*')"
+	_ended=$(stat_of /tmp/el-sched.log exec_ended)
+	DETAIL="series_rc=$_src invocations=$EL_COUNT ended=$_ended need>=$EL_MIN_ENDED kept=$(stat_of /tmp/el-sched.log exec_kept) preempted=$(stat_of /tmp/el-sched.log exec_preempted) fn_models=$(stat_of /tmp/el-sched.log fn_models)"
 	[ "$_src" -eq 0 ] && [ "${_ended:-0}" -ge "$EL_MIN_ENDED" ]
 }
