@@ -11,8 +11,9 @@ fn main() {
         .expect("scx_rustland_core builder: BPF build failed");
     let dispatcher =
         std::fs::read_to_string(DISPATCHER).unwrap_or_else(|e| panic!("{DISPATCHER}: {e}"));
-    let dispatcher =
-        flag_uninterruptible_wakeups(&run_lock_holders_first(&queue_exiting_tasks(&dispatcher)));
+    let dispatcher = end_slices_on_time(&flag_uninterruptible_wakeups(&run_lock_holders_first(
+        &queue_exiting_tasks(&dispatcher),
+    )));
     compile_dispatcher(&dispatcher);
     ask_for_exiting_tasks("src/bpf.rs");
     attach_last("src/bpf.rs");
@@ -42,6 +43,7 @@ fn main() {
     for header in [
         "bpf/holders.bpf.h",
         "bpf/dsleep.bpf.h",
+        "bpf/slicetimer.bpf.h",
         "bpf/exits.h",
         "bpf/execs.h",
         "bpf/signals.h",
@@ -201,6 +203,44 @@ fn flag_uninterruptible_wakeups(text: &str) -> String {
         1,
     )
     .replacen(TASK_FLAGS_LINE, TASK_FLAGS_WOKE_D, 1)
+}
+
+/// The core's ops.running, where our slice timer is included before and armed in.
+const RUNNING_OPENING: &str =
+    "/*\n * Task @p starts on its selected CPU (update CPU ownership map).\n";
+const RUNNING_COUNT_LINE: &str = "\t__sync_fetch_and_add(&nr_running, 1);\n";
+const STOPPING_COUNT_LINE: &str = "\t__sync_fetch_and_sub(&nr_running, 1);\n";
+const SLICETIMER_INCLUDE: &str =
+    "/* scx_foresight: slices that end on time (see build.rs). */\n#include \"bpf/slicetimer.bpf.h\"\n\n";
+
+/// End slices shorter than the scheduler tick on time (bpf/slicetimer.bpf.h): the kernel
+/// checks a slice only at its tick, so a 0.5 ms slice ran up to 4 ms at HZ=250 (exec'd images
+/// ran a median 988 us after a 0.5 ms grace, BENCHMARKS.md section 28). Fails the build if the
+/// template changed.
+fn end_slices_on_time(text: &str) -> String {
+    if !text.contains(RUNNING_OPENING)
+        || text.matches(RUNNING_COUNT_LINE).count() != 1
+        || text.matches(STOPPING_COUNT_LINE).count() != 1
+    {
+        panic!(
+            "{DISPATCHER}: scx_rustland_core's template changed; update build.rs's end_slices_on_time"
+        );
+    }
+    text.replacen(
+        RUNNING_OPENING,
+        &format!("{SLICETIMER_INCLUDE}{RUNNING_OPENING}"),
+        1,
+    )
+    .replacen(
+        RUNNING_COUNT_LINE,
+        &format!("{RUNNING_COUNT_LINE}\tarm_slice_timer(p, cpu); /* scx_foresight */\n"),
+        1,
+    )
+    .replacen(
+        STOPPING_COUNT_LINE,
+        &format!("{STOPPING_COUNT_LINE}\tdisarm_slice_timer(cpu); /* scx_foresight */\n"),
+        1,
+    )
 }
 
 /// Compile the changed dispatcher from OUT_DIR, replacing the core's object and skeleton.

@@ -57,6 +57,77 @@ volatile u64 nr_exec_kept;
 /* Of those, the ones that kept nothing, predicted long (an exec_slices entry of 0). */
 volatile u64 nr_exec_ended;
 
+/*
+ * The kernel ends a slice only at its tick (4 ms at HZ=250): an image cut to the 0.5 ms grace
+ * ran a median 0.99 ms after its exec in the VM (BENCHMARKS.md section 28). With a grace (or a
+ * kept slice) shorter than this (--slice-timer-us, set before load), a timer on this CPU ends
+ * it on time: when it fires and the image still runs, not switched out since, the CPU is
+ * kicked to preempt it. From the timer, unlike from this tracepoint, the kick goes through
+ * enqueue. 0: off.
+ */
+const volatile u64 slice_timer_max_ns;
+/* Slices of exec'd images that such a timer ended. */
+volatile u64 nr_exec_timer_ends;
+
+/* One timer per CPU, for the image that exec'd there last, and its switch count then. */
+struct exec_timer {
+	struct bpf_timer timer;
+	u32 pid;
+	u64 switches;
+	bool ready;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, EXEC_TIMER_CPUS);
+	__type(key, u32);
+	__type(value, struct exec_timer);
+} exec_timers SEC(".maps");
+
+/* Context switches of @p so far: any switch out since the timer was armed ends its claim. */
+static u64 switches_of(struct task_struct *p)
+{
+	return p->nvcsw + p->nivcsw;
+}
+
+static int exec_timer_fn(void *map, int *key, struct bpf_timer *timer)
+{
+	struct exec_timer *et = container_of(timer, struct exec_timer, timer);
+	struct task_struct *cur = bpf_get_current_task_btf();
+	s32 cpu = *key;
+
+	if (!et->pid || cur->pid != et->pid || switches_of(cur) != et->switches ||
+	    bpf_get_smp_processor_id() != cpu)
+		return 0;
+	et->pid = 0;
+	scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
+	__sync_fetch_and_add(&nr_exec_timer_ends, 1);
+	return 0;
+}
+
+/* Arm this CPU's timer to end @cur's slice after @slice ns, if the tick would end it late. */
+static void arm_exec_timer(struct task_struct *cur, u64 slice)
+{
+	u32 key = bpf_get_smp_processor_id();
+	struct exec_timer *et;
+
+	if (!slice || slice >= slice_timer_max_ns)
+		return;
+	et = bpf_map_lookup_elem(&exec_timers, &key);
+	if (!et)
+		return;
+	if (!et->ready) {
+		long err = bpf_timer_init(&et->timer, &exec_timers, CLOCK_MONOTONIC);
+
+		if ((err && err != -EBUSY) || bpf_timer_set_callback(&et->timer, exec_timer_fn))
+			return;
+		et->ready = true;
+	}
+	et->pid = cur->pid;
+	et->switches = switches_of(cur);
+	bpf_timer_start(&et->timer, slice, BPF_F_TIMER_CPU_PIN);
+}
+
 #define FNV_OFFSET 0xcbf29ce484222325ULL
 #define FNV_PRIME 0x100000001b3ULL
 
@@ -135,6 +206,7 @@ int BPF_PROG(foresight_exec, struct task_struct *p, pid_t old_pid, struct linux_
 		 */
 		slice = hint ? *hint : (left < exec_grace_ns ? left : exec_grace_ns);
 		if (scx_bpf_task_set_slice___new(cur, slice)) {
+			arm_exec_timer(cur, slice);
 			__sync_fetch_and_add(&nr_exec_preempted, 1);
 			if (hint && *hint)
 				__sync_fetch_and_add(&nr_exec_kept, 1);

@@ -7,6 +7,7 @@
 #define EXEC_ARGS_LEN 512 /* the new argv, NUL-separated as in /proc/<pid>/cmdline */
 
 #define EXEC_SLICES_MAX 4096 /* command lines with a slice hint (LRU) */
+#define EXEC_TIMER_CPUS 1024 /* CPUs with an exec timer (ids beyond: the tick ends the grace) */
 
 /* flags */
 #define EXEC_ARGS_TRUNCATED 1 /* argv was longer than EXEC_ARGS_LEN */

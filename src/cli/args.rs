@@ -8,8 +8,8 @@ use clap::Parser;
 use scx_foresight::core::modes::CgroupBoost;
 use scx_foresight::core::policy::{
     EXEC_FINISH_NS_DEFAULT, EXEC_GRACE_NS_DEFAULT, RT_PREEMPT_MIN_CPU_NS, SLICE_NS_DEFAULT,
-    SLICE_NS_MIN_DEFAULT, UNINTERRUPTIBLE_LEAD_NS_DEFAULT, UNINTERRUPTIBLE_SLICE_NS_DEFAULT,
-    WAKE_PREEMPT_MIN_RUN_NS,
+    SLICE_NS_MIN_DEFAULT, SLICE_TIMER_MAX_NS_DEFAULT, UNINTERRUPTIBLE_LEAD_NS_DEFAULT,
+    UNINTERRUPTIBLE_SLICE_NS_DEFAULT, WAKE_PREEMPT_MIN_RUN_NS,
 };
 use scx_foresight::live::adapt::ClassifierSource;
 use scx_foresight::live::sched_stats::StatsFormat;
@@ -76,9 +76,9 @@ pub struct Opts {
     /// At exec, a fresh image whose function's model predicts more than --exec-finish-us
     /// keeps nothing of its slice (instead of the grace): it is decided again as itself at
     /// once, behind shorter work that waits. Like --exec-finish-us, the verdict is left by an
-    /// earlier exec of the same command line. Off by default: in one VM boot it met the
-    /// generated trace's short p99 where the default did not, but its own gain was unclear and
-    /// Azure lost 2 % at load 0.9 (BENCHMARKS.md section 29).
+    /// earlier exec of the same command line. Off by default: two VM boots disagree on its
+    /// sign, and in the second it raised the generated trace's short p99 ×1.3–2.2 in three of
+    /// four replays (BENCHMARKS.md sections 29 and 30).
     #[arg(long)]
     pub(crate) exec_end_long: bool,
 
@@ -126,6 +126,16 @@ pub struct Opts {
     /// such as a folio's lock taken in a page fault.
     #[arg(long)]
     pub(crate) no_kernel_preempted_first: bool,
+
+    /// Slices shorter than this many microseconds end on time: a timer on the task's CPU
+    /// preempts it when its slice runs out, so it goes back to be decided again. Without it the
+    /// kernel ends a slice only at its next scheduler tick (every 4 ms at HZ=250), and a task cut
+    /// to 0.5 ms ran up to 4 ms more. The exec tracer does the same for the grace it leaves at
+    /// exec. In the VM it lowered the generated FaaS trace's short mean slowdown and tail, and
+    /// cost hackbench time: more round trips to the scheduler (BENCHMARKS.md section 31).
+    /// 0 turns it off.
+    #[arg(long, value_name = "US", default_value_t = SLICE_TIMER_MAX_NS_DEFAULT / 1000)]
+    pub(crate) slice_timer_us: u64,
 
     /// Only schedule tasks that set SCHED_EXT with sched_setscheduler(2); others keep the
     /// kernel's default scheduler.

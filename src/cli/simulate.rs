@@ -14,7 +14,7 @@ use scx_foresight::core::modes::ModeConfig;
 use scx_foresight::core::policy::SliceConfig;
 use scx_foresight::core::policy::{
     ModeParams, EXEC_FINISH_NS_DEFAULT, EXEC_GRACE_NS_DEFAULT, RT_PREEMPT_MIN_CPU_NS,
-    WAKE_PREEMPT_MIN_RUN_NS,
+    SLICE_TIMER_MAX_NS_DEFAULT, WAKE_PREEMPT_MIN_RUN_NS,
 };
 use scx_foresight::formats::csv::open_csv_for_append;
 use scx_foresight::formats::modelfile::ModelFile;
@@ -85,6 +85,14 @@ pub struct SimulateArgs {
     /// nothing after its exec and is queued again, as the live scheduler's `--exec-end-long`.
     #[arg(long)]
     pub exec_end_long: bool,
+    /// foresight: the kernel's scheduler tick (µs). Live, a slice ends only at the first tick
+    /// after it ran out (4000 at the VM's HZ=250); 0 (the default): every slice ends on time.
+    #[arg(long, value_name = "US", default_value_t = 0)]
+    pub tick_us: u64,
+    /// foresight, with `--tick-us`: slices shorter than this many µs end on time, as the live
+    /// scheduler's `--slice-timer-us` makes them; 0 turns it off.
+    #[arg(long, value_name = "US", default_value_t = SLICE_TIMER_MAX_NS_DEFAULT / 1000)]
+    pub slice_timer_us: u64,
     /// Run foresight in the mode the live scheduler uses for this workload class (the shipped
     /// modes config: idle, cpu-bound, interactive, io-heavy, network-heavy, faas-burst, mixed).
     /// Default: the base parameters, as before any class is known.
@@ -180,6 +188,8 @@ pub fn simulate(a: &SimulateArgs) -> Result<()> {
                 exec_grace_ns: a.exec_grace_us.saturating_mul(1000),
                 exec_finish_ns: a.exec_finish_us.saturating_mul(1000),
                 exec_end_long: a.exec_end_long,
+                tick_ns: a.tick_us.saturating_mul(1000),
+                slice_timer_max_ns: a.slice_timer_us.saturating_mul(1000),
             };
             let (times, _) = sim::simulate(&jobs, &cfg);
             if let Some(dir) = &a.times_dir {

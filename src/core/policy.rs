@@ -46,6 +46,10 @@ pub const WEIGHT_DEFAULT: u64 = 100;
 pub const SLICE_NS_DEFAULT: u64 = 5_000_000;
 /// Default minimum slice.
 pub const SLICE_NS_MIN_DEFAULT: u64 = 500_000;
+/// Slices shorter than this end on time, by the dispatcher's timer, rather than at the
+/// kernel's next tick (4 ms apart at HZ=250): in two VM boots it lowered the generated trace's
+/// short mean 8-27 %, and cost hackbench time (BENCHMARKS.md section 31).
+pub const SLICE_TIMER_MAX_NS_DEFAULT: u64 = 4_000_000;
 /// Largest weight factor applied to a slice.
 pub const SLICE_WEIGHT_CAP: u64 = 4;
 /// How much one ns of predicted remaining CPU counts against one ns of waiting in the

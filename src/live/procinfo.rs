@@ -180,6 +180,8 @@ pub struct ExecCounts {
     pub truncated: u64,
     /// Records whose arguments could not be read at all.
     pub unread: u64,
+    /// Slices of exec'd images ended on time by the tracer's timer (`--slice-timer-us`).
+    pub timer_ends: u64,
 }
 
 /// [`ExecCounts`] stored by the worker thread and loaded by the loop, without a lock.
@@ -191,6 +193,7 @@ pub struct SharedExecCounts {
     dropped: AtomicU64,
     truncated: AtomicU64,
     unread: AtomicU64,
+    timer_ends: AtomicU64,
 }
 
 impl SharedExecCounts {
@@ -201,6 +204,7 @@ impl SharedExecCounts {
         self.dropped.store(c.dropped, Ordering::Relaxed);
         self.truncated.store(c.truncated, Ordering::Relaxed);
         self.unread.store(c.unread, Ordering::Relaxed);
+        self.timer_ends.store(c.timer_ends, Ordering::Relaxed);
     }
 
     pub fn load(&self) -> ExecCounts {
@@ -211,6 +215,7 @@ impl SharedExecCounts {
             dropped: self.dropped.load(Ordering::Relaxed),
             truncated: self.truncated.load(Ordering::Relaxed),
             unread: self.unread.load(Ordering::Relaxed),
+            timer_ends: self.timer_ends.load(Ordering::Relaxed),
         }
     }
 }

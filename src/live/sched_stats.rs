@@ -83,6 +83,12 @@ pub struct Scheduling {
         desc = "Of those, the times a task preempted inside the kernel was then run first, with a short slice"
     )]
     pub kpreempted_run: u64,
+    #[stat(desc = "Slices shorter than --slice-timer-us given a timer to end them on time")]
+    pub slice_timers: u64,
+    #[stat(
+        desc = "Of those, the slices the timer ended (the task still ran), instead of the next tick"
+    )]
+    pub slice_timer_ends: u64,
     #[stat(desc = "Page faults of the scheduler process since attach (must stay 0)")]
     pub page_faults: u64,
 }
@@ -126,6 +132,10 @@ pub struct Prediction {
         desc = "Of those, the ones that kept nothing, their function predicted long (--exec-end-long)"
     )]
     pub exec_ended: u64,
+    #[stat(
+        desc = "Slices of exec'd images (the grace, or kept to finish) ended on time by the tracer's timer (--slice-timer-us)"
+    )]
+    pub exec_timer_ends: u64,
     #[stat(desc = "Exec records lost because the tracer's ring buffer was full")]
     pub exec_lost: u64,
     #[stat(desc = "Exec records whose arguments were cut at the tracer's bound")]
@@ -298,6 +308,8 @@ impl SchedStats {
                 d_wakeups: m.nr_uninterruptible_wakeups,
                 d_sleeps: m.lock_holders.d_sleeps,
                 kpreempted_run: m.lock_holders.kernel_preempted_run,
+                slice_timers: m.slice_timers.armed,
+                slice_timer_ends: m.slice_timers.ended,
             },
             prediction: Prediction {
                 ident_exec: m.nr_ident_exec,
@@ -315,6 +327,7 @@ impl SchedStats {
                 exec_preempted: m.exec_tracer.preempted,
                 exec_kept: m.exec_tracer.kept,
                 exec_ended: m.exec_tracer.ended,
+                exec_timer_ends: m.exec_tracer.timer_ends,
                 exec_lost: m.exec_tracer.dropped,
                 exec_truncated: m.exec_tracer.truncated,
                 exec_unread: m.exec_tracer.unread,
@@ -408,22 +421,22 @@ impl SchedStats {
             "stats: running={}/{} queued={} pending={} user_dispatches={} idle_cpu={} cpu_searches={} \
              kernel_dispatches={} congested={} cancels={} bounces={} failed={} rounds={} max_batch={} \
              max_round_us={} wake_preempts={} wake_idle={} rt_preempts={} lock_waits={} holders_queued={} holders_run={} \
-             d_wakeups={} d_wake_preempts={} d_sleeps={} kpreempted_run={} tasks={} task_evictions={} page_faults={} worker={} workers={}",
+             d_wakeups={} d_wake_preempts={} d_sleeps={} kpreempted_run={} slice_timers={} slice_timer_ends={} tasks={} task_evictions={} page_faults={} worker={} workers={}",
             s.running, s.cpus, s.queued, s.pending, s.user_dispatches, s.idle_cpu_dispatches,
             s.cpu_searches, s.kernel_dispatches, s.congested, s.cancels, s.bounces, s.failed,
             s.rounds, s.max_batch, s.max_round_us, s.wake_preempts, s.wake_idle, s.rt_preempts,
-            s.lock_waits, s.holders_queued, s.holders_run, s.d_wakeups, s.d_wake_preempts, s.d_sleeps, s.kpreempted_run, s.tasks, s.task_evictions, s.page_faults, self.worker_pid,
+            s.lock_waits, s.holders_queued, s.holders_run, s.d_wakeups, s.d_wake_preempts, s.d_sleeps, s.kpreempted_run, s.slice_timers, s.slice_timer_ends, s.tasks, s.task_evictions, s.page_faults, self.worker_pid,
             self.workers,
         );
         let _ = write!(
             out,
             " exits={} exits_lost={} proc={} proc_lost={} proc_stale={} ident_exec={} ident_proc={} \
              exited_exec={} exited_proc={} exited_never={} exec_first_fn={}/{} exec_preempted={} \
-             exec_kept={} exec_ended={} exec_lost={} exec_truncated={} exec_unread={} pred_fn={} pred_exe={} pred_general={} pred_none={} \
+             exec_kept={} exec_ended={} exec_timer_ends={} exec_lost={} exec_truncated={} exec_unread={} pred_fn={} pred_exe={} pred_general={} pred_none={} \
              decided=interactive:{},io:{},faas:{},batch:{} boosted={}",
             p.exits, p.exits_lost, p.proc_replies, p.proc_lost, p.proc_stale, p.ident_exec,
             p.ident_proc, p.exited_exec, p.exited_proc, p.exited_never, p.exec_first_fn,
-            p.exec_first, p.exec_preempted, p.exec_kept, p.exec_ended, p.exec_lost, p.exec_truncated, p.exec_unread, p.pred_fn, p.pred_exe, p.pred_general, p.pred_none,
+            p.exec_first, p.exec_preempted, p.exec_kept, p.exec_ended, p.exec_timer_ends, p.exec_lost, p.exec_truncated, p.exec_unread, p.pred_fn, p.pred_exe, p.pred_general, p.pred_none,
             p.decided_interactive, p.decided_io, p.decided_faas, p.decided_batch, p.boosted,
         );
         let _ = write!(
@@ -487,7 +500,7 @@ impl SchedStats {
         let _ = writeln!(
             out,
             "  scheduling  tasks {} (evicted {}) running {}/{} queued {} pending {} | dispatches {} (idle CPU {}, kernel {}) \
-             cpu searches {} rounds {} | max batch {} max round {} us | congested {} cancels {} bounces {} failed {} | wakeups preempting {} finding an idle CPU {} | long runners a real-time wakeup ended {} | lock waits {} (owner queued {}, run first {}) | woken from D {} (slices ended for them {}) | slept in D {} (preempted in the kernel run first {}) | page faults {}",
+             cpu searches {} rounds {} | max batch {} max round {} us | congested {} cancels {} bounces {} failed {} | wakeups preempting {} finding an idle CPU {} | long runners a real-time wakeup ended {} | lock waits {} (owner queued {}, run first {}) | woken from D {} (slices ended for them {}) | slept in D {} (preempted in the kernel run first {}) | slices timed {} (ended by the timer {}) | page faults {}",
             s.tasks, d(s.task_evictions, b.task_evictions), s.running, s.cpus, s.queued, s.pending,
             d(s.user_dispatches, b.user_dispatches), d(s.idle_cpu_dispatches, b.idle_cpu_dispatches),
             d(s.kernel_dispatches, b.kernel_dispatches), d(s.cpu_searches, b.cpu_searches),
@@ -498,12 +511,13 @@ impl SchedStats {
             d(s.holders_queued, b.holders_queued), d(s.holders_run, b.holders_run),
             d(s.d_wakeups, b.d_wakeups), d(s.d_wake_preempts, b.d_wake_preempts),
             d(s.d_sleeps, b.d_sleeps),
-            d(s.kpreempted_run, b.kpreempted_run), s.page_faults,
+            d(s.kpreempted_run, b.kpreempted_run), d(s.slice_timers, b.slice_timers),
+            d(s.slice_timer_ends, b.slice_timer_ends), s.page_faults,
         );
         let _ = writeln!(
             out,
             "  prediction  identified at exec {} by /proc {} (lost {} stale {}) | exited exec {} /proc {} never {} | \
-             first decision with fn model {}/{} (slice ended at exec {}, kept to finish {}, kept nothing {}) | \
+             first decision with fn model {}/{} (slice ended at exec {}, kept to finish {}, kept nothing {}, ended on time by the timer {}) | \
              exec records lost {} truncated {} unread {} | predicted by fn {} exe {} general {} none {} | \
              decided interactive {} io {} faas {} batch {} boosted {}",
             d(p.ident_exec, q.ident_exec), d(p.ident_proc, q.ident_proc),
@@ -512,6 +526,7 @@ impl SchedStats {
             d(p.exited_never, q.exited_never), d(p.exec_first_fn, q.exec_first_fn),
             d(p.exec_first, q.exec_first), d(p.exec_preempted, q.exec_preempted),
             d(p.exec_kept, q.exec_kept), d(p.exec_ended, q.exec_ended),
+            d(p.exec_timer_ends, q.exec_timer_ends),
             d(p.exec_lost, q.exec_lost), d(p.exec_truncated, q.exec_truncated),
             d(p.exec_unread, q.exec_unread),
             d(p.pred_fn, q.pred_fn), d(p.pred_exe, q.pred_exe),
@@ -567,7 +582,8 @@ fn mode_text(mode: &ModeParams) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::live::stats::{LockHolderCounts, WakePreemptCounts};
+    use crate::live::procinfo::ExecCounts;
+    use crate::live::stats::{LockHolderCounts, SliceTimerCounts, WakePreemptCounts};
 
     #[test]
     fn line_has_every_required_counter() {
@@ -581,6 +597,15 @@ mod tests {
                 run: 4,
                 d_sleeps: 8,
                 kernel_preempted_run: 2,
+            },
+            slice_timers: SliceTimerCounts {
+                armed: 11,
+                ended: 10,
+            },
+            exec_tracer: ExecCounts {
+                ended: 12,
+                timer_ends: 13,
+                ..Default::default()
             },
             nr_uninterruptible_wakeups: 6,
             wake_preempt: WakePreemptCounts {
@@ -599,8 +624,9 @@ mod tests {
             " cancels=",
             " bounces=",
             " page_faults=3 ",
-            " lock_waits=9 holders_queued=5 holders_run=4 d_wakeups=6 d_wake_preempts=7 d_sleeps=8 kpreempted_run=2 ",
+            " lock_waits=9 holders_queued=5 holders_run=4 d_wakeups=6 d_wake_preempts=7 d_sleeps=8 kpreempted_run=2 slice_timers=11 slice_timer_ends=10 ",
             " worker=42 ",
+            " exec_ended=12 exec_timer_ends=13 ",
             " model_file=0000000000000abc ",
             " class=mixed ",
             " mode_switches=",

@@ -38,6 +38,15 @@ pub struct LockHolderCounts {
     pub kernel_preempted_run: u64,
 }
 
+/// What the dispatcher's slice timers did (bpf/slicetimer.bpf.h) since it was loaded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SliceTimerCounts {
+    /// Timers armed for a slice shorter than --slice-timer-us.
+    pub armed: u64,
+    /// Of those, the slices they ended: the task still ran when its timer fired.
+    pub ended: u64,
+}
+
 /// One snapshot of the scheduler's counters (cumulative since attach).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Metrics {
@@ -73,6 +82,8 @@ pub struct Metrics {
     pub max_round_us: u64,
     /// Lock holders run first by the dispatcher.
     pub lock_holders: LockHolderCounts,
+    /// Sub-tick slices ended on time by the dispatcher.
+    pub slice_timers: SliceTimerCounts,
     /// Decisions of tasks woken from an uninterruptible sleep (due at once).
     pub nr_uninterruptible_wakeups: u64,
     /// Page faults of the scheduler process since attach; must stay 0. Filled by the reporter.

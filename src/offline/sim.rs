@@ -150,6 +150,12 @@ pub struct SimConfig {
     /// Foresight only: an invocation predicted to need more than that keeps nothing after its
     /// exec and is queued again (the live `--exec-end-long`).
     pub exec_end_long: bool,
+    /// Foresight only: the kernel's scheduler tick (ns). Live, a slice ends only at the first
+    /// tick after it ran out (4 ms apart at the VM's HZ=250); 0: every slice ends on time.
+    pub tick_ns: u64,
+    /// Foresight only: slices shorter than this end on time even with a tick, as the live
+    /// `--slice-timer-us` makes them (the dispatcher's timer); 0: none.
+    pub slice_timer_max_ns: u64,
 }
 
 /// The live scheduler's first enqueue with a prediction (the first after exec).
@@ -302,6 +308,8 @@ mod tests {
             exec_grace_ns: 0,
             exec_finish_ns: 0,
             exec_end_long: false,
+            tick_ns: 0,
+            slice_timer_max_ns: 0,
         }
     }
 
@@ -348,6 +356,44 @@ mod tests {
         // Work conserving either way: the long job ends when all the CPU time is used.
         assert_eq!(on[0].finish_ns, 101_000_000);
         assert_eq!(off[0].finish_ns, 101_000_000);
+    }
+
+    /// With a tick, a slice cut at exec runs on to the next tick, as live; the slice timer ends
+    /// it on time again; no CPU time is lost either way.
+    #[test]
+    fn a_tick_stretches_short_slices_unless_timed() {
+        let jobs = [job(0, 3), job(0, 3)];
+        let run = |tick_ns, slice_timer_max_ns| {
+            let cfg = SimConfig {
+                exec_run_ns: 1_000_000,
+                tick_ns,
+                slice_timer_max_ns,
+                ..cfg(PolicyKind::Foresight, 1)
+            };
+            simulate(&jobs, &cfg).0
+        };
+        let exact = run(0, 0);
+        let ticked = run(4_000_000, 0);
+        let timed = run(4_000_000, 4_000_000);
+        assert_eq!(exact[1].first_run_ns, 1_000_000, "{exact:?}");
+        // The first job runs to its end (3 ms) before the tick at 4 ms.
+        assert_eq!(ticked[1].first_run_ns, 3_000_000, "{ticked:?}");
+        assert_eq!(timed[1].first_run_ns, 1_000_000, "{timed:?}");
+        for t in [&exact, &ticked, &timed] {
+            assert_eq!(t.iter().map(|t| t.finish_ns).max(), Some(6_000_000));
+        }
+        let bound = |now, slice, max| {
+            let cfg = SimConfig {
+                tick_ns: 4_000_000,
+                slice_timer_max_ns: max,
+                ..cfg(PolicyKind::Foresight, 1)
+            };
+            engine::tick_bound_ns(&cfg, now, slice)
+        };
+        assert_eq!(bound(1_000_000, 500_000, 0), 3_000_000);
+        assert_eq!(bound(1_000_000, 500_000, 4_000_000), 500_000);
+        assert_eq!(bound(1_000_000, 5_000_000, 4_000_000), 7_000_000);
+        assert_eq!(bound(4_000_000, 4_000_000, 0), 4_000_000);
     }
 
     /// An arrival ends the run of a task that has used the real-time bound in all, however

@@ -37,20 +37,20 @@ impl ExecTracer {
     /// Load and attach the sched_process_exec tracer, cutting each exec'ing task's slice to
     /// `grace_ns` when the kernel lets a tracer do so (else without: the new image waits for
     /// its slice's end).
-    pub fn load(grace_ns: u64) -> Result<Self> {
-        let refused = match Self::load_with(true, grace_ns) {
+    pub fn load(grace_ns: u64, slice_timer_max_ns: u64) -> Result<Self> {
+        let refused = match Self::load_with(true, grace_ns, slice_timer_max_ns) {
             Ok(tracer) => return Ok(tracer),
             Err(e) => e,
         };
         // Only when the plain tracer loads was the end of slice the cause; else its error says why.
-        let tracer = Self::load_with(false, 0)?;
+        let tracer = Self::load_with(false, 0, 0)?;
         warn!("exec tracer: cannot end the slice at exec ({refused:#}); exec'd images are decided as themselves from their next enqueue");
         Ok(tracer)
     }
 
     /// Load with or without the end of slice at exec. Its object lives as long as the process
     /// (one per worker; the worker thread that polls it never ends before the process).
-    fn load_with(preempt_on_exec: bool, grace_ns: u64) -> Result<Self> {
+    fn load_with(preempt_on_exec: bool, grace_ns: u64, slice_timer_max_ns: u64) -> Result<Self> {
         let storage: &'static mut MaybeUninit<OpenObject> =
             Box::leak(Box::new(MaybeUninit::uninit()));
         let mut open = ExecsSkelBuilder::default()
@@ -59,6 +59,7 @@ impl ExecTracer {
         if let Some(rodata) = open.maps.rodata_data.as_mut() {
             rodata.preempt_on_exec = preempt_on_exec;
             rodata.exec_grace_ns = grace_ns;
+            rodata.slice_timer_max_ns = slice_timer_max_ns;
         }
         let mut skel = open.load().context("loading bpf/execs.bpf.c")?;
         skel.attach()
@@ -87,8 +88,10 @@ impl ExecTracer {
     }
 
     /// The factory the /proc worker calls in its own thread.
-    pub fn factory(grace_ns: u64) -> ExecSourceFactory {
-        Box::new(move || Ok(Box::new(ExecTracer::load(grace_ns)?) as Box<dyn ExecSource>))
+    pub fn factory(grace_ns: u64, slice_timer_max_ns: u64) -> ExecSourceFactory {
+        Box::new(move || {
+            Ok(Box::new(ExecTracer::load(grace_ns, slice_timer_max_ns)?) as Box<dyn ExecSource>)
+        })
     }
 }
 
@@ -124,6 +127,7 @@ impl ExecSource for ExecTracer {
                 dropped: b.nr_exec_dropped,
                 truncated: b.nr_exec_truncated,
                 unread: b.nr_exec_unread,
+                timer_ends: b.nr_exec_timer_ends,
             })
     }
 }

@@ -34,7 +34,7 @@ use scx_foresight::live::adapt::{Adapt, WindowMsg};
 use scx_foresight::live::handoff::SyncSender;
 use scx_foresight::live::learner::{Msg, Shared};
 use scx_foresight::live::procinfo::ProcWorker;
-use scx_foresight::live::stats::{LockHolderCounts, Metrics, WakePreemptCounts};
+use scx_foresight::live::stats::{LockHolderCounts, Metrics, SliceTimerCounts, WakePreemptCounts};
 use scx_foresight::monotonic_ns;
 
 /// Tasks decided in one round at most; the rest wait for the next round (keeps rounds short).
@@ -70,6 +70,8 @@ pub struct LoopConfig {
     pub uninterruptible_preempt: bool,
     /// On a sleep in state D, run first the task preempted inside the kernel longest ago.
     pub kernel_preempted_first: bool,
+    /// Slices shorter than this (ns) end on time, by a timer, not at the next tick; 0: off.
+    pub slice_timer_max_ns: u64,
     pub exit_dump_len: u32,
     pub partial: bool,
     pub verbose: bool,
@@ -159,6 +161,7 @@ impl<'a> Scheduler<'a> {
         )
         .inspect_err(|_| restore_compact_unevictable(compaction))?;
         set_kernel_preempted_first(&mut bpf, cfg.kernel_preempted_first);
+        set_slice_timer_max(&mut bpf, cfg.slice_timer_max_ns);
         let mode = helpers.adapt.state.load();
         Ok(Self {
             bpf,
@@ -454,6 +457,19 @@ impl<'a> Scheduler<'a> {
             })
     }
 
+    /// The dispatcher's slice-timer counters (bpf/slicetimer.bpf.h).
+    fn slice_timer_counts(&self) -> SliceTimerCounts {
+        self.bpf
+            .skel
+            .maps
+            .bss_data
+            .as_ref()
+            .map_or(SliceTimerCounts::default(), |b| SliceTimerCounts {
+                armed: b.nr_slice_timers,
+                ended: b.nr_slice_timer_ends,
+            })
+    }
+
     fn metrics(&mut self) -> Metrics {
         let models = self.helpers.learner.models.load();
         let mode = self.helpers.adapt.state.load();
@@ -480,6 +496,7 @@ impl<'a> Scheduler<'a> {
             nr_bounce_dispatches: *self.bpf.nr_bounce_dispatches_mut(),
             nr_failed_dispatches: *self.bpf.nr_failed_dispatches_mut(),
             lock_holders: self.lock_holder_counts(),
+            slice_timers: self.slice_timer_counts(),
             nr_sched_congested: *self.bpf.nr_sched_congested_mut(),
             nr_tasks: self.tasks.len() as u64,
             nr_task_evictions: self.tasks.evictions(),
@@ -523,6 +540,16 @@ fn set_kernel_preempted_first(bpf: &mut BpfScheduler, on: bool) {
         warn!(
             "the dispatcher's data section is not mapped: kernel-preempted tasks are not run first"
         );
+    }
+}
+
+/// Arm the dispatcher's slice timers (bpf/slicetimer.bpf.h) for slices under `max_ns`; they
+/// load off.
+fn set_slice_timer_max(bpf: &mut BpfScheduler, max_ns: u64) {
+    if let Some(bss) = bpf.skel.maps.bss_data.as_mut() {
+        bss.slice_timer_max_ns = max_ns;
+    } else if max_ns > 0 {
+        warn!("the dispatcher's data section is not mapped: short slices end at the next tick");
     }
 }
 

@@ -87,7 +87,10 @@ fn schedule(cfg: &LoopConfig, opts: &Opts, nr_cpus: u64) -> Result<u8> {
         names.clone(),
         adapt.boosts.clone(),
         Some((
-            execs::ExecTracer::factory(opts.exec_grace_us.saturating_mul(1000)),
+            execs::ExecTracer::factory(
+                opts.exec_grace_us.saturating_mul(1000),
+                opts.slice_timer_us.saturating_mul(1000),
+            ),
             Some(exec_slices),
         )),
     )

@@ -302,11 +302,25 @@ impl<'a> Engine<'a> {
                 }
                 _ => slice,
             };
+            let slice = match self.cfg.policy {
+                PolicyKind::Foresight => tick_bound_ns(self.cfg, now, slice),
+                _ => slice,
+            };
             let run = slice.min(job.cpu_ns - a.used).max(1);
             self.running[cpu] = Some((slot, now, now + run));
             self.cpu_events.push(Reverse((now + run, cpu)));
         }
     }
+}
+
+/// How long a run given `slice` at `now` lasts at most: live, the kernel ends a slice only at
+/// its first tick after the slice ran out, unless the dispatcher's timer ends it on time.
+pub(super) fn tick_bound_ns(cfg: &SimConfig, now: u64, slice: u64) -> u64 {
+    if cfg.tick_ns == 0 || slice < cfg.slice_timer_max_ns || slice == u64::MAX {
+        return slice;
+    }
+    let end = now.saturating_add(slice);
+    end.div_ceil(cfg.tick_ns).saturating_mul(cfg.tick_ns) - now
 }
 
 /// A run of `slice` from `used`: one that reaches the invocation's exec (after

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Slices that end on time: compiled into scx_rustland_core's dispatcher (main.bpf.c) by
+ * build.rs's end_slices_on_time, which includes this file before the dispatcher's
+ * ops.running and calls arm_slice_timer() there and disarm_slice_timer() in ops.stopping.
+ *
+ * The kernel checks a sched_ext task's slice only at its scheduler tick (4 ms at the VM's
+ * HZ=250): a slice of 0.5 ms, or one cut to the exec grace, runs until the next tick, 0-4 ms
+ * later. In the VM's generated replay exec'd images ran a median 988 us after a 0.5 ms grace,
+ * and runs after a wakeup from state D given 1 ms lasted a median 2.4-4.0 ms (BENCHMARKS.md
+ * section 28): every task a short one waited behind ran longer than the policy decided. With
+ * slice_timer_max_ns set, a task switched in with a slice shorter than that arms a timer on its
+ * CPU for its slice; if the task still runs when it fires, the CPU is kicked to preempt it
+ * (slice 0, reschedule), so that it goes back to the user-space scheduler on time.
+ *
+ * The kick needs the scheduler's own context: from a tracing program it does nothing on the
+ * VM's kernel (bpf/wakeups.bpf.c), hence a timer armed by ops.running, whose callback is part
+ * of this struct_ops program.
+ */
+
+/* Slices shorter than this (ns) end on time; 0: off. Set by user space after load. */
+volatile u64 slice_timer_max_ns;
+
+/* Timers armed, and the slices they ended (the task still ran when its timer fired). */
+volatile u64 nr_slice_timers;
+volatile u64 nr_slice_timer_ends;
+
+/* One timer per CPU, and the task it is armed for (0: none, or it stopped running). */
+struct slice_timer {
+	struct bpf_timer timer;
+	u32 pid;
+	bool ready;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MAX_CPUS);
+	__type(key, u32);
+	__type(value, struct slice_timer);
+} slice_timers SEC(".maps");
+
+/* The slice is over if its task still runs here: preempt it so that it is decided again. */
+static int slice_timer_fn(void *map, int *key, struct bpf_timer *timer)
+{
+	struct slice_timer *st = container_of(timer, struct slice_timer, timer);
+	struct task_struct *cur = bpf_get_current_task_btf();
+	s32 cpu = *key;
+
+	if (!st->pid || cur->pid != st->pid || bpf_get_smp_processor_id() != cpu)
+		return 0;
+	st->pid = 0;
+	scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
+	__sync_fetch_and_add(&nr_slice_timer_ends, 1);
+	return 0;
+}
+
+/* Arm this CPU's timer for @p's slice if that is shorter than the tick would enforce. */
+static void arm_slice_timer(struct task_struct *p, s32 cpu)
+{
+	struct slice_timer *st;
+	u64 slice = p->scx.slice;
+	u32 key = cpu;
+
+	if (!slice_timer_max_ns || !slice || slice >= slice_timer_max_ns)
+		return;
+	st = bpf_map_lookup_elem(&slice_timers, &key);
+	if (!st)
+		return;
+	/* Set up once per CPU: the callback belongs to this program, the scheduler's own. */
+	if (!st->ready) {
+		long err = bpf_timer_init(&st->timer, &slice_timers, CLOCK_MONOTONIC);
+
+		if ((err && err != -EBUSY) || bpf_timer_set_callback(&st->timer, slice_timer_fn))
+			return;
+		st->ready = true;
+	}
+	st->pid = p->pid;
+	if (!bpf_timer_start(&st->timer, slice, BPF_F_TIMER_CPU_PIN))
+		__sync_fetch_and_add(&nr_slice_timers, 1);
+}
+
+/* @p left the CPU before its timer fired: the timer must not preempt whoever runs next. */
+static void disarm_slice_timer(s32 cpu)
+{
+	struct slice_timer *st;
+	u32 key = cpu;
+
+	st = bpf_map_lookup_elem(&slice_timers, &key);
+	if (st)
+		st->pid = 0;
+}

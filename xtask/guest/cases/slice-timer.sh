@@ -1,0 +1,55 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# VM case `slice-timer` (sourced by vm-test.sh; helpers in lib.sh).
+
+# --slice-timer-us, end to end: busy loops, two per CPU, under 1 ms slices (--slice-us 1000),
+# once without the timer and once with it. The kernel ends a slice only at its tick (4 ms at
+# HZ=250), so without the timer each loop runs ~4 ms per turn; with it, ~1 ms. The loops'
+# involuntary context switches over the same time must at least double, and the dispatcher
+# must count the slices its timer ended (stat slice_timer_ends). Then, beside the loops, a
+# series of invocations: each exec'd image is cut to the 0.5 ms grace, which the exec tracer's
+# own timer must end on time in some of them (stat exec_timer_ends), and never without the flag.
+ST_SECS=3
+ST_MIN_GAIN=2
+ST_EXECS=10
+
+# st_switches PIDS: involuntary context switches of PIDS so far.
+st_switches() {
+	for _p in "$@"; do awk '/^nonvoluntary_ctxt_switches/ { print $2 }' /proc/"$_p"/status; done |
+		awk '{ s += $1 } END { print s + 0 }'
+}
+
+# st_run LOG ARGS...: switches of the busy loops over ST_SECS under the scheduler with ARGS.
+st_run() {
+	_log=$1
+	shift
+	start_sched "$_log" --slice-us 1000 --stats 1 --stats-format line "$@"
+	wait_state enabled 30 || return 1
+	_pids=
+	for _i in $(seq $(($(nproc) * 2))); do
+		sh -c 'while :; do :; done' &
+		_pids="$_pids $!"
+	done
+	sleep 1
+	# shellcheck disable=SC2086
+	_a=$(st_switches $_pids)
+	sleep "$ST_SECS"
+	# shellcheck disable=SC2086
+	_b=$(st_switches $_pids)
+	"$FS_BIN/foresight_loadgen" series --arg 24 --count "$ST_EXECS" --gap-ms 20 >/dev/null 2>&1
+	# shellcheck disable=SC2086
+	kill -KILL $_pids 2>/dev/null
+	wait_stats_lines "$_log" 2 10
+	stop_sched
+	echo $((_b - _a))
+}
+
+case_slice_timer() {
+	_off=$(st_run /tmp/st-off.log --slice-timer-us 0) || { DETAIL="never enabled (without the timer)"; return 1; }
+	_on=$(st_run /tmp/st-on.log --slice-timer-us 4000) || { DETAIL="never enabled (with the timer)"; return 1; }
+	_ends=$(stat_of /tmp/st-on.log slice_timer_ends)
+	_exec_ends=$(stat_of /tmp/st-on.log exec_timer_ends)
+	_exec_ends_off=$(stat_of /tmp/st-off.log exec_timer_ends)
+	DETAIL="switches_in_${ST_SECS}s without=$_off with=$_on need>=${ST_MIN_GAIN}x timers=$(stat_of /tmp/st-on.log slice_timers) ends=$_ends ends_without=$(stat_of /tmp/st-off.log slice_timer_ends) exec_timer_ends=$_exec_ends/$ST_EXECS without=$_exec_ends_off"
+	[ "${_ends:-0}" -gt 0 ] && [ "$_on" -ge $((_off * ST_MIN_GAIN)) ] && [ "$_off" -gt 0 ] &&
+		[ "${_exec_ends:-0}" -gt 0 ] && [ "${_exec_ends_off:-1}" -eq 0 ]
+}
