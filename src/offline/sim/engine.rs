@@ -295,15 +295,13 @@ impl<'a> Engine<'a> {
                 }
             };
             // Live, the slice of a fresh invocation ends at its exec: the image is queued again,
-            // unless its function is predicted to finish within the exec rule's bound.
+            // unless its function is predicted to finish within the exec rule's bound; and a
+            // slice ends at the kernel's tick unless timed.
             let slice = match self.cfg.policy {
                 PolicyKind::Foresight => {
-                    run_to_exec_ns(self.cfg, self.trainer.as_ref(), job, a.used, slice)
+                    let slice = run_to_exec_ns(self.cfg, self.trainer.as_ref(), job, a.used, slice);
+                    tick_bound_ns(self.cfg, now, slice)
                 }
-                _ => slice,
-            };
-            let slice = match self.cfg.policy {
-                PolicyKind::Foresight => tick_bound_ns(self.cfg, now, slice),
                 _ => slice,
             };
             let run = slice.min(job.cpu_ns - a.used).max(1);
