@@ -205,20 +205,25 @@ fn flag_uninterruptible_wakeups(text: &str) -> String {
     .replacen(TASK_FLAGS_LINE, TASK_FLAGS_WOKE_D, 1)
 }
 
-/// The core's ops.running, where our slice timer is included before and armed in.
-const RUNNING_OPENING: &str =
-    "/*\n * Task @p starts on its selected CPU (update CPU ownership map).\n";
+/// The core's dispatch_task, where user space's decisions are inserted: our slice timer is
+/// included before it, and each insert passes the flags through note_slice_timed.
+const DISPATCH_TASK_OPENING: &str =
+    "/*\n * Dispatch a task to a target per-CPU DSQ, waking up the corresponding CPU, if\n";
+const DISPATCH_INSERT_FLAGS: &str = "task->slice_ns, task->vtime, task->flags);";
+const DISPATCH_INSERT_NOTED: &str =
+    "task->slice_ns, task->vtime, note_slice_timed(p, task->flags));";
 const RUNNING_COUNT_LINE: &str = "\t__sync_fetch_and_add(&nr_running, 1);\n";
 const STOPPING_COUNT_LINE: &str = "\t__sync_fetch_and_sub(&nr_running, 1);\n";
 const SLICETIMER_INCLUDE: &str =
     "/* scx_foresight: slices that end on time (see build.rs). */\n#include \"bpf/slicetimer.bpf.h\"\n\n";
 
-/// End slices shorter than the scheduler tick on time (bpf/slicetimer.bpf.h): the kernel
-/// checks a slice only at its tick, so a 0.5 ms slice ran up to 4 ms at HZ=250 (exec'd images
-/// ran a median 988 us after a 0.5 ms grace, BENCHMARKS.md section 28). Fails the build if the
-/// template changed.
+/// End slices shorter than the scheduler tick on time (bpf/slicetimer.bpf.h) when user space
+/// marks them: the kernel checks a slice only at its tick, so a 0.5 ms slice ran up to 4 ms at
+/// HZ=250 (exec'd images ran a median 988 us after a 0.5 ms grace, BENCHMARKS.md section 28).
+/// Fails the build if the template changed.
 fn end_slices_on_time(text: &str) -> String {
-    if !text.contains(RUNNING_OPENING)
+    if !text.contains(DISPATCH_TASK_OPENING)
+        || text.matches(DISPATCH_INSERT_FLAGS).count() != 2
         || text.matches(RUNNING_COUNT_LINE).count() != 1
         || text.matches(STOPPING_COUNT_LINE).count() != 1
     {
@@ -227,10 +232,11 @@ fn end_slices_on_time(text: &str) -> String {
         );
     }
     text.replacen(
-        RUNNING_OPENING,
-        &format!("{SLICETIMER_INCLUDE}{RUNNING_OPENING}"),
+        DISPATCH_TASK_OPENING,
+        &format!("{SLICETIMER_INCLUDE}{DISPATCH_TASK_OPENING}"),
         1,
     )
+    .replace(DISPATCH_INSERT_FLAGS, DISPATCH_INSERT_NOTED)
     .replacen(
         RUNNING_COUNT_LINE,
         &format!("{RUNNING_COUNT_LINE}\tarm_slice_timer(p, cpu); /* scx_foresight */\n"),

@@ -2,7 +2,8 @@
 /*
  * Slices that end on time: compiled into scx_rustland_core's dispatcher (main.bpf.c) by
  * build.rs's end_slices_on_time, which includes this file before the dispatcher's
- * ops.running and calls arm_slice_timer() there and disarm_slice_timer() in ops.stopping.
+ * dispatch_task, passes each dispatched task's flags through note_slice_timed() there, and
+ * calls arm_slice_timer() in ops.running and disarm_slice_timer() in ops.stopping.
  *
  * The kernel checks a sched_ext task's slice only at its scheduler tick (4 ms at the VM's
  * HZ=250): a slice of 0.5 ms, or one cut to the exec grace, runs until the next tick, 0-4 ms
@@ -13,6 +14,11 @@
  * CPU for its slice; if the task still runs when it fires, the CPU is kicked to preempt it
  * (slice 0, reschedule), so that it goes back to the user-space scheduler on time.
  *
+ * Only slices user space marks (ENQ_END_ON_TIME): those that hold a task back for others (a
+ * hog's share while shorter work waits, a D wakee's cut). A crowd of equals' shares run to the
+ * tick: with every short slice timed, hackbench took x1.17-1.26 as long (BENCHMARKS.md section
+ * 31), one round trip to the scheduler per 0.5 ms turn.
+ *
  * The timer is armed by ops.running and its callback is part of this struct_ops program; the
  * VM case slice-timer shows its kick ending slices (the loops' switches more than double). A
  * kick issued inside a tracepoint did not go through enqueue (bpf/execs.bpf.c); the exec
@@ -22,6 +28,20 @@
 
 /* Slices shorter than this (ns) end on time; 0: off. Set by user space after load. */
 volatile u64 slice_timer_max_ns;
+
+/*
+ * User space's mark on a dispatched task whose slice is to end on time (scx_foresight's
+ * ENQ_END_ON_TIME): a bit the kernel's enqueue flags leave free, cleared before the insert.
+ */
+#define ENQ_END_ON_TIME (1ULL << 61)
+
+/* Whether the task's last slice from user space was marked (absent: never marked). */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, bool);
+} slice_timed SEC(".maps");
 
 /* Timers armed, and the slices they ended (the task still ran when its timer fired). */
 volatile u64 nr_slice_timers;
@@ -56,14 +76,32 @@ static int slice_timer_fn(void *map, int *key, struct bpf_timer *timer)
 	return 0;
 }
 
-/* Arm this CPU's timer for @p's slice if that is shorter than the tick would enforce. */
+/* Remember whether user space marked @p's slice; the kernel gets @flags without our mark. */
+static u64 note_slice_timed(struct task_struct *p, u64 flags)
+{
+	bool timed = flags & ENQ_END_ON_TIME;
+	bool *mark;
+
+	/* Storage only for tasks ever marked: the rest read as unmarked. */
+	mark = bpf_task_storage_get(&slice_timed, p, 0,
+				    timed ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	if (mark)
+		*mark = timed;
+	return flags & ~ENQ_END_ON_TIME;
+}
+
+/* Arm this CPU's timer for @p's slice if marked and shorter than the tick would enforce. */
 static void arm_slice_timer(struct task_struct *p, s32 cpu)
 {
 	struct slice_timer *st;
 	u64 slice = p->scx.slice;
 	u32 key = cpu;
+	bool *mark;
 
 	if (!slice_timer_max_ns || !slice || slice >= slice_timer_max_ns)
+		return;
+	mark = bpf_task_storage_get(&slice_timed, p, 0, 0);
+	if (!mark || !*mark)
 		return;
 	st = bpf_map_lookup_elem(&slice_timers, &key);
 	if (!st)
@@ -87,6 +125,8 @@ static void disarm_slice_timer(s32 cpu)
 	struct slice_timer *st;
 	u32 key = cpu;
 
+	if (!slice_timer_max_ns)
+		return;
 	st = bpf_map_lookup_elem(&slice_timers, &key);
 	if (st)
 		st->pid = 0;

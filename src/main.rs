@@ -106,6 +106,7 @@ fn run(opts: &Opts) -> Result<ExitCode> {
         uninterruptible_preempt: opts.uninterruptible_preempt,
         kernel_preempted_first: !opts.no_kernel_preempted_first,
         slice_timer_max_ns: opts.slice_timer_us.saturating_mul(1000),
+        time_every_slice: opts.time_every_slice,
         partial: opts.partial,
         verbose: opts.verbose,
         stats_interval,

@@ -9,7 +9,10 @@
 //!   user-space scheduler and before any queue;
 //! - wakeups from an uninterruptible sleep are flagged to user space
 //!   (`flag_uninterruptible_wakeups`) in the bit the scheduler reads and clears before dispatch,
-//!   with the test the wakeup tracer uses (bpf/dsleep.bpf.h).
+//!   with the test the wakeup tracer uses (bpf/dsleep.bpf.h);
+//! - slices that user space marks end on time (`end_slices_on_time`, bpf/slicetimer.bpf.h):
+//!   every insert of a decision notes the mark and clears it, ops.running arms the timer and
+//!   ops.stopping disarms it.
 
 const CONNECTOR: &str = include_str!("../src/bpf.rs");
 const DISPATCHER: &str = include_str!(concat!(env!("OUT_DIR"), "/main.bpf.c"));
@@ -17,6 +20,7 @@ const HOLDERS: &str = include_str!("../bpf/holders.bpf.h");
 const DSLEEP: &str = include_str!("../bpf/dsleep.bpf.h");
 const WAKEUPS: &str = include_str!("../bpf/wakeups.bpf.c");
 const SCHEDULER: &str = include_str!("../src/sched/scheduler.rs");
+const SLICETIMER: &str = include_str!("../bpf/slicetimer.bpf.h");
 
 fn at(text: &str, needle: &str) -> usize {
     text.find(needle)
@@ -126,4 +130,39 @@ fn only_our_queues_are_searched_for_a_holder() {
     let bound = at(body, "if (dsq_id > SHARED_DSQ)");
     let named = at(body, "holder_pid = BPF_CORE_READ(owner, pid)");
     assert!(bound < named);
+}
+
+#[test]
+fn marked_slices_are_noted_at_each_insert_and_timed_in_running() {
+    let include = at(DISPATCHER, "#include \"bpf/slicetimer.bpf.h\"");
+    assert_eq!(
+        DISPATCHER
+            .matches("#include \"bpf/slicetimer.bpf.h\"")
+            .count(),
+        1
+    );
+    let dispatch = body_of(DISPATCHER, "static void dispatch_task(");
+    assert!(include < at(DISPATCHER, "static void dispatch_task("));
+    // Both inserts (shared queue, a CPU's queue) hand the kernel flags without our mark.
+    assert_eq!(
+        dispatch
+            .matches("task->vtime, note_slice_timed(p, task->flags));")
+            .count(),
+        2
+    );
+    assert!(!dispatch.contains("task->vtime, task->flags);"));
+    let running = body_of(DISPATCHER, "void BPF_STRUCT_OPS(rustland_running");
+    assert!(before(
+        running,
+        "if (is_usersched_task(p))",
+        "arm_slice_timer(p, cpu);"
+    ));
+    let stopping = body_of(DISPATCHER, "void BPF_STRUCT_OPS(rustland_stopping");
+    at(stopping, "disarm_slice_timer(cpu);");
+    // The mark is the same bit on both sides, and the timer is armed only for a marked slice.
+    at(SLICETIMER, "#define ENQ_END_ON_TIME (1ULL << 61)");
+    at(SCHEDULER, "const ENQ_END_ON_TIME: u64 = 1 << 61;");
+    at(SCHEDULER, "d.flags |= ENQ_END_ON_TIME;");
+    let arm = body_of(SLICETIMER, "static void arm_slice_timer(");
+    assert!(before(arm, "if (!mark || !*mark)", "bpf_timer_start("));
 }

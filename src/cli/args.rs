@@ -127,15 +127,22 @@ pub struct Opts {
     #[arg(long)]
     pub(crate) no_kernel_preempted_first: bool,
 
-    /// Slices shorter than this many microseconds end on time: a timer on the task's CPU
-    /// preempts it when its slice runs out, so it goes back to be decided again. Without it the
-    /// kernel ends a slice only at its next scheduler tick (every 4 ms at HZ=250), and a task cut
-    /// to 0.5 ms ran up to 4 ms more. The exec tracer does the same for the grace it leaves at
-    /// exec. In the VM it lowered the generated FaaS trace's short mean slowdown and tail, and
-    /// cost hackbench time: more round trips to the scheduler (BENCHMARKS.md section 31).
-    /// 0 turns it off.
+    /// Slices shorter than this many microseconds that hold a task back for others (a hog's
+    /// share while shorter work waits, the cut of a task woken from state D) end on time: a
+    /// timer on the task's CPU preempts it when its slice runs out, so it goes back to be
+    /// decided again. Without it the kernel ends a slice only at its next scheduler tick (every
+    /// 4 ms at HZ=250), and a task cut to 0.5 ms ran up to 4 ms more. The exec tracer does the
+    /// same for the grace it leaves at exec. In the VM it lowered the generated FaaS trace's
+    /// short mean slowdown and tail (BENCHMARKS.md section 31). 0 turns it off.
     #[arg(long, value_name = "US", default_value_t = SLICE_TIMER_MAX_NS_DEFAULT / 1000)]
     pub(crate) slice_timer_us: u64,
+
+    /// With --slice-timer-us, end every short slice on time, also the shares of a crowd of
+    /// equal tasks (many sleepers, short or unknown work): finer turns, at the price of a round
+    /// trip to the scheduler each. In the VM hackbench took ×1.17-1.26 as long with it
+    /// (BENCHMARKS.md sections 31 and 33).
+    #[arg(long)]
+    pub(crate) time_every_slice: bool,
 
     /// Only schedule tasks that set SCHED_EXT with sched_setscheduler(2); others keep the
     /// kernel's default scheduler.

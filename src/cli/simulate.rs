@@ -89,10 +89,15 @@ pub struct SimulateArgs {
     /// after it ran out (4000 at the VM's HZ=250); 0 (the default): every slice ends on time.
     #[arg(long, value_name = "US", default_value_t = 0)]
     pub tick_us: u64,
-    /// foresight, with `--tick-us`: slices shorter than this many µs end on time, as the live
-    /// scheduler's `--slice-timer-us` makes them; 0 turns it off.
+    /// foresight, with `--tick-us`: slices shorter than this many µs that hold a task back for
+    /// others (a long task's share) end on time, as the live scheduler's `--slice-timer-us`
+    /// makes them, and so does what the exec rule leaves at exec; 0 turns it off.
     #[arg(long, value_name = "US", default_value_t = SLICE_TIMER_MAX_NS_DEFAULT / 1000)]
     pub slice_timer_us: u64,
+    /// foresight, with `--slice-timer-us`: every short slice ends on time, not only those
+    /// that hold a task back for others, as the live scheduler's `--time-every-slice`.
+    #[arg(long)]
+    pub time_every_slice: bool,
     /// Run foresight in the mode the live scheduler uses for this workload class (the shipped
     /// modes config: idle, cpu-bound, interactive, io-heavy, network-heavy, faas-burst, mixed).
     /// Default: the base parameters, as before any class is known.
@@ -190,6 +195,7 @@ pub fn simulate(a: &SimulateArgs) -> Result<()> {
                 exec_end_long: a.exec_end_long,
                 tick_ns: a.tick_us.saturating_mul(1000),
                 slice_timer_max_ns: a.slice_timer_us.saturating_mul(1000),
+                time_every_slice: a.time_every_slice,
             };
             let (times, _) = sim::simulate(&jobs, &cfg);
             if let Some(dir) = &a.times_dir {

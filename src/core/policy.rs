@@ -217,6 +217,10 @@ pub struct Decision {
     /// What the policy expects the task still needs.
     pub remaining_ns: u64,
     pub class: TaskClass,
+    /// The slice holds this task back for others (a hog's share, a D wakee's cut): end it on
+    /// time, not at the kernel's next tick. A crowd of equals' shares run to the tick: ending
+    /// each on time only added round trips (hackbench, BENCHMARKS.md sections 31 and 33).
+    pub timed: bool,
 }
 
 /// Slice bounds, from the command line.
@@ -327,12 +331,15 @@ impl Policy {
         };
         let mut deadline = since.saturating_add(key);
         let mut slice_ns = self.slice_for(t, class, remaining, nr_waiting);
+        let mut timed = class == TaskClass::BatchCpu;
         // Whoever sleeps behind what it was handed wakes only when it has run: due first.
         if t.woke_uninterruptible {
             let wake = self.uninterruptible;
             deadline = deadline.min(now_ns.saturating_sub(wake.lead_ns));
             if wake.slice_ns > 0 && !self.runs_to_completion(t, remaining) {
                 slice_ns = slice_ns.min(wake.slice_ns);
+                // Cut so that the next waiter of what it was handed runs soon.
+                timed = true;
             }
         }
         Decision {
@@ -340,6 +347,7 @@ impl Policy {
             slice_ns,
             remaining_ns: remaining,
             class,
+            timed,
         }
     }
 
@@ -607,6 +615,31 @@ mod tests {
             8,
         );
         assert!(early.deadline <= 2_000_000_000);
+    }
+
+    /// Only slices that hold a task back for others end on time: a hog's share and a D wakee's
+    /// cut; a crowd of sleepers, short work and the unknown run to the tick.
+    #[test]
+    fn only_slices_that_hold_a_task_back_are_timed() {
+        let p = policy();
+        let sleeper = TaskView {
+            sleep_ratio: 0.9,
+            burst_ewma_ns: 100_000,
+            ..view(0, None)
+        };
+        let interactive = p.decide(&sleeper, 1_000, 40);
+        assert_eq!(interactive.class, TaskClass::Interactive);
+        assert!(!interactive.timed);
+        assert!(!p.decide(&view(0, Some(4)), 1_000, 40).timed);
+        assert!(!p.decide(&view(0, None), 1_000, 40).timed);
+        let hog = p.decide(&view(300, Some(2_000)), 1_000, 40);
+        assert_eq!(hog.class, TaskClass::BatchCpu);
+        assert!(hog.timed);
+        // Woken from D: cut (and timed) unless it runs to completion.
+        let cut = p.decide(&woken(view(0, None)), 1_000, 1);
+        assert_eq!(cut.slice_ns, UNINTERRUPTIBLE_SLICE_NS_DEFAULT);
+        assert!(cut.timed);
+        assert!(!p.decide(&woken(view(0, Some(4))), 1_000, 1).timed);
     }
 
     /// With no slice cap, a hog woken from an uninterruptible sleep is still due first but

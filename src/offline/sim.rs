@@ -156,6 +156,9 @@ pub struct SimConfig {
     /// Foresight only: slices shorter than this end on time even with a tick, as the live
     /// `--slice-timer-us` makes them (the dispatcher's timer); 0: none.
     pub slice_timer_max_ns: u64,
+    /// Foresight only: every such slice, not only those the policy marks (the live
+    /// `--time-every-slice`).
+    pub time_every_slice: bool,
 }
 
 /// The live scheduler's first enqueue with a prediction (the first after exec).
@@ -310,6 +313,7 @@ mod tests {
             exec_end_long: false,
             tick_ns: 0,
             slice_timer_max_ns: 0,
+            time_every_slice: false,
         }
     }
 
@@ -382,18 +386,20 @@ mod tests {
         for t in [&exact, &ticked, &timed] {
             assert_eq!(t.iter().map(|t| t.finish_ns).max(), Some(6_000_000));
         }
-        let bound = |now, slice, max| {
+        let bound = |now, slice, max, timed| {
             let cfg = SimConfig {
                 tick_ns: 4_000_000,
                 slice_timer_max_ns: max,
                 ..cfg(PolicyKind::Foresight, 1)
             };
-            engine::tick_bound_ns(&cfg, now, slice)
+            engine::tick_bound_ns(&cfg, now, slice, timed)
         };
-        assert_eq!(bound(1_000_000, 500_000, 0), 3_000_000);
-        assert_eq!(bound(1_000_000, 500_000, 4_000_000), 500_000);
-        assert_eq!(bound(1_000_000, 5_000_000, 4_000_000), 7_000_000);
-        assert_eq!(bound(4_000_000, 4_000_000, 0), 4_000_000);
+        assert_eq!(bound(1_000_000, 500_000, 0, true), 3_000_000);
+        assert_eq!(bound(1_000_000, 500_000, 4_000_000, true), 500_000);
+        // The policy did not ask for it to end on time: the tick ends it.
+        assert_eq!(bound(1_000_000, 500_000, 4_000_000, false), 3_000_000);
+        assert_eq!(bound(1_000_000, 5_000_000, 4_000_000, true), 7_000_000);
+        assert_eq!(bound(4_000_000, 4_000_000, 0, true), 4_000_000);
     }
 
     /// An arrival ends the run of a task that has used the real-time bound in all, however

@@ -54,6 +54,9 @@ const SCX_ENQ_WAKEUP: u64 = 1;
 /// flag_uninterruptible_wakeups), in a bit the kernel's enqueue flags leave free; cleared before
 /// the task goes back to the kernel.
 const ENQ_WOKE_UNINTERRUPTIBLE: u64 = 1 << 62;
+/// Our mark on a dispatched task whose slice is to end on time (bpf/slicetimer.bpf.h's
+/// ENQ_END_ON_TIME), in a bit the kernel's enqueue flags leave free; the dispatcher clears it.
+const ENQ_END_ON_TIME: u64 = 1 << 61;
 
 /// How the loop was configured from the command line.
 pub struct LoopConfig {
@@ -72,6 +75,8 @@ pub struct LoopConfig {
     pub kernel_preempted_first: bool,
     /// Slices shorter than this (ns) end on time, by a timer, not at the next tick; 0: off.
     pub slice_timer_max_ns: u64,
+    /// Every such slice, not only those the policy marks (`Decision::timed`).
+    pub time_every_slice: bool,
     pub exit_dump_len: u32,
     pub partial: bool,
     pub verbose: bool,
@@ -109,6 +114,8 @@ pub struct Scheduler<'a> {
     base_slices: SliceConfig,
     /// Tasks woken from an uninterruptible sleep are due first (the flag's default).
     uninterruptible_first: bool,
+    /// End every short slice on time, not only those the policy marks.
+    time_every_slice: bool,
     /// Their deadline lead and slice; each mode's policy gets them.
     uninterruptible: UninterruptibleWake,
     policy: Policy,
@@ -170,6 +177,7 @@ impl<'a> Scheduler<'a> {
             wake_preempt,
             base_slices: cfg.slices,
             uninterruptible_first: cfg.uninterruptible_first,
+            time_every_slice: cfg.time_every_slice,
             uninterruptible: cfg.uninterruptible,
             policy: mode_policy(cfg.slices, &mode.params, cfg.uninterruptible),
             mode_generation: mode.generation,
@@ -403,6 +411,10 @@ impl<'a> Scheduler<'a> {
             d.flags &= !ENQ_WOKE_UNINTERRUPTIBLE;
             d.slice_ns = decision.slice_ns;
             d.vtime = decision.deadline;
+            // Its timer, if the slice is short, ends it on time rather than at the tick.
+            if decision.timed || self.time_every_slice {
+                d.flags |= ENQ_END_ON_TIME;
+            }
             // A task pinned to one CPU keeps its own: a hint elsewhere would only bounce.
             let hint = if spread && p.task.nr_cpus_allowed > 1 {
                 self.cpus.next_spread(&mut self.spread_cursor) as i32

@@ -51,6 +51,23 @@ pub(super) fn sliced(jobs: &[Job], cfg: &SimConfig) -> (Vec<JobTimes>, Option<Tr
     (engine.times, engine.trainer)
 }
 
+/// A decided run: its slice, and whether it ends on time (else at the kernel's next tick).
+#[derive(Clone, Copy)]
+struct Turn {
+    slice_ns: u64,
+    timed: bool,
+}
+
+impl Turn {
+    /// Fifo's and fair's runs: the tick model applies to foresight only.
+    fn untimed(slice_ns: u64) -> Self {
+        Self {
+            slice_ns,
+            timed: false,
+        }
+    }
+}
+
 /// What the end of a slice left.
 enum SliceEnd {
     /// The task needs more CPU: queued again.
@@ -231,8 +248,8 @@ impl<'a> Engine<'a> {
         }
     }
 
-    /// Queue the task in `slot` with the policy's key; returns its slot and decided slice.
-    fn enqueue(&mut self, slot: usize, now: u64) -> (usize, u64) {
+    /// Queue the task in `slot` with the policy's key; returns its slot and decided turn.
+    fn enqueue(&mut self, slot: usize, now: u64) -> (usize, Turn) {
         if self.batch_at != now {
             (self.batch_at, self.batch_len) = (now, 0);
         }
@@ -245,24 +262,28 @@ impl<'a> Engine<'a> {
             .last_decided
             .filter(|_| a.enqueues == self.cfg.identify_from_enqueue);
         let job = &self.jobs[a.job];
-        let (key, slice) = match self.cfg.policy {
-            PolicyKind::Fifo => (job.arrival_ns, u64::MAX),
-            PolicyKind::Fair => (a.vruntime, fair_slice_ns(self.cfg.cpus)),
+        let (key, turn) = match self.cfg.policy {
+            PolicyKind::Fifo => (job.arrival_ns, Turn::untimed(u64::MAX)),
+            PolicyKind::Fair => (a.vruntime, Turn::untimed(fair_slice_ns(self.cfg.cpus))),
             _ => {
                 let view = foresight_view(self.trainer.as_ref(), job, identified, a.used, held);
                 let d = self.policy.decide(&view, now, self.batch_len);
                 a.last_decided = Some(now);
-                (d.deadline, d.slice_ns)
+                let turn = Turn {
+                    slice_ns: d.slice_ns,
+                    timed: d.timed,
+                };
+                (d.deadline, turn)
             }
         };
         self.seq += 1;
         self.queue.push(Reverse((key, self.seq, slot)));
-        (slot, slice)
+        (slot, turn)
     }
 
     /// Idle CPUs take the earliest deadlines (`decided`: the task queued at this instant and
-    /// its slice).
-    fn dispatch_idle(&mut self, now: u64, decided: Option<(usize, u64)>) {
+    /// its turn).
+    fn dispatch_idle(&mut self, now: u64, decided: Option<(usize, Turn)>) {
         for cpu in 0..self.running.len() {
             if self.running[cpu].is_some() {
                 continue;
@@ -277,10 +298,10 @@ impl<'a> Engine<'a> {
                 self.times[a.job].first_run_ns = now;
             }
             self.fair_clock = self.fair_clock.max(a.vruntime);
-            let slice = match (self.cfg.policy, decided) {
-                (PolicyKind::Fifo, _) => u64::MAX,
-                (PolicyKind::Fair, _) => fair_slice_ns(self.cfg.cpus),
-                (_, Some((s, slice))) if s == slot => slice,
+            let turn = match (self.cfg.policy, decided) {
+                (PolicyKind::Fifo, _) => Turn::untimed(u64::MAX),
+                (PolicyKind::Fair, _) => Turn::untimed(fair_slice_ns(self.cfg.cpus)),
+                (_, Some((s, turn))) if s == slot => turn,
                 // Decided earlier: decide again now (only the batch size changed), as the live
                 // loop would on its next round.
                 _ => {
@@ -291,7 +312,11 @@ impl<'a> Engine<'a> {
                         1
                     };
                     let view = foresight_view(self.trainer.as_ref(), job, identified, a.used, None);
-                    self.policy.decide(&view, now, n).slice_ns
+                    let d = self.policy.decide(&view, now, n);
+                    Turn {
+                        slice_ns: d.slice_ns,
+                        timed: d.timed,
+                    }
                 }
             };
             // Live, the slice of a fresh invocation ends at its exec: the image is queued again,
@@ -299,10 +324,15 @@ impl<'a> Engine<'a> {
             // slice ends at the kernel's tick unless timed.
             let slice = match self.cfg.policy {
                 PolicyKind::Foresight => {
-                    let slice = run_to_exec_ns(self.cfg, self.trainer.as_ref(), job, a.used, slice);
-                    tick_bound_ns(self.cfg, now, slice)
+                    let run =
+                        run_to_exec_ns(self.cfg, self.trainer.as_ref(), job, a.used, turn.slice_ns);
+                    // What the exec tracer leaves at exec, its own timer ends on time.
+                    let timed = turn.timed
+                        || self.cfg.time_every_slice
+                        || reaches_exec(self.cfg, a.used, turn.slice_ns);
+                    tick_bound_ns(self.cfg, now, run, timed)
                 }
-                _ => slice,
+                _ => turn.slice_ns,
             };
             let run = slice.min(job.cpu_ns - a.used).max(1);
             self.running[cpu] = Some((slot, now, now + run));
@@ -312,13 +342,20 @@ impl<'a> Engine<'a> {
 }
 
 /// How long a run given `slice` at `now` lasts at most: live, the kernel ends a slice only at
-/// its first tick after the slice ran out, unless the dispatcher's timer ends it on time.
-pub(super) fn tick_bound_ns(cfg: &SimConfig, now: u64, slice: u64) -> u64 {
-    if cfg.tick_ns == 0 || slice < cfg.slice_timer_max_ns || slice == u64::MAX {
+/// its first tick after the slice ran out, unless it is `timed` and short enough for the
+/// dispatcher's timer to end it on time.
+pub(super) fn tick_bound_ns(cfg: &SimConfig, now: u64, slice: u64, timed: bool) -> u64 {
+    if cfg.tick_ns == 0 || (timed && slice < cfg.slice_timer_max_ns) || slice == u64::MAX {
         return slice;
     }
     let end = now.saturating_add(slice);
     end.div_ceil(cfg.tick_ns).saturating_mul(cfg.tick_ns) - now
+}
+
+/// Whether a run of `slice` from `used` reaches the invocation's exec.
+fn reaches_exec(cfg: &SimConfig, used: u64, slice: u64) -> bool {
+    let to_exec = cfg.exec_run_ns.saturating_sub(used);
+    to_exec > 0 && slice > to_exec
 }
 
 /// A run of `slice` from `used`: one that reaches the invocation's exec (after
@@ -331,10 +368,10 @@ pub(super) fn run_to_exec_ns(
     used: u64,
     slice: u64,
 ) -> u64 {
-    let to_exec = cfg.exec_run_ns.saturating_sub(used);
-    if to_exec == 0 || slice <= to_exec {
+    if !reaches_exec(cfg, used, slice) {
         return slice;
     }
+    let to_exec = cfg.exec_run_ns - used;
     let predicted = trainer.and_then(|t| {
         t.models()
             .predict_identity_ns(job.func, job.exe, &job.fx, &job.cx)

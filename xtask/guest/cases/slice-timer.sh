@@ -8,9 +8,13 @@
 # must count the slices its timer ended (stat slice_timer_ends). Then, beside the loops, a
 # series of invocations: each exec'd image is cut to the 0.5 ms grace, which the exec tracer's
 # own timer must end on time in some of them (stat exec_timer_ends), and never without the flag.
+# Last, a crowd of equals (hackbench's senders and receivers, short and unknown): their shares
+# are not marked, so the timer is armed for at most a quarter as many slices as with
+# --time-every-slice.
 ST_SECS=3
 ST_MIN_GAIN=2
 ST_EXECS=10
+ST_CROWD_SHARE=4
 
 # st_switches PIDS: involuntary context switches of PIDS so far.
 st_switches() {
@@ -43,13 +47,30 @@ st_run() {
 	echo $((_b - _a))
 }
 
+# st_crowd LOG ARGS...: timers armed while hackbench runs under the scheduler with ARGS.
+st_crowd() {
+	_log=$1
+	shift
+	start_sched "$_log" --slice-us 1000 --stats 1 --stats-format line "$@"
+	wait_state enabled 30 || return 1
+	wait_stats_lines "$_log" 1 10
+	_armed0=$(stat_of "$_log" slice_timers)
+	hackbench -p -g 2 -l 100 >/dev/null 2>&1
+	wait_stats_lines "$_log" 2 10
+	stop_sched
+	echo $(($(stat_of "$_log" slice_timers) - ${_armed0:-0}))
+}
+
 case_slice_timer() {
 	_off=$(st_run /tmp/st-off.log --slice-timer-us 0) || { DETAIL="never enabled (without the timer)"; return 1; }
 	_on=$(st_run /tmp/st-on.log --slice-timer-us 4000) || { DETAIL="never enabled (with the timer)"; return 1; }
 	_ends=$(stat_of /tmp/st-on.log slice_timer_ends)
 	_exec_ends=$(stat_of /tmp/st-on.log exec_timer_ends)
 	_exec_ends_off=$(stat_of /tmp/st-off.log exec_timer_ends)
-	DETAIL="switches_in_${ST_SECS}s without=$_off with=$_on need>=${ST_MIN_GAIN}x timers=$(stat_of /tmp/st-on.log slice_timers) ends=$_ends ends_without=$(stat_of /tmp/st-off.log slice_timer_ends) exec_timer_ends=$_exec_ends/$ST_EXECS without=$_exec_ends_off"
+	_crowd=$(st_crowd /tmp/st-crowd.log) || { DETAIL="never enabled (crowd)"; return 1; }
+	_crowd_all=$(st_crowd /tmp/st-crowd-all.log --time-every-slice) || { DETAIL="never enabled (crowd, every slice)"; return 1; }
+	DETAIL="switches_in_${ST_SECS}s without=$_off with=$_on need>=${ST_MIN_GAIN}x timers=$(stat_of /tmp/st-on.log slice_timers) ends=$_ends ends_without=$(stat_of /tmp/st-off.log slice_timer_ends) exec_timer_ends=$_exec_ends/$ST_EXECS without=$_exec_ends_off crowd_timers=$_crowd every_slice=$_crowd_all need<=1/$ST_CROWD_SHARE"
 	[ "${_ends:-0}" -gt 0 ] && [ "$_on" -ge $((_off * ST_MIN_GAIN)) ] && [ "$_off" -gt 0 ] &&
-		[ "${_exec_ends:-0}" -gt 0 ] && [ "${_exec_ends_off:-1}" -eq 0 ]
+		[ "${_exec_ends:-0}" -gt 0 ] && [ "${_exec_ends_off:-1}" -eq 0 ] &&
+		[ "$_crowd_all" -gt 0 ] && [ $((_crowd * ST_CROWD_SHARE)) -le "$_crowd_all" ]
 }
