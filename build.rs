@@ -44,6 +44,7 @@ fn main() {
         "bpf/holders.bpf.h",
         "bpf/dsleep.bpf.h",
         "bpf/slicetimer.bpf.h",
+        "bpf/cputimer.bpf.h",
         "bpf/exits.h",
         "bpf/execs.h",
         "bpf/signals.h",

@@ -7,6 +7,7 @@
  */
 #include <scx/common.bpf.h>
 #include "execs.h"
+#include "cputimer.bpf.h"
 
 char _license[] SEC("license") = "GPL";
 
@@ -116,16 +117,9 @@ static void arm_exec_timer(struct task_struct *cur, u64 slice)
 	et = bpf_map_lookup_elem(&exec_timers, &key);
 	if (!et)
 		return;
-	if (!et->ready) {
-		long err = bpf_timer_init(&et->timer, &exec_timers, CLOCK_MONOTONIC);
-
-		if ((err && err != -EBUSY) || bpf_timer_set_callback(&et->timer, exec_timer_fn))
-			return;
-		et->ready = true;
-	}
 	et->pid = cur->pid;
 	et->switches = switches_of(cur);
-	bpf_timer_start(&et->timer, slice, BPF_F_TIMER_CPU_PIN);
+	start_cpu_timer(&et->timer, &exec_timers, &et->ready, exec_timer_fn, slice);
 }
 
 #define FNV_OFFSET 0xcbf29ce484222325ULL

@@ -26,6 +26,8 @@
  * measured apart from this one's.
  */
 
+#include "cputimer.bpf.h"
+
 /* Slices shorter than this (ns) end on time; 0: off. Set by user space after load. */
 volatile u64 slice_timer_max_ns;
 
@@ -106,16 +108,9 @@ static void arm_slice_timer(struct task_struct *p, s32 cpu)
 	st = bpf_map_lookup_elem(&slice_timers, &key);
 	if (!st)
 		return;
-	/* Set up once per CPU: the callback belongs to this program, the scheduler's own. */
-	if (!st->ready) {
-		long err = bpf_timer_init(&st->timer, &slice_timers, CLOCK_MONOTONIC);
-
-		if ((err && err != -EBUSY) || bpf_timer_set_callback(&st->timer, slice_timer_fn))
-			return;
-		st->ready = true;
-	}
 	st->pid = p->pid;
-	if (!bpf_timer_start(&st->timer, slice, BPF_F_TIMER_CPU_PIN))
+	/* The callback belongs to this program, the scheduler's own. */
+	if (start_cpu_timer(&st->timer, &slice_timers, &st->ready, slice_timer_fn, slice))
 		__sync_fetch_and_add(&nr_slice_timers, 1);
 }
 

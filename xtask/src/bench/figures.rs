@@ -76,6 +76,11 @@ pub const METRICS: &[(&str, &str, Better)] = &[
         "sleep on contended kernel locks, all waiters (ms, --sched-trace)",
         Better::Lower,
     ),
+    (
+        "exec_run_us",
+        "payload images' run from exec to first runnable switch-out (µs median, --sched-trace)",
+        Better::Lower,
+    ),
     ("ops_s", "bogo ops/s", Better::Higher),
     ("time_s", "time (s)", Better::Lower),
     ("p50_us", "wakeup latency p50 (µs)", Better::Lower),

@@ -68,7 +68,7 @@ impl LockSleep {
 }
 
 /// The event's timestamp (seconds), the word before `marker`.
-fn stamp_before(event: &str, marker: &str) -> Option<f64> {
+pub(super) fn stamp_before(event: &str, marker: &str) -> Option<f64> {
     let (head, _) = event.split_once(marker)?;
     head.split_whitespace().last()?.parse().ok()
 }

@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::{cmd, initramfs, peers, protocol, stats, suites, vm, BenchArgs};
 
+mod execruns;
 mod figures;
 mod locks;
 mod parse;

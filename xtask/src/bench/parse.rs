@@ -95,9 +95,11 @@ pub const REPLAY_FIGURES: &[(&[&str], &str, f64)] = &[
 pub fn parse(lines: &[String]) -> Parsed {
     let mut p = Parsed::default();
     let mut lock_sleep = locks::LockSleep::default();
+    let mut exec_runs = execruns::ExecRuns::default();
     for line in lines {
         if let Some(rest) = protocol::body(line, protocol::TRC) {
             lock_sleep.observe(rest);
+            exec_runs.observe(rest);
         } else if let Some(rest) = protocol::body(line, protocol::BENCH) {
             parse_bench(rest, &mut p);
         } else if let Some(rest) = protocol::body(line, protocol::INV) {
@@ -138,6 +140,15 @@ pub fn parse(lines: &[String]) -> Parsed {
             workload: workload.into(),
             metric: locks::LOCK_SLEEP_METRIC.into(),
             value: ms,
+        });
+    }
+    for (sched, rep, workload, us) in exec_runs.medians() {
+        p.samples.push(Sample {
+            sched: sched.into(),
+            rep,
+            workload: workload.into(),
+            metric: execruns::EXEC_RUN_METRIC.into(),
+            value: us,
         });
     }
     p
