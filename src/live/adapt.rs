@@ -111,6 +111,9 @@ pub struct Setup {
     pub nr_cpus: u64,
     /// Copies of the accepted files, the fallback of a restarted worker.
     pub last_good: LastGood,
+    /// Where the CPU counters of each window come from: `read_proc_stat`, or a test's own
+    /// (the machine's iowait and busy time must not decide a test's class).
+    pub proc_stat: fn() -> ProcStat,
 }
 
 /// Load the config and classifier (a bad file at start is an error), start the thread.
@@ -145,6 +148,7 @@ pub fn spawn(setup: Setup) -> anyhow::Result<(Arc<Adapt>, SyncSender<WindowMsg>)
     });
     let (tx, rx) = sync_channel(WINDOW_QUEUE);
     let files = FileWatch::new(watched_paths(&setup));
+    let last_stat = (setup.proc_stat)();
     let thread = AdaptThread {
         shared: shared.clone(),
         hysteresis: Hysteresis::new(initial, config.dwell_windows),
@@ -152,7 +156,7 @@ pub fn spawn(setup: Setup) -> anyhow::Result<(Arc<Adapt>, SyncSender<WindowMsg>)
         classifier,
         setup,
         recorder,
-        last_stat: read_proc_stat(),
+        last_stat,
         files,
         retired: Retired::default(),
         retired_boosts: Retired::default(),
@@ -265,7 +269,7 @@ fn open_record(path: &Path) -> anyhow::Result<std::fs::File> {
 }
 
 /// /proc/stat now (this thread only; never the dispatch loop).
-fn read_proc_stat() -> ProcStat {
+pub fn read_proc_stat() -> ProcStat {
     std::fs::read_to_string("/proc/stat")
         .ok()
         .and_then(|t| ProcStat::parse(&t))
@@ -308,7 +312,7 @@ impl AdaptThread {
 
     /// Classify one window, apply the hysteresis, publish, record.
     fn on_window(&mut self, w: WindowMsg) {
-        let stat = read_proc_stat();
+        let stat = (self.setup.proc_stat)();
         let signals = Signals::from_window(
             &w.events,
             &self.last_stat,
@@ -486,6 +490,7 @@ mod tests {
             record: Some(rec.clone()),
             nr_cpus: 2,
             last_good: LastGood::default(),
+            proc_stat: ProcStat::default,
         })
         .unwrap();
         assert_eq!(shared.boosts.load().len(), 1);
@@ -565,6 +570,7 @@ mod tests {
             record: None,
             nr_cpus: 1,
             last_good: LastGood::new(Some(run.path().to_path_buf()), restarted),
+            proc_stat: ProcStat::default,
         };
         let (first, _tx1) = spawn(setup(false)).unwrap();
         let accepted = (
@@ -594,6 +600,7 @@ mod tests {
             record: None,
             nr_cpus: 1,
             last_good: LastGood::default(),
+            proc_stat: ProcStat::default,
         })
         .err()
         .unwrap();
@@ -605,6 +612,7 @@ mod tests {
             record: None,
             nr_cpus: 1,
             last_good: LastGood::default(),
+            proc_stat: ProcStat::default,
         })
         .err()
         .unwrap();

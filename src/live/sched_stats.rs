@@ -83,7 +83,9 @@ pub struct Scheduling {
         desc = "Of those, the times a task preempted inside the kernel was then run first, with a short slice"
     )]
     pub kpreempted_run: u64,
-    #[stat(desc = "Slices shorter than --slice-timer-us given a timer to end them on time")]
+    #[stat(
+        desc = "Slices shorter than --slice-timer-us that hold their task back for others (all with --time-every-slice), given a timer to end them on time"
+    )]
     pub slice_timers: u64,
     #[stat(
         desc = "Of those, the slices the timer ended (the task still ran), instead of the next tick"

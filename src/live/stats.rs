@@ -41,7 +41,8 @@ pub struct LockHolderCounts {
 /// What the dispatcher's slice timers did (bpf/slicetimer.bpf.h) since it was loaded.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SliceTimerCounts {
-    /// Timers armed for a slice shorter than --slice-timer-us.
+    /// Timers armed for a marked slice (one that holds its task back) shorter than
+    /// --slice-timer-us.
     pub armed: u64,
     /// Of those, the slices they ended: the task still ran when its timer fired.
     pub ended: u64,

@@ -73,6 +73,7 @@ fn schedule(cfg: &LoopConfig, opts: &Opts, nr_cpus: u64) -> Result<u8> {
         record: opts.record_signals.clone(),
         nr_cpus,
         last_good: last_good.clone(),
+        proc_stat: adapt::read_proc_stat,
     })
     .context("cannot start workload classification")?;
     let names = SharedNames::default();
