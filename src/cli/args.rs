@@ -139,7 +139,7 @@ pub struct Opts {
 
     /// With --slice-timer-us, end every short slice on time, also the shares of a crowd of
     /// equal tasks (many sleepers, short or unknown work): finer turns, at the price of a round
-    /// trip to the scheduler each. In the VM hackbench took ×1.17-1.26 as long with it
+    /// trip to the scheduler each. In the VM hackbench took ×1.13-1.26 as long with it
     /// (BENCHMARKS.md sections 31 and 33).
     #[arg(long)]
     pub(crate) time_every_slice: bool,
