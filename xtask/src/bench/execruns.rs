@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::locks::stamp_before;
+use crate::stats::median;
 
 /// The metric's name in the results: the replay's median, µs.
 pub const EXEC_RUN_METRIC: &str = "exec_run_us";
@@ -81,17 +82,6 @@ impl ExecRuns {
 /// The value after `key` up to the next space.
 fn field<'a>(event: &'a str, key: &str) -> Option<&'a str> {
     event.split_once(key)?.1.split_whitespace().next()
-}
-
-fn median(values: &[f64]) -> Option<f64> {
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    match n {
-        0 => None,
-        _ if n % 2 == 1 => Some(v[n / 2]),
-        _ => Some((v[n / 2 - 1] + v[n / 2]) / 2.0),
-    }
 }
 
 #[cfg(test)]
