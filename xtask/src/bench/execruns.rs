@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::locks::stamp_before;
+use super::locks::{field, stamp_before, trc_parts};
 use crate::stats::median;
 
 /// The metric's name in the results: the replay's median, µs.
@@ -32,13 +32,9 @@ struct Replay {
 impl ExecRuns {
     /// One `@@TRC` line's body: `sched rep workload EVENT`.
     pub fn observe(&mut self, rest: &str) {
-        let mut w = rest.splitn(4, ' ');
-        let (Some(sched), Some(rep), Some(workload), Some(event)) =
-            (w.next(), w.next(), w.next(), w.next())
-        else {
+        let Some((sched, rep, workload, event)) = trc_parts(rest) else {
             return;
         };
-        let Ok(rep) = rep.parse::<u32>() else { return };
         if let Some(ts) = stamp_before(event, ": sched_process_exec:") {
             let (Some(path), Some(pid)) = (field(event, "filename="), field(event, " pid=")) else {
                 return;
@@ -77,11 +73,6 @@ impl ExecRuns {
             median(&v.runs_us).map(|us| (s.as_str(), *r, w.as_str(), us))
         })
     }
-}
-
-/// The value after `key` up to the next space.
-fn field<'a>(event: &'a str, key: &str) -> Option<&'a str> {
-    event.split_once(key)?.1.split_whitespace().next()
 }
 
 #[cfg(test)]

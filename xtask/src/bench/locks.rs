@@ -28,13 +28,9 @@ impl LockSleep {
     /// One `@@TRC` line's body: `sched rep workload EVENT`. Lines that are not a contention's
     /// start or a wakeup only register the replay (a replay without contention reads 0).
     pub fn observe(&mut self, rest: &str) {
-        let mut w = rest.splitn(4, ' ');
-        let (Some(sched), Some(rep), Some(workload), Some(event)) =
-            (w.next(), w.next(), w.next(), w.next())
-        else {
+        let Some((sched, rep, workload, event)) = trc_parts(rest) else {
             return;
         };
-        let Ok(rep) = rep.parse::<u32>() else { return };
         let replay = self
             .replays
             .entry((sched.to_string(), rep, workload.to_string()))
@@ -49,10 +45,7 @@ impl LockSleep {
                 replay.waiting.remove(&pid);
             }
         } else if let Some(ts) = stamp_before(event, ": sched_wakeup:") {
-            let wakee = event
-                .split_once(" pid=")
-                .and_then(|(_, r)| r.split_whitespace().next())
-                .and_then(|p| p.parse::<u32>().ok());
+            let wakee = field(event, " pid=").and_then(|p| p.parse::<u32>().ok());
             if let Some(since) = wakee.and_then(|pid| replay.waiting.remove(&pid)) {
                 replay.slept_s += (ts - since).max(0.0);
             }
@@ -65,6 +58,18 @@ impl LockSleep {
             .iter()
             .map(|((s, r, w), v)| (s.as_str(), *r, w.as_str(), v.slept_s * 1000.0))
     }
+}
+
+/// A `@@TRC` line's body split into its replay (`sched rep workload`) and the ftrace event.
+pub(super) fn trc_parts(rest: &str) -> Option<(&str, u32, &str, &str)> {
+    let mut w = rest.splitn(4, ' ');
+    let (sched, rep, workload, event) = (w.next()?, w.next()?, w.next()?, w.next()?);
+    Some((sched, rep.parse().ok()?, workload, event))
+}
+
+/// The value after `key` in an event, up to the next space.
+pub(super) fn field<'a>(event: &'a str, key: &str) -> Option<&'a str> {
+    event.split_once(key)?.1.split_whitespace().next()
 }
 
 /// The event's timestamp (seconds), the word before `marker`.
