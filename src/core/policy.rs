@@ -275,6 +275,8 @@ pub struct Policy {
     cpu_choice: CpuChoice,
     /// Deadline and slice of a task woken from an uninterruptible sleep.
     uninterruptible: UninterruptibleWake,
+    /// Mark every slice timed, not only those that hold a task back (`--time-every-slice`).
+    time_every_slice: bool,
 }
 
 impl Policy {
@@ -298,6 +300,7 @@ impl Policy {
             batch_slice_pct: mode.batch_slice_pct,
             cpu_choice: mode.cpu_choice,
             uninterruptible: UninterruptibleWake::default(),
+            time_every_slice: false,
         }
     }
 
@@ -305,6 +308,14 @@ impl Policy {
     pub fn with_uninterruptible(self, wake: UninterruptibleWake) -> Self {
         Self {
             uninterruptible: wake,
+            ..self
+        }
+    }
+
+    /// The same policy, marking every slice timed when `on` (section 31's rule).
+    pub fn with_every_slice_timed(self, on: bool) -> Self {
+        Self {
+            time_every_slice: on,
             ..self
         }
     }
@@ -331,7 +342,7 @@ impl Policy {
         };
         let mut deadline = since.saturating_add(key);
         let mut slice_ns = self.slice_for(t, class, remaining, nr_waiting);
-        let mut timed = class == TaskClass::BatchCpu;
+        let mut timed = self.time_every_slice || class == TaskClass::BatchCpu;
         // Whoever sleeps behind what it was handed wakes only when it has run: due first.
         if t.woke_uninterruptible {
             let wake = self.uninterruptible;
@@ -640,6 +651,22 @@ mod tests {
         assert_eq!(cut.slice_ns, UNINTERRUPTIBLE_SLICE_NS_DEFAULT);
         assert!(cut.timed);
         assert!(!p.decide(&woken(view(0, Some(4))), 1_000, 1).timed);
+        // `--time-every-slice`: the same decisions, each one timed.
+        let every = p.with_every_slice_timed(true);
+        let all = [
+            sleeper,
+            view(0, Some(4)),
+            view(0, None),
+            woken(view(0, Some(4))),
+        ];
+        for t in &all {
+            let (marked, timed) = (p.decide(t, 1_000, 40), every.decide(t, 1_000, 40));
+            assert!(timed.timed);
+            assert_eq!(
+                (timed.slice_ns, timed.deadline),
+                (marked.slice_ns, marked.deadline)
+            );
+        }
     }
 
     /// With no slice cap, a hog woken from an uninterruptible sleep is still due first but

@@ -114,7 +114,7 @@ pub struct Scheduler<'a> {
     base_slices: SliceConfig,
     /// Tasks woken from an uninterruptible sleep are due first (the flag's default).
     uninterruptible_first: bool,
-    /// End every short slice on time, not only those the policy marks.
+    /// Each mode's policy marks every slice timed, not only those that hold a task back.
     time_every_slice: bool,
     /// Their deadline lead and slice; each mode's policy gets them.
     uninterruptible: UninterruptibleWake,
@@ -179,7 +179,12 @@ impl<'a> Scheduler<'a> {
             uninterruptible_first: cfg.uninterruptible_first,
             time_every_slice: cfg.time_every_slice,
             uninterruptible: cfg.uninterruptible,
-            policy: mode_policy(cfg.slices, &mode.params, cfg.uninterruptible),
+            policy: mode_policy(
+                cfg.slices,
+                &mode.params,
+                cfg.uninterruptible,
+                cfg.time_every_slice,
+            ),
             mode_generation: mode.generation,
             mode_since_ns: monotonic_ns(),
             window_start: Instant::now(),
@@ -248,7 +253,12 @@ impl<'a> Scheduler<'a> {
     fn apply_mode(&mut self, now: u64) {
         let mode = self.helpers.adapt.state.load();
         if mode.generation != self.mode_generation {
-            self.policy = mode_policy(self.base_slices, &mode.params, self.uninterruptible);
+            self.policy = mode_policy(
+                self.base_slices,
+                &mode.params,
+                self.uninterruptible,
+                self.time_every_slice,
+            );
             self.mode_generation = mode.generation;
             self.mode_since_ns = now;
         }
@@ -412,7 +422,7 @@ impl<'a> Scheduler<'a> {
             d.slice_ns = decision.slice_ns;
             d.vtime = decision.deadline;
             // Its timer, if the slice is short, ends it on time rather than at the tick.
-            if decision.timed || self.time_every_slice {
+            if decision.timed {
                 d.flags |= ENQ_END_ON_TIME;
             }
             // A task pinned to one CPU keeps its own: a hint elsewhere would only bounce.
@@ -540,8 +550,15 @@ impl<'a> Scheduler<'a> {
 }
 
 /// The policy for a mode, with the command line's settings that no mode changes.
-fn mode_policy(base: SliceConfig, params: &ModeParams, wake: UninterruptibleWake) -> Policy {
-    Policy::with_mode(base, params).with_uninterruptible(wake)
+fn mode_policy(
+    base: SliceConfig,
+    params: &ModeParams,
+    wake: UninterruptibleWake,
+    time_every_slice: bool,
+) -> Policy {
+    Policy::with_mode(base, params)
+        .with_uninterruptible(wake)
+        .with_every_slice_timed(time_every_slice)
 }
 
 /// Turn on the dispatcher's kernel-preempted-first rule (bpf/holders.bpf.h); it loads off.

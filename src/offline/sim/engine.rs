@@ -110,7 +110,7 @@ impl<'a> Engine<'a> {
         Self {
             jobs,
             cfg,
-            policy: Policy::with_mode(cfg.slices, &cfg.mode),
+            policy: mode_policy(cfg, &cfg.mode),
             trainer: (cfg.policy == PolicyKind::Foresight).then(|| Trainer::new(cfg.prior.clone())),
             times: vec![JobTimes::default(); jobs.len()],
             active: Vec::new(),
@@ -134,7 +134,7 @@ impl<'a> Engine<'a> {
             if *at > now {
                 break;
             }
-            self.policy = Policy::with_mode(self.cfg.slices, mode);
+            self.policy = mode_policy(self.cfg, mode);
             self.next_mode += 1;
         }
     }
@@ -327,9 +327,7 @@ impl<'a> Engine<'a> {
                     let run =
                         run_to_exec_ns(self.cfg, self.trainer.as_ref(), job, a.used, turn.slice_ns);
                     // What the exec tracer leaves at exec, its own timer ends on time.
-                    let timed = turn.timed
-                        || self.cfg.time_every_slice
-                        || reaches_exec(self.cfg, a.used, turn.slice_ns);
+                    let timed = turn.timed || reaches_exec(self.cfg, a.used, turn.slice_ns);
                     tick_bound_ns(self.cfg, now, run, timed)
                 }
                 _ => turn.slice_ns,
@@ -350,6 +348,11 @@ pub(super) fn tick_bound_ns(cfg: &SimConfig, now: u64, slice: u64, timed: bool) 
     }
     let end = now.saturating_add(slice);
     end.div_ceil(cfg.tick_ns).saturating_mul(cfg.tick_ns) - now
+}
+
+/// The policy for `mode`, with the settings no mode changes, as the live loop builds it.
+fn mode_policy(cfg: &SimConfig, mode: &crate::core::policy::ModeParams) -> Policy {
+    Policy::with_mode(cfg.slices, mode).with_every_slice_timed(cfg.time_every_slice)
 }
 
 /// Whether a run of `slice` from `used` reaches the invocation's exec.
