@@ -96,8 +96,16 @@ impl Keyed {
         self.dirty[k] += 1;
     }
 
+    /// Whether some identity has enough new samples, and enough samples to be fitted.
     fn refit_due(&self) -> bool {
-        self.dirty.iter().any(|&d| d >= REFIT_EVERY_SAMPLES)
+        (0..self.samples.len())
+            .any(|k| self.dirty[k] >= REFIT_EVERY_SAMPLES && self.enough_samples(k))
+    }
+
+    /// A loaded model is replaced only by REPLACE_PRIOR_SAMPLES of the identity's own.
+    fn enough_samples(&self, k: usize) -> bool {
+        let prior = self.from_prior.get(k).copied().unwrap_or(false);
+        self.samples[k].len() >= if prior { REPLACE_PRIOR_SAMPLES } else { 2 }
     }
 
     /// Refit every identity with at least `min_new` new samples into `models`.
@@ -109,18 +117,19 @@ impl Keyed {
             if self.dirty[k] < min_new && models[k].is_some() {
                 continue;
             }
-            let prior = self.from_prior.get(k).copied().unwrap_or(false);
-            if samples.len() < if prior { REPLACE_PRIOR_SAMPLES } else { 2 } {
+            if !self.enough_samples(k) {
                 continue;
             }
             let rows: Vec<Vec<f64>> = samples.iter().map(|s| self.level.features(s)).collect();
             let ln_y: Vec<f64> = samples.iter().map(|s| ln_us(s.cpu_ns)).collect();
+            // A failed fit keeps the model it had and waits for new samples: retried at every
+            // sample, it would keep a refit due forever.
+            self.dirty[k] = 0;
             if let Ok(mut m) = LinearModel::fit(&rows, &ln_y) {
                 if let Some(e) = self.online_error[k] {
                     m.mean_abs_ln_error = m.mean_abs_ln_error.max(e);
                 }
                 models[k] = Some(m);
-                self.dirty[k] = 0;
                 if let Some(p) = self.from_prior.get_mut(k) {
                     *p = false;
                 }
@@ -219,9 +228,9 @@ impl Trainer {
         if self.new_general >= general_min || next.general.is_none() {
             let rows: Vec<Vec<f64>> = self.general.iter().map(|s| s.gx.to_vec()).collect();
             let ln_y: Vec<f64> = self.general.iter().map(|s| ln_us(s.cpu_ns)).collect();
+            self.new_general = 0;
             if let Ok(m) = LinearModel::fit(&rows, &ln_y) {
                 next.general = Some(m);
-                self.new_general = 0;
             }
         }
         next.generation += 1;
@@ -280,6 +289,28 @@ mod tests {
             "pred {pred} truth {truth}"
         );
         assert!(models.generation > 0);
+    }
+
+    /// A refit is due once per REFIT_EVERY_SAMPLES new samples, also while a loaded model
+    /// waits for REPLACE_PRIOR_SAMPLES of its own (it was due at every one of them).
+    #[test]
+    fn refits_come_once_per_batch_of_samples() {
+        let mut prior = Trainer::new(ModelSet::default());
+        for n in 0..8 {
+            prior.add(sample(0, f64::from(n), 100.0 * f64::from(n + 1)));
+        }
+        let mut t = Trainer::new(ModelSet::default());
+        t.set_prior(prior.refit_all().clone());
+        let mut due = 0;
+        for i in 0..64u32 {
+            if t.add(sample(0, f64::from(i % 7), 50.0 * f64::from(i % 7 + 1))) {
+                due += 1;
+                t.refit();
+            }
+        }
+        // Samples 16, 20, ..., 64: the general model's own (every 32) fall on the same ones.
+        assert_eq!(due, 13, "refits");
+        assert_eq!(t.models().functions[0].as_ref().unwrap().n_samples, 64);
     }
 
     #[test]
