@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* Shared between bpf/execs.bpf.c and src/execs.rs (which mirrors it, checked by size). */
+/* Shared between bpf/execs.bpf.c and src/live/exec_record.rs (which mirrors it, checked by size). */
 #ifndef __FORESIGHT_EXECS_H
 #define __FORESIGHT_EXECS_H
 
@@ -24,6 +24,17 @@ struct exec_record {
 	char path[EXEC_PATH_LEN];     /* the interpreter for a script (as /proc/<pid>/exe would say) */
 	char args[EXEC_ARGS_LEN];
 	unsigned long long cmd_hash;  /* FNV-1a of path, NUL, args: the key of exec_slices */
+};
+
+/*
+ * A new task (a fork or a thread): until it execs it runs its parent's image, so it is the
+ * same function. Told apart from an exec_record by its size.
+ */
+struct fork_record {
+	int pid;
+	int parent_pid;
+	unsigned long long start_ns;        /* the child's start, ns since boot (monotonic) */
+	unsigned long long parent_start_ns; /* the parent's: same task as the one known by pid */
 };
 
 #endif

@@ -38,6 +38,9 @@ pub enum IdentitySource {
     Exec,
     /// A /proc read the loop asked for.
     Proc,
+    /// Asked like /proc, answered with its parent's identity (the exec tracer saw its fork and
+    /// no exec since): the image it runs is its parent's.
+    Fork,
 }
 
 /// What we remember about one task.

@@ -103,6 +103,38 @@ impl ExecRecord {
     }
 }
 
+/// Mirror of `struct fork_record` in bpf/execs.h (checked by size): a new task, which runs its
+/// parent's image until it execs.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ForkRecord {
+    pub pid: i32,
+    pub parent_pid: i32,
+    pub start_ns: u64,
+    pub parent_start_ns: u64,
+}
+
+/// One record of the exec tracer's ring, in the order the kernel wrote them.
+// Kept unboxed: records go into a buffer allocated once; a box would allocate for each exec.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Traced {
+    Exec(ExecRecord),
+    Fork(ForkRecord),
+}
+
+impl Traced {
+    /// Read a record from the ring's bytes, told apart by size; None for neither.
+    pub fn from_bytes(data: &[u8]) -> Option<Self> {
+        if data.len() == std::mem::size_of::<ForkRecord>() {
+            // SAFETY: plain old data of the checked size, read unaligned from the ring.
+            let rec = unsafe { std::ptr::read_unaligned(data.as_ptr() as *const ForkRecord) };
+            return Some(Self::Fork(rec));
+        }
+        ExecRecord::from_bytes(data).map(Self::Exec)
+    }
+}
+
 /// Paths as exec'd → resolved paths (symlinks followed, as /proc/<pid>/exe shows them), so a
 /// program has one identity whether the tracer or /proc saw it. Bounded cache.
 #[derive(Debug, Default)]
@@ -214,6 +246,26 @@ mod tests {
             )
         };
         assert_eq!(ExecRecord::from_bytes(bytes), Some(r));
+    }
+
+    #[test]
+    fn forks_and_execs_are_told_apart_by_size() {
+        assert_eq!(std::mem::size_of::<ForkRecord>(), 24);
+        let f = ForkRecord {
+            pid: 7,
+            parent_pid: 3,
+            start_ns: 90,
+            parent_start_ns: 10,
+        };
+        // SAFETY: viewing repr(C) POD records as bytes.
+        let fork_bytes =
+            unsafe { std::slice::from_raw_parts(&f as *const ForkRecord as *const u8, 24) };
+        assert_eq!(Traced::from_bytes(fork_bytes), Some(Traced::Fork(f)));
+        let r = record("/usr/bin/x", b"x\x00", 0);
+        let exec_bytes =
+            unsafe { std::slice::from_raw_parts(&r as *const ExecRecord as *const u8, 824) };
+        assert_eq!(Traced::from_bytes(exec_bytes), Some(Traced::Exec(r)));
+        assert_eq!(Traced::from_bytes(&[0u8; 30]), None);
     }
 
     #[test]

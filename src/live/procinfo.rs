@@ -21,7 +21,7 @@ use crate::core::model::Interner;
 use crate::core::modes::{boost_pct, SharedBoosts};
 use crate::core::policy::exec_slice_ns;
 use crate::core::tasks::IdentitySource;
-use crate::live::exec_record::{CgroupPaths, ExecRecord, ProgramPaths};
+use crate::live::exec_record::{CgroupPaths, ExecRecord, ForkRecord, ProgramPaths, Traced};
 use crate::live::learner;
 
 /// Requests that may wait for the worker; more are dropped (the task keeps the defaults).
@@ -34,6 +34,9 @@ pub const MAX_CGROUPS: usize = 1024;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Request {
     pub pid: i32,
+    /// The name the loop saw last: an identity passed on at fork answers only while the task
+    /// still has the name it had then (a task that renamed itself is read from /proc).
+    pub comm: [u8; 16],
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -223,8 +226,8 @@ impl SharedExecCounts {
 /// Where exec records come from: the BPF tracer in the live scheduler. Built inside the worker
 /// thread (its ring buffer belongs to that thread), before the scheduler attaches.
 pub trait ExecSource {
-    /// Wait up to `timeout` for records and append them to `out`.
-    fn poll(&mut self, timeout: Duration, out: &mut Vec<ExecRecord>);
+    /// Wait up to `timeout` for records and append them to `out`, in the kernel's order.
+    fn poll(&mut self, timeout: Duration, out: &mut Vec<Traced>);
 
     /// What the next image of command line `cmd_hash` keeps of its slice at exec (None: the
     /// grace); an error is the source's to report, the image then gets the grace.
@@ -276,6 +279,71 @@ impl SlicesLeft {
     }
 }
 
+/// Tasks the worker knows the identity of; beyond that it starts over.
+pub const MAX_KNOWN_TASKS: usize = 8192;
+
+/// What the worker knows of one task from the exec tracer.
+#[derive(Debug, Clone, Copy)]
+struct Known {
+    start_ns: u64,
+    features: ProcFeatures,
+    comm: [u8; 16],
+    /// From its parent at fork, not from its own exec.
+    inherited: bool,
+}
+
+/// Identities from exec records, by pid, passed on to each fork's child: until it execs, a
+/// child runs its parent's image, so a /proc read would only say the same, slowly. Every task
+/// after attach comes from a fork the tracer saw, so an entry is that of the task now holding
+/// the pid, unless fork records were lost (then it starts over). Start times are the kernel's,
+/// exact: /proc's (in clock ticks) are not kept.
+#[derive(Debug)]
+struct KnownTasks {
+    by_pid: HashMap<i32, Known>,
+}
+
+impl KnownTasks {
+    fn new() -> Self {
+        Self {
+            by_pid: HashMap::with_capacity(MAX_KNOWN_TASKS),
+        }
+    }
+
+    fn insert(&mut self, pid: i32, known: Known) {
+        if self.by_pid.len() >= MAX_KNOWN_TASKS && !self.by_pid.contains_key(&pid) {
+            self.by_pid.clear();
+        }
+        self.by_pid.insert(pid, known);
+    }
+
+    /// The child of a known parent (the same task: same start) runs the parent's image.
+    fn fork(&mut self, f: &ForkRecord) {
+        match self.by_pid.get(&f.parent_pid) {
+            Some(p) if p.start_ns == f.parent_start_ns => {
+                let child = Known {
+                    start_ns: f.start_ns,
+                    inherited: true,
+                    ..*p
+                };
+                self.insert(f.pid, child);
+            }
+            // An unknown parent: a stale entry under the child's pid must not answer for it.
+            _ => {
+                self.by_pid.remove(&f.pid);
+            }
+        }
+    }
+
+    /// A task that has run its parent's image since its fork.
+    fn inherited(&self, pid: i32) -> Option<&Known> {
+        self.by_pid.get(&pid).filter(|k| k.inherited)
+    }
+
+    fn clear(&mut self) {
+        self.by_pid.clear();
+    }
+}
+
 /// Command lines the exec tracer keeps a slice for (bpf/execs.h EXEC_SLICES_MAX).
 pub const EXEC_SLICES_MAX: usize = 4096;
 
@@ -288,11 +356,22 @@ struct Worker {
     exec_counts: Arc<SharedExecCounts>,
     exec_slices: Option<ExecSlices>,
     slices_left: SlicesLeft,
+    known: KnownTasks,
 }
 
 impl Worker {
     /// Answer a /proc request; false when the loop is gone.
     fn serve_request(&mut self, req: Request) -> bool {
+        if let Some(k) = self.known.inherited(req.pid).filter(|k| k.comm == req.comm) {
+            let reply = Reply {
+                source: IdentitySource::Fork,
+                pid: req.pid,
+                start_ns: k.start_ns,
+                features: Some(k.features),
+                comm: k.comm,
+            };
+            return self.replies.send(reply).is_ok();
+        }
         let reply = match read_invocation(req.pid) {
             Some((inv, cgroup, start_ns, comm)) => Reply {
                 source: IdentitySource::Proc,
@@ -317,6 +396,13 @@ impl Worker {
         let program = self.programs.resolve(&rec.path());
         let cgroup = self.cgroups.path(rec.cgroup_id);
         let features = self.resolver.features(&rec.invocation(&program), &cgroup);
+        let known = Known {
+            start_ns: rec.start_ns,
+            features,
+            comm: rec.comm,
+            inherited: false,
+        };
+        self.known.insert(rec.pid, known);
         let reply = Reply {
             source: IdentitySource::Exec,
             pid: rec.pid,
@@ -356,13 +442,27 @@ impl Worker {
     fn run_with_execs(mut self, mut source: Box<dyn ExecSource>, requests: Receiver<Request>) {
         let mut records = Vec::with_capacity(256);
         let mut backlog = false;
+        let mut lost = 0;
         loop {
             source.poll(
                 if backlog { Duration::ZERO } else { EXEC_POLL },
                 &mut records,
             );
-            self.exec_counts.store(source.counts());
+            let counts = source.counts();
+            self.exec_counts.store(counts);
+            // A lost fork record could leave a reused pid with another task's identity.
+            if counts.dropped != lost {
+                lost = counts.dropped;
+                self.known.clear();
+            }
             for rec in records.drain(..) {
+                let rec = match rec {
+                    Traced::Exec(rec) => rec,
+                    Traced::Fork(f) => {
+                        self.known.fork(&f);
+                        continue;
+                    }
+                };
                 let Some(features) = self.serve_exec(&rec) else {
                     return;
                 };
@@ -411,6 +511,7 @@ impl ProcWorker {
                     exec_counts: published,
                     exec_slices,
                     slices_left: SlicesLeft::default(),
+                    known: KnownTasks::new(),
                 };
                 match built {
                     Some(Ok(source)) => {
@@ -441,9 +542,10 @@ impl ProcWorker {
         ))
     }
 
-    /// Ask for `pid` without waiting; false (and counted) when the worker is behind.
-    pub fn request(&mut self, pid: i32) -> bool {
-        match self.requests.try_send(Request { pid }) {
+    /// Ask for `pid`, last seen named `comm`, without waiting; false (and counted) when the
+    /// worker is behind.
+    pub fn request(&mut self, pid: i32, comm: [u8; 16]) -> bool {
+        match self.requests.try_send(Request { pid, comm }) {
             Ok(()) => true,
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
                 self.dropped += 1;
@@ -467,7 +569,7 @@ mod tests {
     }
 
     impl ExecSource for MapOfSlices {
-        fn poll(&mut self, _: Duration, _: &mut Vec<ExecRecord>) {}
+        fn poll(&mut self, _: Duration, _: &mut Vec<Traced>) {}
 
         fn set_exec_slice(&mut self, cmd_hash: u64, slice_ns: Option<u64>) {
             self.calls += 1;
@@ -496,6 +598,62 @@ mod tests {
             left.give(&mut map, 100 + key, Some(1));
         }
         assert!(left.given.len() <= EXEC_SLICES_MAX);
+    }
+
+    fn known(start_ns: u64, func: u32) -> Known {
+        Known {
+            start_ns,
+            features: ProcFeatures {
+                func: Some(func),
+                ..Resolver::default().features(&Invocation::from_args("/bin/f", []), "/")
+            },
+            comm: comm_bytes("fn"),
+            inherited: false,
+        }
+    }
+
+    fn fork(pid: i32, start_ns: u64, parent_pid: i32, parent_start_ns: u64) -> ForkRecord {
+        ForkRecord {
+            pid,
+            parent_pid,
+            start_ns,
+            parent_start_ns,
+        }
+    }
+
+    /// A child (and its child) runs the exec'd parent's image: it answers with the parent's
+    /// identity and its own start. Not the parent itself (exec'd: read as before), not a
+    /// child of another task that held the parent's pid, not after its own exec.
+    #[test]
+    fn children_answer_with_their_parents_identity_until_they_exec() {
+        let mut k = KnownTasks::new();
+        k.insert(10, known(100, 7));
+        assert!(k.inherited(10).is_none());
+        k.fork(&fork(11, 150, 10, 100));
+        k.fork(&fork(12, 160, 11, 150));
+        for (pid, start) in [(11, 150), (12, 160)] {
+            let c = k.inherited(pid).expect("inherited");
+            assert_eq!((c.start_ns, c.features.func), (start, Some(7)));
+        }
+        // Another task under the parent's pid (its start differs): nothing passed on, and an
+        // older entry under the child's pid is dropped.
+        k.insert(
+            13,
+            Known {
+                inherited: true,
+                ..known(5, 1)
+            },
+        );
+        k.fork(&fork(13, 170, 10, 99));
+        assert!(k.inherited(13).is_none());
+        // The child exec'd: its own identity, no longer an inherited one.
+        k.insert(11, known(150, 8));
+        assert!(k.inherited(11).is_none());
+        // Bounded: full, it starts over.
+        for pid in 0..MAX_KNOWN_TASKS as i32 + 5 {
+            k.insert(1000 + pid, known(1, 1));
+        }
+        assert!(k.by_pid.len() <= MAX_KNOWN_TASKS);
     }
 
     #[test]
@@ -529,7 +687,7 @@ mod tests {
         let (mut w, execs) =
             ProcWorker::spawn(SharedNames::default(), SharedBoosts::default(), None).unwrap();
         assert!(execs.is_none());
-        assert!(w.request(pid));
+        assert!(w.request(pid, [0; 16]));
         let reply = w.replies.recv_timeout(Duration::from_secs(5)).unwrap();
         assert_eq!(reply.pid, pid);
         assert!(reply.features.is_none());

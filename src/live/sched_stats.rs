@@ -102,6 +102,10 @@ pub struct Prediction {
     pub ident_exec: u64,
     #[stat(desc = "Identities applied from /proc reads")]
     pub ident_proc: u64,
+    #[stat(
+        desc = "Identities passed on from the parent at fork (no exec since), without a /proc read"
+    )]
+    pub ident_fork: u64,
     #[stat(desc = "/proc replies applied")]
     pub proc_replies: u64,
     #[stat(desc = "/proc requests dropped because the worker was behind")]
@@ -116,6 +120,8 @@ pub struct Prediction {
     pub exited_exec: u64,
     #[stat(desc = "Tasks that exited identified by /proc")]
     pub exited_proc: u64,
+    #[stat(desc = "Tasks that exited identified from their parent at fork")]
+    pub exited_fork: u64,
     #[stat(desc = "Tasks that exited never identified")]
     pub exited_never: u64,
     #[stat(desc = "First decisions of exec'd images")]
@@ -316,6 +322,7 @@ impl SchedStats {
             prediction: Prediction {
                 ident_exec: m.nr_ident_exec,
                 ident_proc: m.nr_ident_proc,
+                ident_fork: m.nr_ident_fork,
                 proc_replies: m.nr_proc_replies,
                 proc_lost: m.nr_proc_dropped,
                 proc_stale: m.nr_proc_stale,
@@ -323,6 +330,7 @@ impl SchedStats {
                 exits_lost: m.nr_exits_dropped,
                 exited_exec: m.nr_exit_ident_exec,
                 exited_proc: m.nr_exit_ident_proc,
+                exited_fork: m.nr_exit_ident_fork,
                 exited_never: m.nr_exit_ident_never,
                 exec_first: m.nr_exec_first_decisions,
                 exec_first_fn: m.nr_exec_first_fn,
@@ -433,11 +441,11 @@ impl SchedStats {
         let _ = write!(
             out,
             " exits={} exits_lost={} proc={} proc_lost={} proc_stale={} ident_exec={} ident_proc={} \
-             exited_exec={} exited_proc={} exited_never={} exec_first_fn={}/{} exec_preempted={} \
+             ident_fork={} exited_exec={} exited_proc={} exited_fork={} exited_never={} exec_first_fn={}/{} exec_preempted={} \
              exec_kept={} exec_ended={} exec_timer_ends={} exec_lost={} exec_truncated={} exec_unread={} pred_fn={} pred_exe={} pred_general={} pred_none={} \
              decided=interactive:{},io:{},faas:{},batch:{} boosted={}",
             p.exits, p.exits_lost, p.proc_replies, p.proc_lost, p.proc_stale, p.ident_exec,
-            p.ident_proc, p.exited_exec, p.exited_proc, p.exited_never, p.exec_first_fn,
+            p.ident_proc, p.ident_fork, p.exited_exec, p.exited_proc, p.exited_fork, p.exited_never, p.exec_first_fn,
             p.exec_first, p.exec_preempted, p.exec_kept, p.exec_ended, p.exec_timer_ends, p.exec_lost, p.exec_truncated, p.exec_unread, p.pred_fn, p.pred_exe, p.pred_general, p.pred_none,
             p.decided_interactive, p.decided_io, p.decided_faas, p.decided_batch, p.boosted,
         );
@@ -518,13 +526,15 @@ impl SchedStats {
         );
         let _ = writeln!(
             out,
-            "  prediction  identified at exec {} by /proc {} (lost {} stale {}) | exited exec {} /proc {} never {} | \
+            "  prediction  identified at exec {} by /proc {} (lost {} stale {}) from the parent {} | exited exec {} /proc {} fork {} never {} | \
              first decision with fn model {}/{} (slice ended at exec {}, kept to finish {}, kept nothing {}, ended on time by the timer {}) | \
              exec records lost {} truncated {} unread {} | predicted by fn {} exe {} general {} none {} | \
              decided interactive {} io {} faas {} batch {} boosted {}",
             d(p.ident_exec, q.ident_exec), d(p.ident_proc, q.ident_proc),
             d(p.proc_lost, q.proc_lost), d(p.proc_stale, q.proc_stale),
+            d(p.ident_fork, q.ident_fork),
             d(p.exited_exec, q.exited_exec), d(p.exited_proc, q.exited_proc),
+            d(p.exited_fork, q.exited_fork),
             d(p.exited_never, q.exited_never), d(p.exec_first_fn, q.exec_first_fn),
             d(p.exec_first, q.exec_first), d(p.exec_preempted, q.exec_preempted),
             d(p.exec_kept, q.exec_kept), d(p.exec_ended, q.exec_ended),

@@ -104,12 +104,14 @@ pub struct Metrics {
     /// The exec tracer's counters: slices ended at exec, records lost, arguments cut or unread.
     pub exec_tracer: ExecCounts,
     pub wake_preempt: WakePreemptCounts,
-    /// Identities applied from the exec tracer and from /proc reads.
+    /// Identities applied from the exec tracer, from /proc reads, and from a parent at fork.
     pub nr_ident_exec: u64,
     pub nr_ident_proc: u64,
-    /// Tasks that exited identified at exec, by /proc, or never.
+    pub nr_ident_fork: u64,
+    /// Tasks that exited identified at exec, by /proc, from their parent, or never.
     pub nr_exit_ident_exec: u64,
     pub nr_exit_ident_proc: u64,
+    pub nr_exit_ident_fork: u64,
     pub nr_exit_ident_never: u64,
     /// /proc replies read from another image than the loop saw (an exec in between): re-asked.
     pub nr_proc_stale: u64,

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //! Userspace side of bpf/execs.bpf.c: the exec tracer, polled by the /proc worker thread (not
-//! by the dispatch loop): it turns each record into the task's identity before its next enqueue.
+//! by the dispatch loop): it turns each record into the task's identity before its next enqueue,
+//! and each fork record into the child's, its parent's.
 
 use std::cell::RefCell;
 use std::mem::MaybeUninit;
@@ -11,7 +12,7 @@ use anyhow::{Context, Result};
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::{MapCore, MapFlags, OpenObject};
 use log::warn;
-use scx_foresight::live::exec_record::ExecRecord;
+use scx_foresight::live::exec_record::Traced;
 use scx_foresight::live::procinfo::{ExecCounts, ExecSource, ExecSourceFactory};
 
 #[allow(clippy::all, dead_code, non_camel_case_types)]
@@ -28,7 +29,7 @@ pub struct ExecTracer {
     // Kept alive: dropping the skeleton detaches the program.
     skel: ExecsSkel<'static>,
     ring: libbpf_rs::RingBuffer<'static>,
-    inbox: Rc<RefCell<Vec<ExecRecord>>>,
+    inbox: Rc<RefCell<Vec<Traced>>>,
     // Whether a failed slice hint was logged (once: the image then just gets the grace).
     hint_failed: bool,
 }
@@ -70,9 +71,7 @@ impl ExecTracer {
         builder
             .add(&skel.maps.execs, move |data: &[u8]| {
                 let mut v = sink.borrow_mut();
-                if let (Some(rec), true) =
-                    (ExecRecord::from_bytes(data), v.len() < MAX_PENDING_EXECS)
-                {
+                if let (Some(rec), true) = (Traced::from_bytes(data), v.len() < MAX_PENDING_EXECS) {
                     v.push(rec);
                 }
                 0
@@ -96,8 +95,10 @@ impl ExecTracer {
 }
 
 impl ExecSource for ExecTracer {
-    fn poll(&mut self, timeout: Duration, out: &mut Vec<ExecRecord>) {
+    fn poll(&mut self, timeout: Duration, out: &mut Vec<Traced>) {
         let _ = self.ring.poll(timeout);
+        // Fork records wake no one: a poll that timed out consumed nothing.
+        let _ = self.ring.consume();
         out.append(&mut self.inbox.borrow_mut());
     }
 

@@ -281,17 +281,23 @@ impl<'a> Scheduler<'a> {
                 }
                 // Read before an exec the loop has seen since (or after one it has not seen
                 // yet): not this image's command line; ask again at the next enqueue.
-                IdentitySource::Proc if reply.features.is_some() && reply.comm != e.comm => {
+                IdentitySource::Proc | IdentitySource::Fork
+                    if reply.features.is_some() && reply.comm != e.comm =>
+                {
                     self.m.nr_proc_stale += 1;
                     e.proc_requested = false;
                     continue;
                 }
-                IdentitySource::Proc => {
+                IdentitySource::Proc | IdentitySource::Fork => {
                     // An exec identity stays: /proc, asked before it arrived, says no more.
                     if e.identified_by == Some(IdentitySource::Exec) {
                         continue;
                     }
-                    self.m.nr_ident_proc += u64::from(reply.features.is_some());
+                    let known = u64::from(reply.features.is_some());
+                    match reply.source {
+                        IdentitySource::Fork => self.m.nr_ident_fork += known,
+                        _ => self.m.nr_ident_proc += known,
+                    }
                 }
             }
             e.identified_by = reply.features.map(|_| reply.source);
@@ -311,6 +317,7 @@ impl<'a> Scheduler<'a> {
             match e.identified_by {
                 Some(IdentitySource::Exec) => self.m.nr_exit_ident_exec += 1,
                 Some(IdentitySource::Proc) => self.m.nr_exit_ident_proc += 1,
+                Some(IdentitySource::Fork) => self.m.nr_exit_ident_fork += 1,
                 None => self.m.nr_exit_ident_never += 1,
             }
             // A task that exec'd after its command line was read would teach the wrong function.
@@ -374,7 +381,7 @@ impl<'a> Scheduler<'a> {
             // Ask once the task has run (a fork execs in its first run), once per program; a
             // full queue leaves the task on the defaults.
             if !e.proc_requested && e.enqueues >= 2 {
-                e.proc_requested = self.helpers.procs.request(t.pid);
+                e.proc_requested = self.helpers.procs.request(t.pid, e.comm);
             }
             e.refresh_prediction(&models);
             let source = e.predicted_ns.map(|(_, s)| s);

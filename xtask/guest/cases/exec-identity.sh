@@ -7,8 +7,13 @@
 # verdict from the function's model (--exec-finish-us), it keeps the CPU to finish: at least
 # 95 % of them must be decided by the function-level model from the exec on (a first decision
 # after exec with it, or kept by its verdict).
+# Then, without the hogs, a crowd of forks that never exec (hackbench's 80 children): each
+# runs its parent's image, so at least half of them must take the exec'd parent's identity
+# from the tracer's fork records (stat ident_fork), not from a /proc read.
 EI_COUNT=20
 EI_MIN_FN=19
+EI_FORKS=80
+EI_MIN_FORK=40
 
 case_exec_identity() {
 	train_payload ei 24 12 || return 1
@@ -21,13 +26,19 @@ case_exec_identity() {
 	# Stats lines come every second (later under this emulator's load): the last one must
 	# cover the whole series.
 	wait_stats_lines /tmp/ei-sched.log 2 10
-	stop_sched
 	kill "$_hogs" 2>/dev/null
 	wait "$_hogs" 2>/dev/null
 	_last=$(grep '^stats:' /tmp/ei-sched.log | tail -n 1)
+	_forked0=$(stat_of /tmp/ei-sched.log ident_fork)
+	_read0=$(stat_of /tmp/ei-sched.log ident_proc)
+	hackbench -p -g $((EI_FORKS / 40)) -l 50 >/dev/null 2>&1
+	wait_stats_lines /tmp/ei-sched.log 2 10
+	stop_sched
+	_forked=$(($(stat_of /tmp/ei-sched.log ident_fork) - ${_forked0:-0}))
+	_read=$(($(stat_of /tmp/ei-sched.log ident_proc) - ${_read0:-0}))
 	_first=$(echo "$_last" | grep -o 'exec_first_fn=[0-9]*/[0-9]*' | cut -d= -f2)
 	_kept=$(echo "$_last" | grep -o 'exec_kept=[0-9]*' | cut -d= -f2)
 	_fn=$((${_first%/*} + ${_kept:-0}))
-	DETAIL="series_rc=$_src invocations=$EI_COUNT first_decisions_fn/after_exec=$_first kept=$_kept need_fn+kept>=$EI_MIN_FN $(echo "$_last" | grep -o 'ident_exec=[0-9]*') $(echo "$_last" | grep -o 'exec_preempted=[0-9]*') $(echo "$_last" | grep -o 'exec_lost=[0-9]*') $(echo "$_last" | grep -o 'fn_models=[0-9]*')"
-	[ "$_src" -eq 0 ] && [ -n "$_first" ] && [ "$_fn" -ge "$EI_MIN_FN" ]
+	DETAIL="series_rc=$_src invocations=$EI_COUNT first_decisions_fn/after_exec=$_first kept=$_kept need_fn+kept>=$EI_MIN_FN $(echo "$_last" | grep -o 'ident_exec=[0-9]*') $(echo "$_last" | grep -o 'exec_preempted=[0-9]*') $(echo "$_last" | grep -o 'exec_lost=[0-9]*') $(echo "$_last" | grep -o 'fn_models=[0-9]*') forks=$EI_FORKS ident_fork=$_forked ident_proc=$_read need_fork>=$EI_MIN_FORK"
+	[ "$_src" -eq 0 ] && [ -n "$_first" ] && [ "$_fn" -ge "$EI_MIN_FN" ] && [ "$_forked" -ge "$EI_MIN_FORK" ]
 }
