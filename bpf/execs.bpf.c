@@ -192,7 +192,7 @@ int BPF_PROG(foresight_exec, struct task_struct *p, pid_t old_pid, struct linux_
 	/*
 	 * Always wake the worker: fork records do not, and while one waits unread the ring's
 	 * adaptive wakeup skips this record too (the worker then saw execs only at its 10 ms
-	 * poll, and a training run recorded 6 of 15 invocations).
+	 * poll, and a training run recorded 6 finished tasks where it had recorded 15).
 	 */
 	bpf_ringbuf_submit(r, BPF_RB_FORCE_WAKEUP);
 	if (preempt_on_exec && bpf_ksym_exists(scx_bpf_task_set_slice___new)) {
