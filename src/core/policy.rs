@@ -312,6 +312,16 @@ impl Policy {
         }
     }
 
+    /// This policy's command-line settings (the D wakee's rule, the timing rule) under the
+    /// slice bounds and rules of another mode: what a mode switch rebuilds.
+    pub fn in_mode(self, base: SliceConfig, mode: &ModeParams) -> Self {
+        Self {
+            uninterruptible: self.uninterruptible,
+            time_every_slice: self.time_every_slice,
+            ..Self::with_mode(base, mode)
+        }
+    }
+
     /// The same policy, marking every slice timed when `on` (section 31's rule).
     pub fn with_every_slice_timed(self, on: bool) -> Self {
         Self {
@@ -651,8 +661,10 @@ mod tests {
         assert_eq!(cut.slice_ns, UNINTERRUPTIBLE_SLICE_NS_DEFAULT);
         assert!(cut.timed);
         assert!(!p.decide(&woken(view(0, Some(4))), 1_000, 1).timed);
-        // `--time-every-slice`: the same decisions, each one timed.
+        // `--time-every-slice`: the same decisions, each one timed, and so after a mode switch.
         let every = p.with_every_slice_timed(true);
+        let switched = every.in_mode(SliceConfig::defaults(1), &ModeParams::default());
+        assert!(switched.decide(&sleeper, 1_000, 40).timed);
         let all = [
             sleeper,
             view(0, Some(4)),

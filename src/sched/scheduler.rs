@@ -27,7 +27,7 @@ use scx_foresight::core::cpus::{CpuInfo, CpuLayout};
 use scx_foresight::core::model::{Sample, Source};
 use scx_foresight::core::policy::CpuChoice;
 use scx_foresight::core::policy::{
-    Decision, ModeParams, Policy, SliceConfig, UninterruptibleWake, BOOST_PCT_NONE,
+    Decision, Policy, SliceConfig, UninterruptibleWake, BOOST_PCT_NONE,
 };
 use scx_foresight::core::tasks::{clean_comm, IdentitySource, TaskTable, MAX_TASKS};
 use scx_foresight::live::adapt::{Adapt, WindowMsg};
@@ -114,10 +114,7 @@ pub struct Scheduler<'a> {
     base_slices: SliceConfig,
     /// Tasks woken from an uninterruptible sleep are due first (the flag's default).
     uninterruptible_first: bool,
-    /// Each mode's policy marks every slice timed, not only those that hold a task back.
-    time_every_slice: bool,
-    /// Their deadline lead and slice; each mode's policy gets them.
-    uninterruptible: UninterruptibleWake,
+    /// The mode in force's policy, with the command line's settings no mode changes.
     policy: Policy,
     /// Generation of the mode the policy was built from.
     mode_generation: u64,
@@ -177,14 +174,9 @@ impl<'a> Scheduler<'a> {
             wake_preempt,
             base_slices: cfg.slices,
             uninterruptible_first: cfg.uninterruptible_first,
-            time_every_slice: cfg.time_every_slice,
-            uninterruptible: cfg.uninterruptible,
-            policy: mode_policy(
-                cfg.slices,
-                &mode.params,
-                cfg.uninterruptible,
-                cfg.time_every_slice,
-            ),
+            policy: Policy::with_mode(cfg.slices, &mode.params)
+                .with_uninterruptible(cfg.uninterruptible)
+                .with_every_slice_timed(cfg.time_every_slice),
             mode_generation: mode.generation,
             mode_since_ns: monotonic_ns(),
             window_start: Instant::now(),
@@ -253,12 +245,7 @@ impl<'a> Scheduler<'a> {
     fn apply_mode(&mut self, now: u64) {
         let mode = self.helpers.adapt.state.load();
         if mode.generation != self.mode_generation {
-            self.policy = mode_policy(
-                self.base_slices,
-                &mode.params,
-                self.uninterruptible,
-                self.time_every_slice,
-            );
+            self.policy = self.policy.in_mode(self.base_slices, &mode.params);
             self.mode_generation = mode.generation;
             self.mode_since_ns = now;
         }
@@ -554,18 +541,6 @@ impl<'a> Scheduler<'a> {
             ..self.m
         }
     }
-}
-
-/// The policy for a mode, with the command line's settings that no mode changes.
-fn mode_policy(
-    base: SliceConfig,
-    params: &ModeParams,
-    wake: UninterruptibleWake,
-    time_every_slice: bool,
-) -> Policy {
-    Policy::with_mode(base, params)
-        .with_uninterruptible(wake)
-        .with_every_slice_timed(time_every_slice)
 }
 
 /// Turn on the dispatcher's kernel-preempted-first rule (bpf/holders.bpf.h); it loads off.

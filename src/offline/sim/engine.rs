@@ -110,7 +110,8 @@ impl<'a> Engine<'a> {
         Self {
             jobs,
             cfg,
-            policy: mode_policy(cfg, &cfg.mode),
+            policy: Policy::with_mode(cfg.slices, &cfg.mode)
+                .with_every_slice_timed(cfg.time_every_slice),
             trainer: (cfg.policy == PolicyKind::Foresight).then(|| Trainer::new(cfg.prior.clone())),
             times: vec![JobTimes::default(); jobs.len()],
             active: Vec::new(),
@@ -134,7 +135,7 @@ impl<'a> Engine<'a> {
             if *at > now {
                 break;
             }
-            self.policy = mode_policy(self.cfg, mode);
+            self.policy = self.policy.in_mode(self.cfg.slices, mode);
             self.next_mode += 1;
         }
     }
@@ -348,11 +349,6 @@ pub(super) fn tick_bound_ns(cfg: &SimConfig, now: u64, slice: u64, timed: bool) 
     }
     let end = now.saturating_add(slice);
     end.div_ceil(cfg.tick_ns).saturating_mul(cfg.tick_ns) - now
-}
-
-/// The policy for `mode`, with the settings no mode changes, as the live loop builds it.
-fn mode_policy(cfg: &SimConfig, mode: &crate::core::policy::ModeParams) -> Policy {
-    Policy::with_mode(cfg.slices, mode).with_every_slice_timed(cfg.time_every_slice)
 }
 
 /// Whether a run of `slice` from `used` reaches the invocation's exec.
