@@ -11,8 +11,8 @@ fn main() {
         .expect("scx_rustland_core builder: BPF build failed");
     let dispatcher =
         std::fs::read_to_string(DISPATCHER).unwrap_or_else(|e| panic!("{DISPATCHER}: {e}"));
-    let dispatcher = end_slices_on_time(&flag_uninterruptible_wakeups(&run_lock_holders_first(
-        &queue_exiting_tasks(&dispatcher),
+    let dispatcher = preempt_hogs_on_wakeup(&end_slices_on_time(&flag_uninterruptible_wakeups(
+        &run_lock_holders_first(&queue_exiting_tasks(&dispatcher)),
     )));
     compile_dispatcher(&dispatcher);
     ask_for_exiting_tasks("src/bpf.rs");
@@ -45,6 +45,7 @@ fn main() {
         "bpf/dsleep.bpf.h",
         "bpf/slicetimer.bpf.h",
         "bpf/cputimer.bpf.h",
+        "bpf/hogpreempt.bpf.h",
         "bpf/exits.h",
         "bpf/execs.h",
         "bpf/signals.h",
@@ -204,6 +205,37 @@ fn flag_uninterruptible_wakeups(text: &str) -> String {
         1,
     )
     .replacen(TASK_FLAGS_LINE, TASK_FLAGS_WOKE_D, 1)
+}
+
+/// The comment that opens the core's queue_task_to_userspace, and its last lines, where the
+/// task is in the ring buffer.
+const QUEUE_TASK_OPENING: &str = "/*\n * Queue a task to the user-space scheduler.\n */\n";
+const QUEUE_TASK_SUBMIT: &str =
+    "\tbpf_ringbuf_submit(task, 0);\n\t__sync_fetch_and_add(&nr_queued, 1);\n";
+const HOGPREEMPT_INCLUDE: &str =
+    "/* scx_foresight: a CPU hog yields to any wakeup (see build.rs). */\n#include \"bpf/hogpreempt.bpf.h\"\n\n";
+const HOGPREEMPT_CALL: &str = "\t/* scx_foresight: a hog here yields to a wakee (bpf/hogpreempt.bpf.h). */\n\tpreempt_hog_for(p, tctx, enq_flags);\n";
+
+/// Preempt a CPU hog when a normal task wakes on its CPU (bpf/hogpreempt.bpf.h): the wakee is
+/// otherwise decided only at the end of the hog's slice (a periodic task waited 11-12 ms per
+/// wakeup, BENCHMARKS.md section 35). Fails the build if the template changed.
+fn preempt_hogs_on_wakeup(text: &str) -> String {
+    if text.matches(QUEUE_TASK_OPENING).count() != 1 || text.matches(QUEUE_TASK_SUBMIT).count() != 1
+    {
+        panic!(
+            "{DISPATCHER}: scx_rustland_core's template changed; update build.rs's preempt_hogs_on_wakeup"
+        );
+    }
+    text.replacen(
+        QUEUE_TASK_OPENING,
+        &format!("{HOGPREEMPT_INCLUDE}{QUEUE_TASK_OPENING}"),
+        1,
+    )
+    .replacen(
+        QUEUE_TASK_SUBMIT,
+        &format!("{QUEUE_TASK_SUBMIT}{HOGPREEMPT_CALL}"),
+        1,
+    )
 }
 
 /// The core's dispatch_task, where user space's decisions are inserted: our slice timer is

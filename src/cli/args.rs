@@ -7,9 +7,9 @@ use clap::Parser;
 
 use scx_foresight::core::modes::CgroupBoost;
 use scx_foresight::core::policy::{
-    EXEC_FINISH_NS_DEFAULT, EXEC_GRACE_NS_DEFAULT, RT_PREEMPT_MIN_CPU_NS, SLICE_NS_DEFAULT,
-    SLICE_NS_MIN_DEFAULT, SLICE_TIMER_MAX_NS_DEFAULT, UNINTERRUPTIBLE_LEAD_NS_DEFAULT,
-    UNINTERRUPTIBLE_SLICE_NS_DEFAULT, WAKE_PREEMPT_MIN_RUN_NS,
+    EXEC_FINISH_NS_DEFAULT, EXEC_GRACE_NS_DEFAULT, HOG_PREEMPT_MIN_CPU_NS, RT_PREEMPT_MIN_CPU_NS,
+    SLICE_NS_DEFAULT, SLICE_NS_MIN_DEFAULT, SLICE_TIMER_MAX_NS_DEFAULT,
+    UNINTERRUPTIBLE_LEAD_NS_DEFAULT, UNINTERRUPTIBLE_SLICE_NS_DEFAULT, WAKE_PREEMPT_MIN_RUN_NS,
 };
 use scx_foresight::live::adapt::ClassifierSource;
 use scx_foresight::live::sched_stats::StatsFormat;
@@ -59,6 +59,13 @@ pub struct Opts {
     /// of resuming ahead of it. Shorter tasks resume. 0 turns it off.
     #[arg(long, value_name = "US", default_value_t = RT_PREEMPT_MIN_CPU_NS / 1000)]
     pub(crate) rt_preempt_cpu_us: u64,
+
+    /// A task that has used at least this many microseconds of CPU in all (a CPU hog) is
+    /// preempted when a normal task that slept at least 250 us wakes on its CPU: the wakee is
+    /// decided at once instead of at the end of the hog's slice (a periodic task beside a hog
+    /// waited up to a slice, milliseconds, without it). 0 turns it off.
+    #[arg(long, value_name = "US", default_value_t = HOG_PREEMPT_MIN_CPU_NS / 1000)]
+    pub(crate) hog_preempt_cpu_us: u64,
 
     /// At exec, a fresh image keeps at most this many microseconds of its fork's slice: one
     /// done within it finishes without queueing again; a longer one is queued and decided

@@ -86,6 +86,13 @@ pub const WAKE_PREEMPT_MIN_RUN_NS: u64 = 1_000_000;
 /// task decided again, BENCHMARKS.md section 18). Measured in the VM's Azure replay at load
 /// 0.7: short mean slowdown ×0.56 of the default's without the rule, ×0.45 with it (section 19).
 pub const RT_PREEMPT_MIN_CPU_NS: u64 = 10_000_000;
+/// A normal task that wakes on a CPU after a sleep of at least 250 us preempts the task running
+/// there if that has used at least this much CPU in all (bpf/hogpreempt.bpf.h): the loop
+/// otherwise decides the wakee only at the end of the hog's slice (cyclictest's SCHED_OTHER
+/// thread beside a CPU hog: p99 5.5-5.8 ms without the rule, 76-77 us with it, the default's
+/// 65-178 us; BENCHMARKS.md section 35). 2 ms: a hog started beside a periodic task passes it
+/// within its first few periods.
+pub const HOG_PREEMPT_MIN_CPU_NS: u64 = 2_000_000;
 /// What the exec tracer leaves of a fresh image's slice (bpf/execs.bpf.c), at most: an
 /// invocation done within it finishes where it stands; a longer one queues again and is
 /// decided with its identity. 0 ends the slice at exec.

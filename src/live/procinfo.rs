@@ -292,6 +292,19 @@ struct Known {
     inherited: bool,
 }
 
+impl Known {
+    /// The loop's answer about `pid` from what is known.
+    fn reply(&self, source: IdentitySource, pid: i32) -> Reply {
+        Reply {
+            source,
+            pid,
+            start_ns: self.start_ns,
+            features: Some(self.features),
+            comm: self.comm,
+        }
+    }
+}
+
 /// Identities from exec records, by pid, passed on to each fork's child: until it execs, a
 /// child runs its parent's image, so a /proc read would only say the same, slowly. Every task
 /// after attach comes from a fork the tracer saw, so an entry is that of the task now holding
@@ -363,13 +376,7 @@ impl Worker {
     /// Answer a /proc request; false when the loop is gone.
     fn serve_request(&mut self, req: Request) -> bool {
         if let Some(k) = self.known.inherited(req.pid).filter(|k| k.comm == req.comm) {
-            let reply = Reply {
-                source: IdentitySource::Fork,
-                pid: req.pid,
-                start_ns: k.start_ns,
-                features: Some(k.features),
-                comm: k.comm,
-            };
+            let reply = k.reply(IdentitySource::Fork, req.pid);
             return self.replies.send(reply).is_ok();
         }
         let reply = match read_invocation(req.pid) {
@@ -402,14 +409,8 @@ impl Worker {
             comm: rec.comm,
             inherited: false,
         };
+        let reply = known.reply(IdentitySource::Exec, rec.pid);
         self.known.insert(rec.pid, known);
-        let reply = Reply {
-            source: IdentitySource::Exec,
-            pid: rec.pid,
-            start_ns: rec.start_ns,
-            features: Some(features),
-            comm: rec.comm,
-        };
         self.replies.send(reply).ok().map(|_| features)
     }
 

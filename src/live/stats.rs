@@ -20,6 +20,9 @@ pub struct WakePreemptCounts {
     /// Slices ended because a task woken from state D was placed on that CPU (only with
     /// --uninterruptible-preempt).
     pub d_wake_preempts: u64,
+    /// CPU hogs a normal wakeup preempted (--hog-preempt-cpu-us; bpf/hogpreempt.bpf.h, in the
+    /// dispatcher).
+    pub hog_preempts: u64,
 }
 
 /// What the dispatcher did for lock holders (bpf/holders.bpf.h) since it was loaded.

@@ -65,6 +65,8 @@ pub struct LoopConfig {
     pub wake_preempt_min_run_ns: u64,
     /// Least CPU (ns) a task must have used for a real-time wakee to end its slice; 0: never.
     pub rt_preempt_min_cpu_ns: u64,
+    /// Least CPU (ns) a task must have used for any normal wakee to preempt it; 0: never.
+    pub hog_preempt_min_cpu_ns: u64,
     /// Run tasks woken from an uninterruptible sleep first.
     pub uninterruptible_first: bool,
     /// Such a task's deadline lead and slice.
@@ -166,6 +168,7 @@ impl<'a> Scheduler<'a> {
         .inspect_err(|_| restore_compact_unevictable(compaction))?;
         set_kernel_preempted_first(&mut bpf, cfg.kernel_preempted_first);
         set_slice_timer_max(&mut bpf, cfg.slice_timer_max_ns);
+        set_hog_preempt(&mut bpf, cfg.hog_preempt_min_cpu_ns);
         let mode = helpers.adapt.state.load();
         Ok(Self {
             bpf,
@@ -519,10 +522,19 @@ impl<'a> Scheduler<'a> {
             nr_exits_dropped: self.exits.dropped(),
             nr_proc_dropped: self.helpers.procs.dropped,
             exec_tracer: self.helpers.procs.exec_counts.load(),
-            wake_preempt: self
-                .wake_preempt
-                .as_ref()
-                .map_or(WakePreemptCounts::default(), WakePreempt::counts),
+            wake_preempt: WakePreemptCounts {
+                hog_preempts: self
+                    .bpf
+                    .skel
+                    .maps
+                    .bss_data
+                    .as_ref()
+                    .map_or(0, |b| b.nr_hog_preempts),
+                ..self
+                    .wake_preempt
+                    .as_ref()
+                    .map_or(WakePreemptCounts::default(), WakePreempt::counts)
+            },
             model_generation: models.generation,
             nr_model_refits: self.helpers.learner.refits.load(Ordering::Relaxed),
             nr_function_models: models
@@ -561,6 +573,16 @@ fn set_slice_timer_max(bpf: &mut BpfScheduler, max_ns: u64) {
         bss.slice_timer_max_ns = max_ns;
     } else if max_ns > 0 {
         warn!("the dispatcher's data section is not mapped: short slices end at the next tick");
+    }
+}
+
+/// Let a wakeup preempt a task that has used `min_cpu_ns` of CPU in all (bpf/hogpreempt.bpf.h);
+/// it loads off.
+fn set_hog_preempt(bpf: &mut BpfScheduler, min_cpu_ns: u64) {
+    if let Some(bss) = bpf.skel.maps.bss_data.as_mut() {
+        bss.hog_preempt_cpu_ns = min_cpu_ns;
+    } else if min_cpu_ns > 0 {
+        warn!("the dispatcher's data section is not mapped: a wakee waits for a hog's slice end");
     }
 }
 

@@ -45,8 +45,25 @@ CPUS=$(nproc)
 sched_bin() { case $1 in scx_foresight-b) echo scx_foresight ;; *) echo "$1" ;; esac; }
 is_ours() { [ "$(sched_bin "$1")" = scx_foresight ]; }
 
-bench() { echo "@@BENCH $CUR_SCHED $CUR_REP $1 $2 $3"; }
+bench() {
+	held || { dropped "$1 $2"; return; }
+	echo "@@BENCH $CUR_SCHED $CUR_REP $1 $2 $3"
+}
 bench_err() { echo "@@BENCHERR $CUR_SCHED $CUR_REP $*"; }
+# run_figure WORKLOAD METRIC VALUE: a figure of the run itself (its wall time, its evictions),
+# true whether or not the scheduler stayed attached.
+run_figure() { echo "@@BENCH $CUR_SCHED $CUR_REP $1 $2 $3"; }
+
+# held: the scheduler under test has been attached since its run began (the kernel's default
+# always is). After an eviction the kernel's default runs everything: what is measured then is
+# the default's, not this scheduler's (scx_rustland was evicted in both repetitions of one boot
+# and its later figures read as the default's).
+held() {
+	[ "$CUR_SCHED" = default ] && return 0
+	[ "$(evictions)" -eq "$RUN_EV0" ] && [ "$(se_state)" = enabled ]
+}
+# dropped WHAT: a figure left out because the kernel evicted the scheduler before it was taken.
+dropped() { echo "@@DROPPED $CUR_SCHED $CUR_REP $1 measured after an eviction"; }
 
 # attach NAME: start scheduler NAME (nothing for the kernel's default); 1 if it never attaches.
 attach() {
@@ -114,7 +131,7 @@ mode_timeline() {
 stats_lines() {
 	stats_after "$1" | while IFS= read -r _l; do
 		echo "@@STATS $CUR_SCHED $CUR_REP $_w$(echo "$_l" |
-			grep -oE ' (rounds|max_round_us|max_batch|user_dispatches|idle_cpu|cpu_searches|kernel_dispatches|congested|bounces|failed|wake_preempts|wake_idle|rt_preempts|lock_waits|holders_queued|holders_run|d_wakeups|d_wake_preempts|d_sleeps|kpreempted_run|proc_lost|ident_exec|ident_proc|ident_fork|exec_first_fn|exec_preempted|exec_kept|exec_ended|exec_lost|pred_fn|pred_exe|pred_general|pred_none|model_gen|refits|fn_models|mode_since_ms)=[0-9/]*| decided=[a-z0-9:,]*' |
+			grep -oE ' (rounds|max_round_us|max_batch|user_dispatches|idle_cpu|cpu_searches|kernel_dispatches|congested|bounces|failed|wake_preempts|wake_idle|rt_preempts|hog_preempts|lock_waits|holders_queued|holders_run|d_wakeups|d_wake_preempts|d_sleeps|kpreempted_run|proc_lost|ident_exec|ident_proc|ident_fork|exec_first_fn|exec_preempted|exec_kept|exec_ended|exec_lost|pred_fn|pred_exe|pred_general|pred_none|model_gen|refits|fn_models|mode_since_ms)=[0-9/]*| decided=[a-z0-9:,]*' |
 			tr -d '\n')"
 	done
 }
@@ -167,6 +184,7 @@ replay() {
 	_rc=$?
 	sched_trace_dump
 	[ "$3" = 1 ] && hogs_stop
+	held || { dropped "$_w replay"; return; }
 	[ "$_rc" -eq 0 ] || { bench_err "$_w rc=$_rc $(tail -n 1 /tmp/r.log)"; return; }
 	tail -n +2 /tmp/r.csv | sed "s/^/@@INV $CUR_SCHED $CUR_REP $_w /"
 	is_ours "$CUR_SCHED" && echo "@@MODE $CUR_SCHED $CUR_REP $_w $(mode_since "$_st0") $(mode_timeline "$_st0" "$_t0")"
@@ -209,28 +227,73 @@ jobs_run() {
 	bench jobs time_s "$(since "$_jt0")"
 }
 
-# Wakeup latency of a periodic normal-priority task (1 ms) beside one CPU hog per CPU: p50,
-# p99 and max from cyclictest's histogram (µs).
-cyclic_run() {
+# cyclic_one WORKLOAD PRIO POLICY CODE: wakeup latency of cyclictest's measuring thread (a 1 ms
+# period, under POLICY, the kernel's policy number CODE) beside one CPU hog per CPU: p50, p99
+# and max from its histogram (µs). Its timer slack is 1 ns: with the 50 µs default a normal
+# task's timer fires anywhere in that window, with the next interrupt (under the default
+# scheduler its p50 read 46 and 229 µs in two runs of one boot, 46 with 1 ns).
+cyclic_one() {
+	_w=$1
 	hogs_start
-	cyclictest -q -m -p 0 -i 1000 -l "$CYCLIC_LOOPS" -h 100000 --default-system >/tmp/cyc.log 2>&1 ||
-		bench_err "cyclictest rc=$?"
+	sched_trace_start
+	(echo 1 >/proc/self/timerslack_ns && exec cyclictest -q -m -p "$2" --policy="$3" -i 1000 -l "$CYCLIC_LOOPS" -h 100000 --default-system) >/tmp/cyc.log 2>&1 &
+	_cyc=$!
+	# The instrument's known answer: the thread measured runs under the policy asked for. With
+	# `-p 0` alone cyclictest made it SCHED_FIFO 2, a class sched_ext never schedules, and
+	# sections 1–34 measured that (section 35).
+	_pol=
+	_polls=0
+	while [ -z "$_pol" ] && [ "$_polls" -lt 200 ]; do
+		sleep 0.01
+		measuring_policy "$_cyc"
+		_polls=$((_polls + 1))
+	done
+	wait "$_cyc" || bench_err "$_w: cyclictest rc=$?"
+	sched_trace_dump
 	hogs_stop
-	# Wakeups past the histogram's last bucket count as overflows: at the max.
-	awk '/^[0-9]/ { n += $2; c[$1 + 0] = $2; if ($1 + 0 > top) top = $1 + 0 }
-		/Max Latencies/ { max = $NF + 0 }
-		/Histogram Overflows/ { n += $NF }
+	[ "$_pol" = "$4" ] || { bench_err "$_w: the measuring thread's policy was '$_pol', not $4 ($3)"; return; }
+	# Wakeups past the histogram's last bucket count as overflows: at the max. cyclictest pads
+	# its numbers with zeros, which busybox awk reads as octal ("000442" as 290): each goes
+	# through dec() (until section 35 the counts and buckets of 8 and up were misread).
+	awk 'function dec(s) { sub(/^0+/, "", s); return s + 0 }
+		/^[0-9]/ { k = dec($1); n += dec($2); c[k] = dec($2); if (k > top) top = k }
+		/Max Latencies/ { max = dec($NF) }
+		/Histogram Overflows/ { n += dec($NF) }
 		END {
 			if (n == 0) exit 1
 			for (i = 0; i <= top; i++) { s += c[i]; if (p50 == "" && s >= n * 0.5) p50 = i; if (p99 == "" && s >= n * 0.99) p99 = i }
 			if (p50 == "") p50 = max
 			if (p99 == "") p99 = max
 			printf "%d %d %d\n", p50, p99, max
-		}' /tmp/cyc.log >/tmp/cyc.txt || { bench_err "cyclictest no histogram"; return; }
+		}' /tmp/cyc.log >/tmp/cyc.txt || { bench_err "$_w: no histogram"; return; }
 	read -r _p50 _p99 _max </tmp/cyc.txt
-	bench cyclictest p50_us "$_p50"
-	bench cyclictest p99_us "$_p99"
-	bench cyclictest max_us "$_max"
+	bench "$_w" p50_us "$_p50"
+	bench "$_w" p99_us "$_p99"
+	bench "$_w" max_us "$_max"
+}
+
+# measuring_policy PID: _pol := the scheduling policy (field 41 of stat) of cyclictest's
+# measuring thread (any thread but its first), empty until it exists. Shell builtins only: a
+# process forked here would run beside the wakeups measured (awk and sort did, for 0.1–0.7 ms).
+measuring_policy() {
+	_pol=
+	for _mt in /proc/"$1"/task/*; do
+		[ "${_mt##*/}" = "$1" ] && continue
+		read -r _mst <"$_mt/stat" 2>/dev/null || continue
+		# shellcheck disable=SC2086
+		field_41 $_mst
+	done
+}
+field_41() {
+	shift 40
+	_pol=$1
+}
+
+# Wakeup latency of a normal task, which the scheduler under test schedules (the target), and of
+# a real-time one, which it does not (what its programs add to the kernel's own paths).
+cyclic_run() {
+	cyclic_one cyclictest 0 other 0
+	cyclic_one cyclictest-rt 2 fifo 1
 }
 
 # train_models: scx_foresight as on a host that has run its functions before: it replays a
@@ -267,7 +330,7 @@ train_models() {
 run_one() {
 	CUR_SCHED=$1
 	echo "@@STEP $1/$CUR_REP"
-	_ev0=$(evictions)
+	RUN_EV0=$(evictions)
 	if ! attach "$1"; then
 		bench_err "never attached: $(grep -v '^ *$' /tmp/bench-"$1".log | tail -n 3 | tr -s '\n ' '  ')"
 		head -n 60 /tmp/bench-"$1".log | sed "s/^/@@INFO $1 log: /"
@@ -290,17 +353,27 @@ run_one() {
 	_run_c1=$(proc_cpu_ticks "$(sched_bin "$1")")
 	_att=no
 	[ "$1" = default ] || { [ "$(se_state)" = enabled ] && _att=yes; }
+	# The scheduler's CPU over the run: only when it ran the whole run (an evicted process may
+	# be gone, and its ticks with it).
+	_run_held=no
+	held && _run_held=yes
+	_run_evs=$(($(evictions) - RUN_EV0))
+	[ "$_run_evs" -gt 0 ] && echo "@@INFO eviction $1/$CUR_REP: $(dmesg | grep 'sched_ext: ' | grep -v 'enabled$\|unregistered from' | tail -n $((2 * _run_evs)) | sed 's/^\[[^]]*\] //' | tr '\n' ' ')"
 	detach
-	bench all wall_s "$_wall"
-	bench all sched_cpu_pct "$(ticks_pct $((_run_c1 - _run_c0)) "$_wall")"
+	run_figure all wall_s "$_wall"
+	if [ "$_run_held" = yes ]; then
+		run_figure all sched_cpu_pct "$(ticks_pct $((_run_c1 - _run_c0)) "$_wall")"
+	else
+		dropped "all sched_cpu_pct"
+	fi
 	# Ours counts its decisions: the whole process's CPU (loop and helpers) per decision.
-	if is_ours "$1"; then
+	if [ "$_run_held" = yes ] && is_ours "$1"; then
 		_run_dec=$(grep '^stats:' /tmp/bench-"$1".log | tail -n 1 | grep -o 'user_dispatches=[0-9]*' | cut -d= -f2)
 		[ -n "$_run_dec" ] && [ "$_run_dec" -gt 0 ] &&
-			bench all sched_us_per_decision "$(awk -v t=$((_run_c1 - _run_c0)) -v h=100 -v d="$_run_dec" 'BEGIN { printf "%.2f", t * 1e6 / h / d }')"
+			run_figure all sched_us_per_decision "$(awk -v t=$((_run_c1 - _run_c0)) -v h=100 -v d="$_run_dec" 'BEGIN { printf "%.2f", t * 1e6 / h / d }')"
 	fi
-	bench all evictions "$(($(evictions) - _ev0))"
-	[ "$1" = default ] || bench all still_attached "$_att"
+	run_figure all evictions "$_run_evs"
+	[ "$1" = default ] || run_figure all still_attached "$_att"
 }
 
 setup_disk

@@ -176,10 +176,11 @@ pub struct BenchArgs {
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
     /// Record the kernel's scheduling events (ftrace: context switches, wakeups, forks, execs,
-    /// exits, sleeping-lock contention) during every replay into the console log as `@@TRC`
-    /// lines, on the replay's clock: where each invocation waited; the results then have each
-    /// replay's sleep on contended kernel locks. Diagnostic; a few MB per replay, and the
-    /// events cost the guest some CPU.
+    /// exits, sleeping-lock contention) during every replay and cyclictest run into the
+    /// console log as `@@TRC` lines, on the replay's clock: where each invocation waited; the
+    /// results then have each replay's sleep on contended kernel locks, and cyclictest's
+    /// slowest wakeup in each run with the tasks that ran meanwhile. Diagnostic; a few MB per
+    /// replay, and the events cost the guest some CPU.
     #[arg(long)]
     pub sched_trace: bool,
     /// Write results.md, results.json and the plots here (default: the run's results

@@ -32,6 +32,9 @@ pub const VAL_DONE: &str = "@@VAL-DONE";
 pub const BENCH: &str = "@@BENCH";
 pub const INV: &str = "@@INV";
 pub const BENCHERR: &str = "@@BENCHERR";
+/// bench.sh: a figure left out because the kernel evicted the scheduler under test before it
+/// was taken (`@@DROPPED sched rep workload metric why…`): the default ran it.
+pub const DROPPED: &str = "@@DROPPED";
 pub const MODE: &str = "@@MODE";
 pub const MODELS: &str = "@@MODELS";
 pub const BENCH_DONE: &str = "@@BENCH-DONE";

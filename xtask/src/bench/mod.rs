@@ -20,12 +20,14 @@ mod parse;
 mod plan;
 mod report;
 mod simcheck;
+mod slowwake;
 
 pub use figures::*;
 pub use parse::*;
 pub use plan::*;
 pub use report::*;
 pub use simcheck::*;
+pub use slowwake::{SlowWake, SlowWakes};
 
 /// The schedulers, in the order of the table's columns; "default" is the kernel's own, and
 /// `VARIANT` is ours again with `--variant`'s flags (an A/B of a rule in one boot).
@@ -62,6 +64,8 @@ struct JsonReport<'a> {
     targets: &'a [Target],
     simulator: &'a [SimCheck],
     errors: &'a [String],
+    dropped: &'a [String],
+    slow_wakes: &'a [SlowWake],
     info: &'a [String],
     complete: bool,
 }
@@ -152,9 +156,14 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         timeout: plan.timeout(schedulers.len()),
         log: results.join("console.log"),
         echo: |l| {
-            [protocol::INFO, protocol::BENCH, protocol::BENCHERR]
-                .iter()
-                .any(|t| protocol::is(l, t))
+            [
+                protocol::INFO,
+                protocol::BENCH,
+                protocol::BENCHERR,
+                protocol::DROPPED,
+            ]
+            .iter()
+            .any(|t| protocol::is(l, t))
         },
     })?;
     suites::save_kmsg(&out.lines, &results)?;
@@ -184,6 +193,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     );
     md.push_str(&markdown(&rows, &targets, &plan, &parsed.info));
     md.push_str(&sim_markdown(&checks));
+    md.push_str(&slowwake::markdown(&parsed.slow_wakes));
     if let Some(short_us) = parsed.short_us {
         md.push_str(&worst_short_markdown(&parsed.invocations, short_us));
     }
@@ -198,6 +208,15 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         match plot_cdf(&parsed.invocations, workload, &title, &png) {
             Ok(()) => md.push_str(&format!("\n![{title}](cdf-{workload}.png)\n")),
             Err(e) => md.push_str(&format!("\n(no plot for {workload}: {e:#})\n")),
+        }
+    }
+    if !parsed.dropped.is_empty() {
+        md.push_str(
+            "\nPeers' figures left out, measured after the kernel evicted that scheduler (the \
+             default ran them; see the eviction notes above):\n\n",
+        );
+        for d in &parsed.dropped {
+            md.push_str(&format!("- {d}\n"));
         }
     }
     if !parsed.errors.is_empty() {
@@ -221,6 +240,8 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         targets: &targets,
         simulator: &checks,
         errors: &parsed.errors,
+        dropped: &parsed.dropped,
+        slow_wakes: &parsed.slow_wakes,
         info: &parsed.info,
         complete: parsed.done,
     };
@@ -265,6 +286,8 @@ mod tests {
              @@INV default 1 faas-gen-0.7 24,50000,oops\n\
              @@BENCH default 1 stress-cpu ops_s NaN\n\
              @@BENCHERR scx_bpfland 1 never attached\n\
+             @@DROPPED scx_rustland 1 stress-cpu ops_s measured after an eviction\n\
+             @@DROPPED scx_foresight 2 faas-gen-0.9 replay measured after an eviction\n\
              @@MODE scx_foresight 1 faas-gen-0.7 faas-burst:12,idle:2 idle,faas-burst,faas-burst\n\
              @@MODE scx_foresight 2 faas-gen-0.7 mixed:3\n\
              @@MODE scx_foresight-b 1 faas-gen-0.7 idle:9 idle\n\
@@ -298,8 +321,49 @@ mod tests {
         assert_eq!(p.invocations[0].completion_ms(), 60.0);
         assert_eq!(p.invocations[0].start_us, 2000);
         assert_eq!(p.short_us, Some(100_000));
-        // The bad invocation, the NaN and the guest's own error.
-        assert_eq!(p.errors.len(), 3, "{:?}", p.errors);
+        // The bad invocation, the NaN, the guest's own error and our eviction; a peer's
+        // eviction is its dropped figure.
+        assert_eq!(p.errors.len(), 4, "{:?}", p.errors);
+        assert!(p.errors[3].starts_with("scx_foresight 2 faas-gen-0.9"));
+        assert_eq!(
+            p.dropped,
+            vec!["scx_rustland 1 stress-cpu ops_s measured after an eviction".to_string()]
+        );
+    }
+
+    /// Known answer: bench.sh's reading of a cyclictest histogram (the one a VM run printed:
+    /// 500 wakeups, 442 of them at 69 µs, five above 3984 µs) through the guest's own awk, the
+    /// static busybox the initramfs copies. Zero-padded numbers read as octal gave n = 348 and
+    /// no p50 before dec().
+    #[test]
+    fn cyclictest_histograms_are_read_in_decimal() {
+        let script = include_str!("../../guest/bench.sh");
+        let start = script
+            .find("awk 'function dec")
+            .expect("bench.sh reads the histogram")
+            + 5;
+        let len = script[start..]
+            .find("' /tmp/cyc.log")
+            .expect("the program ends");
+        let program = &script[start..start + len];
+        let mut hist = String::from("# Histogram\n000000 000001\n000027 000001\n");
+        for (us, n) in [(37, 2), (69, 442), (70, 8), (90, 5), (91, 3), (1673, 32)] {
+            hist.push_str(&format!("{us:06} {n:06}\n"));
+        }
+        for us in [3984, 3999, 4948, 4960, 5960] {
+            hist.push_str(&format!("{us:06} 000001\n"));
+        }
+        hist.push_str("# Total: 000000500\n# Max Latencies: 05960\n# Histogram Overflows: 00000\n");
+        let file = std::env::temp_dir().join(format!("cyc-hist-{}.txt", std::process::id()));
+        std::fs::write(&file, hist).unwrap();
+        let out = std::process::Command::new("busybox")
+            .arg("awk")
+            .arg(program)
+            .arg(&file)
+            .output()
+            .expect("busybox (busybox-static, a dependency of the VM suite) runs");
+        let _ = std::fs::remove_file(&file);
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "69 3984 5960");
     }
 
     /// The simulator names the payload as the guest's model file does, and says it started

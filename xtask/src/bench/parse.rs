@@ -56,6 +56,10 @@ pub struct Parsed {
     pub samples: Vec<Sample>,
     pub invocations: Vec<Invocation>,
     pub errors: Vec<String>,
+    /// cyclictest's slowest wakeup in each traced run (`--sched-trace`).
+    pub slow_wakes: Vec<SlowWake>,
+    /// A peer's figures left out: taken after the kernel evicted it (ours go to `errors`).
+    pub dropped: Vec<String>,
     pub info: Vec<String>,
     /// The classes scx_foresight had in force during each replay (by stats lines), by
     /// `(rep, workload)`.
@@ -96,10 +100,12 @@ pub fn parse(lines: &[String]) -> Parsed {
     let mut p = Parsed::default();
     let mut lock_sleep = locks::LockSleep::default();
     let mut exec_runs = execruns::ExecRuns::default();
+    let mut slow_wakes = SlowWakes::default();
     for line in lines {
         if let Some(rest) = protocol::body(line, protocol::TRC) {
             lock_sleep.observe(rest);
             exec_runs.observe(rest);
+            slow_wakes.observe(rest);
         } else if let Some(rest) = protocol::body(line, protocol::BENCH) {
             parse_bench(rest, &mut p);
         } else if let Some(rest) = protocol::body(line, protocol::INV) {
@@ -109,6 +115,12 @@ pub fn parse(lines: &[String]) -> Parsed {
             }
         } else if let Some(rest) = protocol::body(line, protocol::BENCHERR) {
             p.errors.push(rest.to_string());
+        } else if let Some(rest) = protocol::body(line, protocol::DROPPED) {
+            // Our eviction is a failure of ours; a peer's is its figure, told apart.
+            match rest.split(' ').next() {
+                Some(super::US | super::VARIANT) => p.errors.push(rest.to_string()),
+                _ => p.dropped.push(rest.to_string()),
+            }
         } else if let Some(rest) = protocol::body(line, protocol::INFO) {
             p.info.push(rest.to_string());
         } else if let Some(rest) = protocol::body(line, protocol::MODELS) {
@@ -133,6 +145,7 @@ pub fn parse(lines: &[String]) -> Parsed {
             p.done = true;
         }
     }
+    p.slow_wakes = slow_wakes.slowest();
     for (sched, rep, workload, ms) in lock_sleep.totals() {
         p.samples.push(Sample {
             sched: sched.into(),

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * A CPU hog yields to a sleeper that wakes: compiled into scx_rustland_core's dispatcher
+ * (main.bpf.c) by build.rs's preempt_hogs_on_wakeup, which includes this file before the
+ * dispatcher's queue_task_to_userspace and calls preempt_hog_for() after each task it queues.
+ *
+ * Every wakee is queued to user space, which runs only when a CPU calls dispatch: on a CPU busy
+ * with a hog, at the end of the hog's slice. A periodic normal task beside a CPU hog (cyclictest,
+ * SCHED_OTHER, 1 ms period) waited for that (p99 of milliseconds in the VM, against the default
+ * scheduler's 65-178 us; BENCHMARKS.md section 35). Here, when a normal task wakes after a sleep
+ * of at least HOG_PREEMPT_MIN_SLEEP_NS, and the task running on its CPU has used at least
+ * hog_preempt_cpu_ns of CPU in all, that CPU is kicked to preempt it: the loop then decides the
+ * wakee and the hog together, in its usual order (the hog last). From this program the kick
+ * acts; from a tracepoint, or a timer of a tracing program, it did not on the VM's kernel 7.2
+ * (the running task kept its CPU until its slice ended; bpf/wakeups.bpf.c).
+ */
+#ifndef __FORESIGHT_HOGPREEMPT_BPF_H
+#define __FORESIGHT_HOGPREEMPT_BPF_H
+
+/* Least CPU (ns) in all of a running task that a wakeup preempts; 0: off. Set after load. */
+volatile u64 hog_preempt_cpu_ns;
+
+/* Hogs a wakeup preempted. */
+volatile u64 nr_hog_preempts;
+
+/*
+ * Least sleep (ns) of a wakee that preempts a hog. A reader woken by each write of a pipe it
+ * drains sleeps microseconds; preempting the writer at each one made it a round trip to user
+ * space per write: stress-ng pipe x0.44 of the default's throughput without this bound (one
+ * run, section 35), where a periodic task sleeps its period (1 ms for cyclictest).
+ */
+#define HOG_PREEMPT_MIN_SLEEP_NS 250000ULL
+
+#ifndef PF_KTHREAD
+#define PF_KTHREAD 0x00200000 /* the kernel's flag: a kernel thread */
+#endif
+
+/* Priorities below this are real-time or deadline tasks (the kernel's MAX_RT_PRIO). */
+#define HOG_NORMAL_PRIO_MIN 100
+
+/* @p, just queued to user space, woke while a hog runs on its CPU: preempt the hog. */
+static void preempt_hog_for(const struct task_struct *p, const struct task_ctx *tctx,
+			    u64 enq_flags)
+{
+	struct task_struct *curr;
+	s32 cpu;
+
+	if (!hog_preempt_cpu_ns || !(enq_flags & SCX_ENQ_WAKEUP) || (p->flags & PF_KTHREAD))
+		return;
+	/* Slept less: a consumer its producer keeps waking; the producer keeps the CPU. */
+	if (!tctx->stop_ts || scx_bpf_now() - tctx->stop_ts < HOG_PREEMPT_MIN_SLEEP_NS)
+		return;
+	/*
+	 * The task running on the wakee's CPU, which the wakeup may have been queued to from
+	 * another CPU (on two vCPUs a timer's wakeup was: 0 preempts with this CPU's own task).
+	 */
+	cpu = scx_bpf_task_cpu(p);
+	bpf_rcu_read_lock();
+	curr = __COMPAT_scx_bpf_cpu_curr(cpu);
+	if (curr && curr->pid && curr != p && !is_usersched_task(curr) &&
+	    !(curr->flags & PF_KTHREAD) && curr->prio >= HOG_NORMAL_PRIO_MIN &&
+	    curr->se.sum_exec_runtime >= hog_preempt_cpu_ns) {
+		scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
+		__sync_fetch_and_add(&nr_hog_preempts, 1);
+	}
+	bpf_rcu_read_unlock();
+}
+
+#endif
