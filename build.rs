@@ -213,12 +213,12 @@ const QUEUE_TASK_OPENING: &str = "/*\n * Queue a task to the user-space schedule
 const QUEUE_TASK_SUBMIT: &str =
     "\tbpf_ringbuf_submit(task, 0);\n\t__sync_fetch_and_add(&nr_queued, 1);\n";
 const HOGPREEMPT_INCLUDE: &str =
-    "/* scx_foresight: a CPU hog yields to any wakeup (see build.rs). */\n#include \"bpf/hogpreempt.bpf.h\"\n\n";
+    "/* scx_foresight: a CPU hog yields to a sleeper that wakes (see build.rs). */\n#include \"bpf/hogpreempt.bpf.h\"\n\n";
 const HOGPREEMPT_CALL: &str = "\t/* scx_foresight: a hog here yields to a wakee (bpf/hogpreempt.bpf.h). */\n\tpreempt_hog_for(p, tctx, enq_flags);\n";
 
-/// Preempt a CPU hog when a normal task wakes on its CPU (bpf/hogpreempt.bpf.h): the wakee is
-/// otherwise decided only at the end of the hog's slice (a periodic task waited 11-12 ms per
-/// wakeup, BENCHMARKS.md section 35). Fails the build if the template changed.
+/// Preempt a CPU hog when a normal task that slept wakes on its CPU (bpf/hogpreempt.bpf.h): the
+/// wakee is otherwise decided only at the end of the hog's slice (cyclictest's SCHED_OTHER p99
+/// 5.5-5.8 ms without it, BENCHMARKS.md section 35). Fails the build if the template changed.
 fn preempt_hogs_on_wakeup(text: &str) -> String {
     if text.matches(QUEUE_TASK_OPENING).count() != 1 || text.matches(QUEUE_TASK_SUBMIT).count() != 1
     {

@@ -62,8 +62,9 @@ held() {
 	[ "$CUR_SCHED" = default ] && return 0
 	[ "$(evictions)" -eq "$RUN_EV0" ] && [ "$(se_state)" = enabled ]
 }
-# dropped WHAT: a figure left out because the kernel evicted the scheduler before it was taken.
-dropped() { echo "@@DROPPED $CUR_SCHED $CUR_REP $1 measured after an eviction"; }
+# dropped WHAT: a figure left out because the scheduler was evicted (or had left) before it was
+# taken.
+dropped() { echo "@@DROPPED $CUR_SCHED $CUR_REP $1 measured after the scheduler was detached"; }
 
 # attach NAME: start scheduler NAME (nothing for the kernel's default); 1 if it never attaches.
 attach() {
@@ -230,8 +231,7 @@ jobs_run() {
 # cyclic_one WORKLOAD PRIO POLICY CODE: wakeup latency of cyclictest's measuring thread (a 1 ms
 # period, under POLICY, the kernel's policy number CODE) beside one CPU hog per CPU: p50, p99
 # and max from its histogram (µs). Its timer slack is 1 ns: with the 50 µs default a normal
-# task's timer fires anywhere in that window, with the next interrupt (under the default
-# scheduler its p50 read 46 and 229 µs in two runs of one boot, 46 with 1 ns).
+# task's timer fires anywhere in that window, with the next interrupt, whatever the scheduler.
 cyclic_one() {
 	_w=$1
 	hogs_start

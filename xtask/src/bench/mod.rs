@@ -286,8 +286,8 @@ mod tests {
              @@INV default 1 faas-gen-0.7 24,50000,oops\n\
              @@BENCH default 1 stress-cpu ops_s NaN\n\
              @@BENCHERR scx_bpfland 1 never attached\n\
-             @@DROPPED scx_rustland 1 stress-cpu ops_s measured after an eviction\n\
-             @@DROPPED scx_foresight 2 faas-gen-0.9 replay measured after an eviction\n\
+             @@DROPPED scx_rustland 1 stress-cpu ops_s measured after the scheduler was detached\n\
+             @@DROPPED scx_foresight 2 faas-gen-0.9 replay measured after the scheduler was detached\n\
              @@MODE scx_foresight 1 faas-gen-0.7 faas-burst:12,idle:2 idle,faas-burst,faas-burst\n\
              @@MODE scx_foresight 2 faas-gen-0.7 mixed:3\n\
              @@MODE scx_foresight-b 1 faas-gen-0.7 idle:9 idle\n\
@@ -327,7 +327,10 @@ mod tests {
         assert!(p.errors[3].starts_with("scx_foresight 2 faas-gen-0.9"));
         assert_eq!(
             p.dropped,
-            vec!["scx_rustland 1 stress-cpu ops_s measured after an eviction".to_string()]
+            vec![
+                "scx_rustland 1 stress-cpu ops_s measured after the scheduler was detached"
+                    .to_string()
+            ]
         );
     }
 
