@@ -10,7 +10,8 @@
  * scheduler's 65-178 us; BENCHMARKS.md section 35). Here, when a normal task wakes after a sleep
  * of at least HOG_PREEMPT_MIN_SLEEP_NS, and the task running on its CPU has used at least
  * hog_preempt_cpu_ns of CPU in all, that CPU is kicked to preempt it: the loop then decides the
- * wakee and the hog together, in its usual order (the hog last). From this program the kick
+ * wakee and the hog together, in its usual order (the hog last). A task that has used less but
+ * will pass the bound within its slice is preempted when it does. From this program the kick
  * acts; from a tracepoint, or a timer of a tracing program, it did not on the VM's kernel 7.2
  * (the running task kept its CPU until its slice ended; bpf/wakeups.bpf.c).
  */
@@ -20,8 +21,11 @@
 /* Least CPU (ns) in all of a running task that a wakeup preempts; 0: off. Set after load. */
 volatile u64 hog_preempt_cpu_ns;
 
-/* Hogs a wakeup preempted. */
+/* Hogs a wakeup preempted at once (the later ones: nr_hog_timer_ends, bpf/slicetimer.bpf.h). */
 volatile u64 nr_hog_preempts;
+
+/* Timers armed for a task that was not yet a hog when a sleeper woke behind it. */
+volatile u64 nr_hog_timers;
 
 /*
  * Least sleep (ns) of a wakee that preempts a hog. A reader woken by each write of a pipe it
@@ -38,30 +42,71 @@ volatile u64 nr_hog_preempts;
 /* Priorities below this are real-time or deadline tasks (the kernel's MAX_RT_PRIO). */
 #define HOG_NORMAL_PRIO_MIN 100
 
+/* CPU (ns) @curr has used in all, counting its run since the kernel last accounted it. */
+static u64 cpu_used_ns(const struct task_struct *curr, u64 now)
+{
+	u64 used = curr->se.sum_exec_runtime;
+
+	if (now > curr->se.exec_start)
+		used += now - curr->se.exec_start;
+	return used;
+}
+
+/*
+ * @curr, running on this CPU, becomes a hog in @ns: end its slice then (the slice timer of
+ * bpf/slicetimer.bpf.h, whose callback preempts the task it was armed for if it still runs).
+ * A hog that started beside a periodic task got its whole first slice (8.3 ms, the slowest
+ * wakeup of cyclictest's trace, BENCHMARKS.md section 36) because it had used under the bound
+ * when the sleeper woke. Only if that comes before @curr's slice ends, so that a timer already
+ * armed for a shorter slice is only ever brought forward.
+ */
+static void preempt_hog_later(const struct task_struct *curr, s32 cpu, u64 ns)
+{
+	struct slice_timer *st;
+	u32 key = cpu;
+
+	/* The timer fires on the CPU that starts it: only the wakee's own. */
+	if (cpu != bpf_get_smp_processor_id() || ns >= curr->scx.slice)
+		return;
+	st = bpf_map_lookup_elem(&slice_timers, &key);
+	if (!st)
+		return;
+	st->pid = curr->pid;
+	st->hog = true;
+	if (start_cpu_timer(&st->timer, &slice_timers, &st->ready, slice_timer_fn, ns))
+		__sync_fetch_and_add(&nr_hog_timers, 1);
+}
+
 /* @p, just queued to user space, woke while a hog runs on its CPU: preempt the hog. */
 static void preempt_hog_for(const struct task_struct *p, const struct task_ctx *tctx,
 			    u64 enq_flags)
 {
 	struct task_struct *curr;
+	u64 now, used;
 	s32 cpu;
 
 	if (!hog_preempt_cpu_ns || !(enq_flags & SCX_ENQ_WAKEUP) || (p->flags & PF_KTHREAD))
 		return;
 	/* Slept less: a consumer its producer keeps waking; the producer keeps the CPU. */
-	if (!tctx->stop_ts || scx_bpf_now() - tctx->stop_ts < HOG_PREEMPT_MIN_SLEEP_NS)
+	now = scx_bpf_now();
+	if (!tctx->stop_ts || now - tctx->stop_ts < HOG_PREEMPT_MIN_SLEEP_NS)
 		return;
 	/*
 	 * The task running on the wakee's CPU, which the wakeup may have been queued to from
-	 * another CPU (on two vCPUs a timer's wakeup was: 0 preempts with this CPU's own task).
+	 * another CPU.
 	 */
 	cpu = scx_bpf_task_cpu(p);
 	bpf_rcu_read_lock();
 	curr = __COMPAT_scx_bpf_cpu_curr(cpu);
 	if (curr && curr->pid && curr != p && !is_usersched_task(curr) &&
-	    !(curr->flags & PF_KTHREAD) && curr->prio >= HOG_NORMAL_PRIO_MIN &&
-	    curr->se.sum_exec_runtime >= hog_preempt_cpu_ns) {
-		scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
-		__sync_fetch_and_add(&nr_hog_preempts, 1);
+	    !(curr->flags & PF_KTHREAD) && curr->prio >= HOG_NORMAL_PRIO_MIN) {
+		used = cpu_used_ns(curr, now);
+		if (used >= hog_preempt_cpu_ns) {
+			scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
+			__sync_fetch_and_add(&nr_hog_preempts, 1);
+		} else {
+			preempt_hog_later(curr, cpu, hog_preempt_cpu_ns - used);
+		}
 	}
 	bpf_rcu_read_unlock();
 }

@@ -48,12 +48,18 @@ struct {
 /* Timers armed, and the slices they ended (the task still ran when its timer fired). */
 volatile u64 nr_slice_timers;
 volatile u64 nr_slice_timer_ends;
+/* Slices ended by a timer bpf/hogpreempt.bpf.h armed (counted apart from the above). */
+volatile u64 nr_hog_timer_ends;
 
-/* One timer per CPU, and the task it is armed for (0: none, or it stopped running). */
+/*
+ * One timer per CPU, and the task it is armed for (0: none, or it stopped running); @hog: armed
+ * by bpf/hogpreempt.bpf.h for a task about to become a hog while a sleeper waits behind it.
+ */
 struct slice_timer {
 	struct bpf_timer timer;
 	u32 pid;
 	bool ready;
+	bool hog;
 };
 
 struct {
@@ -74,7 +80,10 @@ static int slice_timer_fn(void *map, int *key, struct bpf_timer *timer)
 		return 0;
 	st->pid = 0;
 	scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
-	__sync_fetch_and_add(&nr_slice_timer_ends, 1);
+	if (st->hog)
+		__sync_fetch_and_add(&nr_hog_timer_ends, 1);
+	else
+		__sync_fetch_and_add(&nr_slice_timer_ends, 1);
 	return 0;
 }
 
@@ -109,6 +118,7 @@ static void arm_slice_timer(struct task_struct *p, s32 cpu)
 	if (!st)
 		return;
 	st->pid = p->pid;
+	st->hog = false;
 	/* The callback belongs to this program, the scheduler's own. */
 	if (start_cpu_timer(&st->timer, &slice_timers, &st->ready, slice_timer_fn, slice))
 		__sync_fetch_and_add(&nr_slice_timers, 1);
@@ -120,8 +130,7 @@ static void disarm_slice_timer(s32 cpu)
 	struct slice_timer *st;
 	u32 key = cpu;
 
-	if (!slice_timer_max_ns)
-		return;
+	/* Not only when slice timers are on: the hog rule arms this timer too. */
 	st = bpf_map_lookup_elem(&slice_timers, &key);
 	if (st)
 		st->pid = 0;

@@ -63,7 +63,8 @@ pub struct Opts {
     /// A task that has used at least this many microseconds of CPU in all (a CPU hog) is
     /// preempted when a normal task that slept at least 250 us wakes on its CPU: the wakee is
     /// decided at once instead of at the end of the hog's slice (a periodic task beside a hog
-    /// waited up to a slice, milliseconds, without it). 0 turns it off.
+    /// waited up to a slice, milliseconds, without it). A task that has used less is preempted
+    /// when it reaches this much, if that comes within its slice. 0 turns it off.
     #[arg(long, value_name = "US", default_value_t = HOG_PREEMPT_MIN_CPU_NS / 1000)]
     pub(crate) hog_preempt_cpu_us: u64,
 

@@ -90,8 +90,9 @@ pub const RT_PREEMPT_MIN_CPU_NS: u64 = 10_000_000;
 /// there if that has used at least this much CPU in all (bpf/hogpreempt.bpf.h): the loop
 /// otherwise decides the wakee only at the end of the hog's slice (cyclictest's SCHED_OTHER
 /// thread beside a CPU hog: p99 5.5-5.8 ms without the rule, 76-77 us with it, the default's
-/// 65-178 us; BENCHMARKS.md section 35). 2 ms: a hog started beside a periodic task passes it
-/// within its first few periods.
+/// 65-178 us; BENCHMARKS.md section 35). A task below it that will pass it within its slice is
+/// preempted when it does, by the slice timer: a hog started beside the periodic task had kept
+/// its whole first slice (cyclictest's max 4.9-5.5 ms; 1.4-3.0 ms with the timer, section 36).
 pub const HOG_PREEMPT_MIN_CPU_NS: u64 = 2_000_000;
 /// What the exec tracer leaves of a fresh image's slice (bpf/execs.bpf.c), at most: an
 /// invocation done within it finishes where it stands; a longer one queues again and is

@@ -65,8 +65,14 @@ pub struct Scheduling {
         desc = "Running tasks whose slice a wakeup from state D on their CPU ended (--uninterruptible-preempt)"
     )]
     pub d_wake_preempts: u64,
-    #[stat(desc = "CPU hogs a normal wakeup on their CPU preempted (--hog-preempt-cpu-us)")]
+    #[stat(
+        desc = "CPU hogs a normal wakeup on their CPU preempted (--hog-preempt-cpu-us): at once, or when they became hogs"
+    )]
     pub hog_preempts: u64,
+    #[stat(
+        desc = "Of those wakeups, the ones behind a task not yet a hog: a timer to preempt it when it becomes one"
+    )]
+    pub hog_timers: u64,
     #[stat(
         desc = "Tasks that began to sleep on a lock whose owner the kernel names (mutex, rwsem held for writing)"
     )]
@@ -312,7 +318,8 @@ impl SchedStats {
                 wake_idle: m.wake_preempt.idle,
                 rt_preempts: m.wake_preempt.rt_preempts,
                 d_wake_preempts: m.wake_preempt.d_wake_preempts,
-                hog_preempts: m.wake_preempt.hog_preempts,
+                hog_preempts: m.hog_preempt.preempts,
+                hog_timers: m.hog_preempt.timers,
                 lock_waits: m.lock_holders.waits,
                 holders_queued: m.lock_holders.queued,
                 holders_run: m.lock_holders.run,
@@ -433,12 +440,12 @@ impl SchedStats {
             out,
             "stats: running={}/{} queued={} pending={} user_dispatches={} idle_cpu={} cpu_searches={} \
              kernel_dispatches={} congested={} cancels={} bounces={} failed={} rounds={} max_batch={} \
-             max_round_us={} wake_preempts={} wake_idle={} rt_preempts={} hog_preempts={} lock_waits={} holders_queued={} holders_run={} \
+             max_round_us={} wake_preempts={} wake_idle={} rt_preempts={} hog_preempts={} hog_timers={} lock_waits={} holders_queued={} holders_run={} \
              d_wakeups={} d_wake_preempts={} d_sleeps={} kpreempted_run={} slice_timers={} slice_timer_ends={} tasks={} task_evictions={} page_faults={} worker={} workers={}",
             s.running, s.cpus, s.queued, s.pending, s.user_dispatches, s.idle_cpu_dispatches,
             s.cpu_searches, s.kernel_dispatches, s.congested, s.cancels, s.bounces, s.failed,
             s.rounds, s.max_batch, s.max_round_us, s.wake_preempts, s.wake_idle, s.rt_preempts,
-            s.hog_preempts, s.lock_waits, s.holders_queued, s.holders_run, s.d_wakeups, s.d_wake_preempts, s.d_sleeps, s.kpreempted_run, s.slice_timers, s.slice_timer_ends, s.tasks, s.task_evictions, s.page_faults, self.worker_pid,
+            s.hog_preempts, s.hog_timers, s.lock_waits, s.holders_queued, s.holders_run, s.d_wakeups, s.d_wake_preempts, s.d_sleeps, s.kpreempted_run, s.slice_timers, s.slice_timer_ends, s.tasks, s.task_evictions, s.page_faults, self.worker_pid,
             self.workers,
         );
         let _ = write!(
@@ -513,7 +520,7 @@ impl SchedStats {
         let _ = writeln!(
             out,
             "  scheduling  tasks {} (evicted {}) running {}/{} queued {} pending {} | dispatches {} (idle CPU {}, kernel {}) \
-             cpu searches {} rounds {} | max batch {} max round {} us | congested {} cancels {} bounces {} failed {} | wakeups preempting {} finding an idle CPU {} | long runners a real-time wakeup ended {} | hogs a wakeup preempted {} | lock waits {} (owner queued {}, run first {}) | woken from D {} (slices ended for them {}) | slept in D {} (preempted in the kernel run first {}) | slices timed {} (ended by the timer {}) | page faults {}",
+             cpu searches {} rounds {} | max batch {} max round {} us | congested {} cancels {} bounces {} failed {} | wakeups preempting {} finding an idle CPU {} | long runners a real-time wakeup ended {} | hogs a wakeup preempted {} (timers for tasks about to be hogs {}) | lock waits {} (owner queued {}, run first {}) | woken from D {} (slices ended for them {}) | slept in D {} (preempted in the kernel run first {}) | slices timed {} (ended by the timer {}) | page faults {}",
             s.tasks, d(s.task_evictions, b.task_evictions), s.running, s.cpus, s.queued, s.pending,
             d(s.user_dispatches, b.user_dispatches), d(s.idle_cpu_dispatches, b.idle_cpu_dispatches),
             d(s.kernel_dispatches, b.kernel_dispatches), d(s.cpu_searches, b.cpu_searches),
@@ -521,6 +528,7 @@ impl SchedStats {
             d(s.cancels, b.cancels), d(s.bounces, b.bounces), d(s.failed, b.failed),
             d(s.wake_preempts, b.wake_preempts), d(s.wake_idle, b.wake_idle),
             d(s.rt_preempts, b.rt_preempts), d(s.hog_preempts, b.hog_preempts),
+            d(s.hog_timers, b.hog_timers),
             d(s.lock_waits, b.lock_waits),
             d(s.holders_queued, b.holders_queued), d(s.holders_run, b.holders_run),
             d(s.d_wakeups, b.d_wakeups), d(s.d_wake_preempts, b.d_wake_preempts),
@@ -599,7 +607,9 @@ fn mode_text(mode: &ModeParams) -> String {
 mod tests {
     use super::*;
     use crate::live::procinfo::ExecCounts;
-    use crate::live::stats::{LockHolderCounts, SliceTimerCounts, WakePreemptCounts};
+    use crate::live::stats::{
+        HogPreemptCounts, LockHolderCounts, SliceTimerCounts, WakePreemptCounts,
+    };
 
     #[test]
     fn line_has_every_required_counter() {
@@ -628,6 +638,10 @@ mod tests {
                 d_wake_preempts: 7,
                 ..Default::default()
             },
+            hog_preempt: HogPreemptCounts {
+                preempts: 14,
+                timers: 15,
+            },
             ..Default::default()
         };
         let line = SchedStats::from_metrics(&m, 42).line();
@@ -642,6 +656,7 @@ mod tests {
             " page_faults=3 ",
             " lock_waits=9 holders_queued=5 holders_run=4 d_wakeups=6 d_wake_preempts=7 d_sleeps=8 kpreempted_run=2 slice_timers=11 slice_timer_ends=10 ",
             " worker=42 ",
+            " hog_preempts=14 hog_timers=15 ",
             " exec_ended=12 exec_timer_ends=13 ",
             " model_file=0000000000000abc ",
             " class=mixed ",

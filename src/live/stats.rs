@@ -20,9 +20,16 @@ pub struct WakePreemptCounts {
     /// Slices ended because a task woken from state D was placed on that CPU (only with
     /// --uninterruptible-preempt).
     pub d_wake_preempts: u64,
-    /// CPU hogs a normal wakeup preempted (--hog-preempt-cpu-us; bpf/hogpreempt.bpf.h, in the
-    /// dispatcher).
-    pub hog_preempts: u64,
+}
+
+/// What the hog rule did (--hog-preempt-cpu-us; bpf/hogpreempt.bpf.h, in the dispatcher) since
+/// it was loaded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HogPreemptCounts {
+    /// CPU hogs a normal wakeup preempted: at once, or by a timer when they became hogs.
+    pub preempts: u64,
+    /// Timers armed for a task that was not yet a hog when a sleeper woke behind it.
+    pub timers: u64,
 }
 
 /// What the dispatcher did for lock holders (bpf/holders.bpf.h) since it was loaded.
@@ -107,6 +114,7 @@ pub struct Metrics {
     /// The exec tracer's counters: slices ended at exec, records lost, arguments cut or unread.
     pub exec_tracer: ExecCounts,
     pub wake_preempt: WakePreemptCounts,
+    pub hog_preempt: HogPreemptCounts,
     /// Identities applied from the exec tracer, from /proc reads, and from a parent at fork.
     pub nr_ident_exec: u64,
     pub nr_ident_proc: u64,

@@ -34,7 +34,9 @@ use scx_foresight::live::adapt::{Adapt, WindowMsg};
 use scx_foresight::live::handoff::SyncSender;
 use scx_foresight::live::learner::{Msg, Shared};
 use scx_foresight::live::procinfo::ProcWorker;
-use scx_foresight::live::stats::{LockHolderCounts, Metrics, SliceTimerCounts, WakePreemptCounts};
+use scx_foresight::live::stats::{
+    HogPreemptCounts, LockHolderCounts, Metrics, SliceTimerCounts, WakePreemptCounts,
+};
 use scx_foresight::monotonic_ns;
 
 /// Tasks decided in one round at most; the rest wait for the next round (keeps rounds short).
@@ -489,6 +491,20 @@ impl<'a> Scheduler<'a> {
             })
     }
 
+    /// The dispatcher's hog-rule counters (bpf/hogpreempt.bpf.h, its timer's ends counted by
+    /// bpf/slicetimer.bpf.h).
+    fn hog_preempt_counts(&self) -> HogPreemptCounts {
+        self.bpf
+            .skel
+            .maps
+            .bss_data
+            .as_ref()
+            .map_or(HogPreemptCounts::default(), |b| HogPreemptCounts {
+                preempts: b.nr_hog_preempts + b.nr_hog_timer_ends,
+                timers: b.nr_hog_timers,
+            })
+    }
+
     fn metrics(&mut self) -> Metrics {
         let models = self.helpers.learner.models.load();
         let mode = self.helpers.adapt.state.load();
@@ -522,19 +538,11 @@ impl<'a> Scheduler<'a> {
             nr_exits_dropped: self.exits.dropped(),
             nr_proc_dropped: self.helpers.procs.dropped,
             exec_tracer: self.helpers.procs.exec_counts.load(),
-            wake_preempt: WakePreemptCounts {
-                hog_preempts: self
-                    .bpf
-                    .skel
-                    .maps
-                    .bss_data
-                    .as_ref()
-                    .map_or(0, |b| b.nr_hog_preempts),
-                ..self
-                    .wake_preempt
-                    .as_ref()
-                    .map_or(WakePreemptCounts::default(), WakePreempt::counts)
-            },
+            wake_preempt: self
+                .wake_preempt
+                .as_ref()
+                .map_or(WakePreemptCounts::default(), WakePreempt::counts),
+            hog_preempt: self.hog_preempt_counts(),
             model_generation: models.generation,
             nr_model_refits: self.helpers.learner.refits.load(Ordering::Relaxed),
             nr_function_models: models

@@ -60,8 +60,6 @@ impl<'a> WakePreempt<'a> {
                 idle: b.nr_wake_idle,
                 rt_preempts: b.nr_rt_preempts,
                 d_wake_preempts: b.nr_d_wake_preempts,
-                // The dispatcher's (bpf/hogpreempt.bpf.h), filled in by the loop.
-                hog_preempts: 0,
             })
     }
 }

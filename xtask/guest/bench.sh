@@ -132,7 +132,7 @@ mode_timeline() {
 stats_lines() {
 	stats_after "$1" | while IFS= read -r _l; do
 		echo "@@STATS $CUR_SCHED $CUR_REP $_w$(echo "$_l" |
-			grep -oE ' (rounds|max_round_us|max_batch|user_dispatches|idle_cpu|cpu_searches|kernel_dispatches|congested|bounces|failed|wake_preempts|wake_idle|rt_preempts|hog_preempts|lock_waits|holders_queued|holders_run|d_wakeups|d_wake_preempts|d_sleeps|kpreempted_run|proc_lost|ident_exec|ident_proc|ident_fork|exec_first_fn|exec_preempted|exec_kept|exec_ended|exec_lost|pred_fn|pred_exe|pred_general|pred_none|model_gen|refits|fn_models|mode_since_ms)=[0-9/]*| decided=[a-z0-9:,]*' |
+			grep -oE ' (rounds|max_round_us|max_batch|user_dispatches|idle_cpu|cpu_searches|kernel_dispatches|congested|bounces|failed|wake_preempts|wake_idle|rt_preempts|hog_preempts|hog_timers|lock_waits|holders_queued|holders_run|d_wakeups|d_wake_preempts|d_sleeps|kpreempted_run|proc_lost|ident_exec|ident_proc|ident_fork|exec_first_fn|exec_preempted|exec_kept|exec_ended|exec_lost|pred_fn|pred_exe|pred_general|pred_none|model_gen|refits|fn_models|mode_since_ms)=[0-9/]*| decided=[a-z0-9:,]*' |
 			tr -d '\n')"
 	done
 }
@@ -230,63 +230,22 @@ jobs_run() {
 
 # cyclic_one WORKLOAD PRIO POLICY CODE: wakeup latency of cyclictest's measuring thread (a 1 ms
 # period, under POLICY, the kernel's policy number CODE) beside one CPU hog per CPU: p50, p99
-# and max from its histogram (µs). Its timer slack is 1 ns: with the 50 µs default a normal
-# task's timer fires anywhere in that window, with the next interrupt, whatever the scheduler.
+# and max from its histogram (µs).
 cyclic_one() {
 	_w=$1
 	hogs_start
 	sched_trace_start
-	(echo 1 >/proc/self/timerslack_ns && exec cyclictest -q -m -p "$2" --policy="$3" -i 1000 -l "$CYCLIC_LOOPS" -h 100000 --default-system) >/tmp/cyc.log 2>&1 &
-	_cyc=$!
-	# The instrument's known answer: the thread measured runs under the policy asked for. With
-	# `-p 0` alone cyclictest made it SCHED_FIFO 2, a class sched_ext never schedules, and
-	# sections 1–34 measured that (section 35).
-	_pol=
-	_polls=0
-	while [ -z "$_pol" ] && [ "$_polls" -lt 200 ]; do
-		sleep 0.01
-		measuring_policy "$_cyc"
-		_polls=$((_polls + 1))
-	done
+	cyc_start -p "$2" --policy="$3" -l "$CYCLIC_LOOPS"
+	cyc_policy "$_cyc"
 	wait "$_cyc" || bench_err "$_w: cyclictest rc=$?"
 	sched_trace_dump
 	hogs_stop
 	[ "$_pol" = "$4" ] || { bench_err "$_w: the measuring thread's policy was '$_pol', not $4 ($3)"; return; }
-	# Wakeups past the histogram's last bucket count as overflows: at the max. cyclictest pads
-	# its numbers with zeros, which busybox awk reads as octal ("000442" as 290): each goes
-	# through dec() (until section 35 the counts and buckets of 8 and up were misread).
-	awk 'function dec(s) { sub(/^0+/, "", s); return s + 0 }
-		/^[0-9]/ { k = dec($1); n += dec($2); c[k] = dec($2); if (k > top) top = k }
-		/Max Latencies/ { max = dec($NF) }
-		/Histogram Overflows/ { n += dec($NF) }
-		END {
-			if (n == 0) exit 1
-			for (i = 0; i <= top; i++) { s += c[i]; if (p50 == "" && s >= n * 0.5) p50 = i; if (p99 == "" && s >= n * 0.99) p99 = i }
-			if (p50 == "") p50 = max
-			if (p99 == "") p99 = max
-			printf "%d %d %d\n", p50, p99, max
-		}' /tmp/cyc.log >/tmp/cyc.txt || { bench_err "$_w: no histogram"; return; }
+	cyc_latencies /tmp/cyc.log >/tmp/cyc.txt || { bench_err "$_w: no histogram"; return; }
 	read -r _p50 _p99 _max </tmp/cyc.txt
 	bench "$_w" p50_us "$_p50"
 	bench "$_w" p99_us "$_p99"
 	bench "$_w" max_us "$_max"
-}
-
-# measuring_policy PID: _pol := the scheduling policy (field 41 of stat) of cyclictest's
-# measuring thread (any thread but its first), empty until it exists. Shell builtins only: a
-# process forked here would run beside the wakeups measured (awk and sort did, for 0.1–0.7 ms).
-measuring_policy() {
-	_pol=
-	for _mt in /proc/"$1"/task/*; do
-		[ "${_mt##*/}" = "$1" ] && continue
-		read -r _mst <"$_mt/stat" 2>/dev/null || continue
-		# shellcheck disable=SC2086
-		field_41 $_mst
-	done
-}
-field_41() {
-	shift 40
-	_pol=$1
 }
 
 # Wakeup latency of a normal task, which the scheduler under test schedules (the target), and of

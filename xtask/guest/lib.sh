@@ -234,3 +234,60 @@ train_payload() {
 
 # cg_usage NAME: CPU used by the tasks of /sys/fs/cgroup/NAME so far (µs).
 cg_usage() { awk '$1 == "usage_usec" { print $2 }' /sys/fs/cgroup/"$1"/cpu.stat; }
+
+# cyc_latencies FILE: p50, p99 and max (µs) of the histogram in cyclictest's output FILE; 1 if it
+# holds none. Wakeups past the histogram's last bucket count as overflows: at the max. cyclictest
+# pads its numbers with zeros, which busybox awk reads as octal ("000442" as 290): each goes
+# through dec() (until section 35 the counts and buckets of 8 and up were misread).
+cyc_latencies() {
+	awk 'function dec(s) { sub(/^0+/, "", s); return s + 0 }
+		/^[0-9]/ { k = dec($1); n += dec($2); c[k] = dec($2); if (k > top) top = k }
+		/Max Latencies/ { max = dec($NF) }
+		/Histogram Overflows/ { n += dec($NF) }
+		END {
+			if (n == 0) exit 1
+			for (i = 0; i <= top; i++) { s += c[i]; if (p50 == "" && s >= n * 0.5) p50 = i; if (p99 == "" && s >= n * 0.99) p99 = i }
+			if (p50 == "") p50 = max
+			if (p99 == "") p99 = max
+			printf "%d %d %d\n", p50, p99, max
+		}' "$1"
+}
+
+# cyc_start ARGS...: cyclictest in the background (pid in _cyc, output in /tmp/cyc.log) with a
+# 1 ms period, a histogram and ARGS. Its timer slack is 1 ns: with the 50 µs default a normal
+# task's timer fires anywhere in that window, with the next interrupt, whatever the scheduler.
+cyc_start() {
+	(echo 1 >/proc/self/timerslack_ns && exec cyclictest -q -m -i 1000 -h 100000 --default-system "$@") >/tmp/cyc.log 2>&1 &
+	_cyc=$!
+}
+
+# cyc_policy PID: _pol := the policy of cyclictest PID's measuring thread, polled for 2 s at
+# most. The instrument's known answer: the thread measured runs under the policy asked for. With
+# `-p 0` alone cyclictest made it SCHED_FIFO 2, a class sched_ext never schedules, and sections
+# 1–34 measured that (BENCHMARKS.md section 35).
+cyc_policy() {
+	_pol=
+	_polls=0
+	while [ -z "$_pol" ] && [ "$_polls" -lt 200 ]; do
+		sleep 0.01
+		measuring_policy "$1"
+		_polls=$((_polls + 1))
+	done
+}
+
+# measuring_policy PID: _pol := the scheduling policy (field 41 of stat) of cyclictest's
+# measuring thread (any thread but its first), empty until it exists. Shell builtins only: a
+# process forked here would run beside the wakeups measured (awk and sort did, for 0.1–0.7 ms).
+measuring_policy() {
+	_pol=
+	for _mt in /proc/"$1"/task/*; do
+		[ "${_mt##*/}" = "$1" ] && continue
+		read -r _mst <"$_mt/stat" 2>/dev/null || continue
+		# shellcheck disable=SC2086
+		field_41 $_mst
+	done
+}
+field_41() {
+	shift 40
+	_pol=$1
+}

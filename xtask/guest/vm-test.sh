@@ -7,7 +7,7 @@ for _case_file in "${FS_GUEST:-/guest}"/cases/*.sh; do
 	. "$_case_file"
 done
 
-ALL_CASES="attach stats load sigint sigkill evict-restart restart errors faas-priority record exec-identity exec-end-long slice-timer hot-reload classify replay churn stall-guard stall-self ps-top helper-alloc exit-hog lock-holder hostile-files bad-inputs soak"
+ALL_CASES="attach stats load sigint sigkill evict-restart restart errors faas-priority record exec-identity exec-end-long slice-timer hog-wakeup hot-reload classify replay churn stall-guard stall-self ps-top helper-alloc exit-hog lock-holder hostile-files bad-inputs soak"
 # Also available, opt-in: signals (records labelled windows of every workload class for
 # `train --windows`).
 # Watchdog timeout the BPF side sets (ms in main.bpf.c): the bound for the kernel's fallback.

@@ -334,20 +334,18 @@ mod tests {
         );
     }
 
-    /// Known answer: bench.sh's reading of a cyclictest histogram (the one a VM run printed:
-    /// 500 wakeups, 442 of them at 69 µs, five above 3984 µs) through the guest's own awk, the
-    /// static busybox the initramfs copies. Zero-padded numbers read as octal gave n = 348 and
+    /// Known answer: the guest's reading of a cyclictest histogram (lib.sh's cyc_latencies; the
+    /// one a VM run printed: 500 wakeups, 442 of them at 69 µs, five above 3984 µs) through the
+    /// guest's own awk, the static busybox the initramfs copies. Zero-padded numbers read as octal gave n = 348 and
     /// no p50 before dec().
     #[test]
     fn cyclictest_histograms_are_read_in_decimal() {
-        let script = include_str!("../../guest/bench.sh");
+        let script = include_str!("../../guest/lib.sh");
         let start = script
             .find("awk 'function dec")
-            .expect("bench.sh reads the histogram")
+            .expect("lib.sh reads the histogram")
             + 5;
-        let len = script[start..]
-            .find("' /tmp/cyc.log")
-            .expect("the program ends");
+        let len = script[start..].find("}' \"$1\"").expect("the program ends") + 1;
         let program = &script[start..start + len];
         let mut hist = String::from("# Histogram\n000000 000001\n000027 000001\n");
         for (us, n) in [(37, 2), (69, 442), (70, 8), (90, 5), (91, 3), (1673, 32)] {
