@@ -93,6 +93,8 @@ pub const RT_PREEMPT_MIN_CPU_NS: u64 = 10_000_000;
 /// 65-178 us; BENCHMARKS.md section 35). A task below it that will pass it within its slice is
 /// preempted when it does, by the slice timer: a hog started beside the periodic task had kept
 /// its whole first slice (cyclictest's max 4.9-5.5 ms; 1.4-3.0 ms with the timer, section 36).
+/// At 500 us that max fell to 80-553 us, but hackbench took x1.17 (1.09-1.30) as long: its
+/// senders and receivers preempted one another through the loop (section 36).
 pub const HOG_PREEMPT_MIN_CPU_NS: u64 = 2_000_000;
 /// What the exec tracer leaves of a fresh image's slice (bpf/execs.bpf.c), at most: an
 /// invocation done within it finishes where it stands; a longer one queues again and is
