@@ -236,7 +236,7 @@ cyclic_one() {
 	hogs_start
 	sched_trace_start
 	cyc_start -p "$2" --policy="$3" -l "$CYCLIC_LOOPS"
-	cyc_policy "$_cyc"
+	cyc_policy "$_cyc" "$4"
 	wait "$_cyc" || bench_err "$_w: cyclictest rc=$?"
 	sched_trace_dump
 	hogs_stop

@@ -261,14 +261,16 @@ cyc_start() {
 	_cyc=$!
 }
 
-# cyc_policy PID: _pol := the policy of cyclictest PID's measuring thread, polled for 2 s at
-# most. The instrument's known answer: the thread measured runs under the policy asked for. With
-# `-p 0` alone cyclictest made it SCHED_FIFO 2, a class sched_ext never schedules, and sections
-# 1–34 measured that (BENCHMARKS.md section 35).
+# cyc_policy PID CODE: _pol := the policy of cyclictest PID's measuring thread, polled until it
+# reads CODE, for 2 s at most. The instrument's known answer: the thread measured runs under the
+# policy asked for. With `-p 0` alone cyclictest made it SCHED_FIFO 2, a class sched_ext never
+# schedules, and sections 1–34 measured that (BENCHMARKS.md section 35). The thread sets its
+# policy itself once it runs: read before that, a real-time one read 0 (under scx_bpfland,
+# section 36), so the first policy read is not the answer.
 cyc_policy() {
 	_pol=
 	_polls=0
-	while [ -z "$_pol" ] && [ "$_polls" -lt 200 ]; do
+	while [ "$_pol" != "$2" ] && [ "$_polls" -lt 200 ]; do
 		sleep 0.01
 		measuring_policy "$1"
 		_polls=$((_polls + 1))

@@ -22,7 +22,7 @@ hw_cyc() {
 	_hw_job=$!
 	sleep 1
 	cyc_start -p 0 --policy=other -l "$HW_LOOPS"
-	cyc_policy "$_cyc"
+	cyc_policy "$_cyc" 0
 	wait "$_cyc"
 	end_hogs "$_hw_job"
 	_lat=$(cyc_latencies /tmp/cyc.log) || _lat="- - -"
