@@ -62,18 +62,10 @@ static u64 cpu_used_ns(const struct task_struct *curr, u64 now)
  */
 static void preempt_hog_later(const struct task_struct *curr, s32 cpu, u64 ns)
 {
-	struct slice_timer *st;
-	u32 key = cpu;
-
 	/* The timer fires on the CPU that starts it: only the wakee's own. */
 	if (cpu != bpf_get_smp_processor_id() || ns >= curr->scx.slice)
 		return;
-	st = bpf_map_lookup_elem(&slice_timers, &key);
-	if (!st)
-		return;
-	st->pid = curr->pid;
-	st->hog = true;
-	if (start_cpu_timer(&st->timer, &slice_timers, &st->ready, slice_timer_fn, ns))
+	if (start_slice_timer(cpu, curr->pid, true, ns))
 		__sync_fetch_and_add(&nr_hog_timers, 1);
 }
 

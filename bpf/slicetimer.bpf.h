@@ -101,12 +101,28 @@ static u64 note_slice_timed(struct task_struct *p, u64 flags)
 	return flags & ~ENQ_END_ON_TIME;
 }
 
+/*
+ * Start this CPU's timer to preempt task @pid, running here, in @ns (@hog: for the hog rule of
+ * bpf/hogpreempt.bpf.h, counted apart). True if started.
+ */
+static bool start_slice_timer(s32 cpu, u32 pid, bool hog, u64 ns)
+{
+	struct slice_timer *st;
+	u32 key = cpu;
+
+	st = bpf_map_lookup_elem(&slice_timers, &key);
+	if (!st)
+		return false;
+	st->pid = pid;
+	st->hog = hog;
+	/* The callback belongs to this program, the scheduler's own. */
+	return start_cpu_timer(&st->timer, &slice_timers, &st->ready, slice_timer_fn, ns);
+}
+
 /* Arm this CPU's timer for @p's slice if marked and shorter than the tick would enforce. */
 static void arm_slice_timer(struct task_struct *p, s32 cpu)
 {
-	struct slice_timer *st;
 	u64 slice = p->scx.slice;
-	u32 key = cpu;
 	bool *mark;
 
 	if (!slice_timer_max_ns || !slice || slice >= slice_timer_max_ns)
@@ -114,13 +130,7 @@ static void arm_slice_timer(struct task_struct *p, s32 cpu)
 	mark = bpf_task_storage_get(&slice_timed, p, 0, 0);
 	if (!mark || !*mark)
 		return;
-	st = bpf_map_lookup_elem(&slice_timers, &key);
-	if (!st)
-		return;
-	st->pid = p->pid;
-	st->hog = false;
-	/* The callback belongs to this program, the scheduler's own. */
-	if (start_cpu_timer(&st->timer, &slice_timers, &st->ready, slice_timer_fn, slice))
+	if (start_slice_timer(cpu, p->pid, false, slice))
 		__sync_fetch_and_add(&nr_slice_timers, 1);
 }
 

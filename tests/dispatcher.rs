@@ -164,5 +164,5 @@ fn marked_slices_are_noted_at_each_insert_and_timed_in_running() {
     at(SCHEDULER, "const ENQ_END_ON_TIME: u64 = 1 << 61;");
     at(SCHEDULER, "d.flags |= ENQ_END_ON_TIME;");
     let arm = body_of(SLICETIMER, "static void arm_slice_timer(");
-    assert!(before(arm, "if (!mark || !*mark)", "start_cpu_timer("));
+    assert!(before(arm, "if (!mark || !*mark)", "start_slice_timer("));
 }
