@@ -200,11 +200,14 @@ hackbench_run() {
 	bench hackbench time_s "$_t"
 }
 
-# Each stressor alone, one worker per CPU: bogo ops per second of real time.
+# Each stressor alone, one worker per CPU: bogo ops per second of real time. The vm worker keeps
+# its mapping (--vm-keep): remapping it each pass made the run's own kernel time vary with the
+# memory's state (0.10-0.23 s of a 1 s run under the default alone, 3759-4277 ops/s in 11 runs;
+# 5022-5043 in 7 with it kept, BENCHMARKS.md section 37), noise no scheduler causes.
 stress_run() {
 	for _s in cpu matrix vm switch pipe; do
 		_extra=
-		[ "$_s" = vm ] && _extra="--vm-bytes 32M"
+		[ "$_s" = vm ] && _extra="--vm-bytes 32M --vm-keep"
 		# shellcheck disable=SC2086
 		stress-ng --"$_s" "$CPUS" $_extra --timeout "${STRESS_S}s" --metrics-brief >/tmp/st.log 2>&1 ||
 			bench_err "stress-ng $_s rc=$?"

@@ -12,8 +12,9 @@
 # the default scheduler's 1.3-1.8 and 3.4-4.2 ms): every wakeup is a round of the emulated loop.
 # The bench measures it on the instruction-count clock (BENCHMARKS.md section 35). The default
 # scheduler's figures are printed, not judged. Pinning the sleeper and a hog to one CPU (taskset,
-# cyclictest -a) counted no preempts in three tries here, and 446 on one vCPU: not understood;
-# one hog per CPU, unpinned, is what the bench measures.
+# cyclictest -a) counted no preempts in three tries of an earlier version of the rule, then 2239
+# and 2208 in two tries of this one; the cause of those 0s was not found. One hog per CPU,
+# unpinned, is what the bench measures.
 HW_LOOPS=2000
 
 # hw_cyc: _lat := "p50 p99 max policy" of cyclictest beside one hog per CPU, whoever schedules.
