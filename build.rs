@@ -215,12 +215,19 @@ const QUEUE_TASK_SUBMIT: &str =
 const HOGPREEMPT_INCLUDE: &str =
     "/* scx_foresight: a CPU hog yields to a sleeper that wakes (see build.rs). */\n#include \"bpf/hogpreempt.bpf.h\"\n\n";
 const HOGPREEMPT_CALL: &str = "\t/* scx_foresight: a hog here yields to a wakee (bpf/hogpreempt.bpf.h). */\n\tpreempt_hog_for(p, tctx, enq_flags);\n";
+/// In the core's running callback, after end_slices_on_time's line there.
+const RUNNING_TIMER_LINE: &str = "\tarm_slice_timer(p, cpu); /* scx_foresight */\n";
+const RUNNING_HOG_LINE: &str = "\tpreempt_resumed_hog(p, cpu); /* scx_foresight */\n";
 
 /// Preempt a CPU hog when a normal task that slept wakes on its CPU (bpf/hogpreempt.bpf.h): the
 /// wakee is otherwise decided only at the end of the hog's slice (cyclictest's SCHED_OTHER p99
-/// 5.5-5.8 ms without it, BENCHMARKS.md section 35). Fails the build if the template changed.
+/// 5.5-5.8 ms without it, BENCHMARKS.md section 35); or when the hog resumes, if a higher class
+/// held the CPU at the wakeup. Applied after end_slices_on_time. Fails the build if the
+/// template changed.
 fn preempt_hogs_on_wakeup(text: &str) -> String {
-    if text.matches(QUEUE_TASK_OPENING).count() != 1 || text.matches(QUEUE_TASK_SUBMIT).count() != 1
+    if text.matches(QUEUE_TASK_OPENING).count() != 1
+        || text.matches(QUEUE_TASK_SUBMIT).count() != 1
+        || text.matches(RUNNING_TIMER_LINE).count() != 1
     {
         panic!(
             "{DISPATCHER}: scx_rustland_core's template changed; update build.rs's preempt_hogs_on_wakeup"
@@ -234,6 +241,11 @@ fn preempt_hogs_on_wakeup(text: &str) -> String {
     .replacen(
         QUEUE_TASK_SUBMIT,
         &format!("{QUEUE_TASK_SUBMIT}{HOGPREEMPT_CALL}"),
+        1,
+    )
+    .replacen(
+        RUNNING_TIMER_LINE,
+        &format!("{RUNNING_TIMER_LINE}{RUNNING_HOG_LINE}"),
         1,
     )
 }
@@ -272,7 +284,7 @@ fn end_slices_on_time(text: &str) -> String {
     .replace(DISPATCH_INSERT_FLAGS, DISPATCH_INSERT_NOTED)
     .replacen(
         RUNNING_COUNT_LINE,
-        &format!("{RUNNING_COUNT_LINE}\tarm_slice_timer(p, cpu); /* scx_foresight */\n"),
+        &format!("{RUNNING_COUNT_LINE}{RUNNING_TIMER_LINE}"),
         1,
     )
     .replacen(

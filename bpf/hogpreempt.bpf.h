@@ -14,9 +14,23 @@
  * will pass the bound within its slice is preempted when it does. From this program the kick
  * acts; from a tracepoint, or a timer of a tracing program, it did not on the VM's kernel 7.2
  * (the running task kept its CPU until its slice ended; bpf/wakeups.bpf.c).
+ *
+ * The least sleep tells a consumer its producer keeps waking from a periodic task. A wakeup
+ * from a hardware interrupt (a timer's, a device's) was not made by the task running there, so
+ * it needs only hog_preempt_irq_sleep_ns: a periodic task served late slept less than its
+ * period before its next wakeup (204 us once, behind a new hog's launcher that then kept the
+ * CPU for 7.9 ms; BENCHMARKS.md section 38).
+ *
+ * A sleeper that wakes while a task of a higher class (one of our helpers, in the deadline
+ * class; a real-time task) holds the CPU finds no hog running there: the hog it preempted waits
+ * at the head of the CPU's local queue and resumes the rest of its slice when that task leaves,
+ * without the loop running (cyclictest waited up to 1.9 ms behind a hog resumed after the /proc
+ * worker ran, section 38). The CPU is marked instead, and the hog preempted when it resumes.
  */
 #ifndef __FORESIGHT_HOGPREEMPT_BPF_H
 #define __FORESIGHT_HOGPREEMPT_BPF_H
+
+#include <bpf_experimental.h>
 
 /* Least CPU (ns) in all of a running task that a wakeup preempts; 0: off. Set after load. */
 volatile u64 hog_preempt_cpu_ns;
@@ -27,6 +41,12 @@ volatile u64 nr_hog_preempts;
 /* Timers armed for a task that was not yet a hog when a sleeper woke behind it. */
 volatile u64 nr_hog_timers;
 
+/* Sleepers woken from a hardware interrupt that the rule looked at. */
+volatile u64 nr_hog_irq_wakes;
+
+/* Hogs preempted when they resumed past a sleeper that woke while a higher class ran. */
+volatile u64 nr_hog_resume_preempts;
+
 /*
  * Least sleep (ns) of a wakee that preempts a hog. A reader woken by each write of a pipe it
  * drains sleeps microseconds; preempting the writer at each one made it a round trip to user
@@ -35,12 +55,21 @@ volatile u64 nr_hog_timers;
  */
 #define HOG_PREEMPT_MIN_SLEEP_NS 250000ULL
 
+/* Least sleep (ns) of a wakee woken from a hardware interrupt. Set after load. */
+volatile u64 hog_preempt_irq_sleep_ns;
+
 #ifndef PF_KTHREAD
 #define PF_KTHREAD 0x00200000 /* the kernel's flag: a kernel thread */
 #endif
 
 /* Priorities below this are real-time or deadline tasks (the kernel's MAX_RT_PRIO). */
 #define HOG_NORMAL_PRIO_MIN 100
+
+/* CPUs where such a sleeper woke while a higher class held the CPU: preempt what resumes. */
+u8 hog_wakee_waits[MAX_CPUS];
+
+/* Whether to (--no-hog-preempt-on-resume turns it off). Set after load. */
+volatile bool hog_preempt_on_resume;
 
 /* CPU (ns) @curr has used in all, counting its run since the kernel last accounted it. */
 static u64 cpu_used_ns(const struct task_struct *curr, u64 now)
@@ -74,14 +103,19 @@ static void preempt_hog_for(const struct task_struct *p, const struct task_ctx *
 			    u64 enq_flags)
 {
 	struct task_struct *curr;
-	u64 now, used;
+	u64 now, used, min_sleep;
 	s32 cpu;
 
 	if (!hog_preempt_cpu_ns || !(enq_flags & SCX_ENQ_WAKEUP) || (p->flags & PF_KTHREAD))
 		return;
 	/* Slept less: a consumer its producer keeps waking; the producer keeps the CPU. */
 	now = scx_bpf_now();
-	if (!tctx->stop_ts || now - tctx->stop_ts < HOG_PREEMPT_MIN_SLEEP_NS)
+	min_sleep = HOG_PREEMPT_MIN_SLEEP_NS;
+	if (bpf_in_hardirq()) {
+		min_sleep = hog_preempt_irq_sleep_ns;
+		__sync_fetch_and_add(&nr_hog_irq_wakes, 1);
+	}
+	if (!tctx->stop_ts || now - tctx->stop_ts < min_sleep)
 		return;
 	/*
 	 * The task running on the wakee's CPU, which the wakeup may have been queued to from
@@ -99,8 +133,25 @@ static void preempt_hog_for(const struct task_struct *p, const struct task_ctx *
 		} else {
 			preempt_hog_later(curr, cpu, hog_preempt_cpu_ns - used);
 		}
+	} else if (hog_preempt_on_resume && curr && curr->prio < HOG_NORMAL_PRIO_MIN && cpu >= 0 &&
+		   cpu < MAX_CPUS) {
+		hog_wakee_waits[cpu] = 1;
 	}
 	bpf_rcu_read_unlock();
+}
+
+/* @p starts running on @cpu (ops.running): a hog resumed past a waiting sleeper yields now. */
+static void preempt_resumed_hog(const struct task_struct *p, s32 cpu)
+{
+	if (cpu < 0 || cpu >= MAX_CPUS || !hog_wakee_waits[cpu])
+		return;
+	hog_wakee_waits[cpu] = 0;
+	if (!hog_preempt_cpu_ns || (p->flags & PF_KTHREAD) || p->prio < HOG_NORMAL_PRIO_MIN ||
+	    cpu_used_ns(p, scx_bpf_now()) < hog_preempt_cpu_ns)
+		return;
+	/* Acts once @p is current: the kick's work runs after the switch to it. */
+	scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
+	__sync_fetch_and_add(&nr_hog_resume_preempts, 1);
 }
 
 #endif

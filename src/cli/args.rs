@@ -7,9 +7,10 @@ use clap::Parser;
 
 use scx_foresight::core::modes::CgroupBoost;
 use scx_foresight::core::policy::{
-    EXEC_FINISH_NS_DEFAULT, EXEC_GRACE_NS_DEFAULT, HOG_PREEMPT_MIN_CPU_NS, RT_PREEMPT_MIN_CPU_NS,
-    SLICE_NS_DEFAULT, SLICE_NS_MIN_DEFAULT, SLICE_TIMER_MAX_NS_DEFAULT,
-    UNINTERRUPTIBLE_LEAD_NS_DEFAULT, UNINTERRUPTIBLE_SLICE_NS_DEFAULT, WAKE_PREEMPT_MIN_RUN_NS,
+    EXEC_FINISH_NS_DEFAULT, EXEC_GRACE_NS_DEFAULT, HOG_PREEMPT_IRQ_SLEEP_NS_DEFAULT,
+    HOG_PREEMPT_MIN_CPU_NS, RT_PREEMPT_MIN_CPU_NS, SLICE_NS_DEFAULT, SLICE_NS_MIN_DEFAULT,
+    SLICE_TIMER_MAX_NS_DEFAULT, UNINTERRUPTIBLE_LEAD_NS_DEFAULT, UNINTERRUPTIBLE_SLICE_NS_DEFAULT,
+    WAKE_PREEMPT_MIN_RUN_NS,
 };
 use scx_foresight::live::adapt::ClassifierSource;
 use scx_foresight::live::sched_stats::StatsFormat;
@@ -67,6 +68,20 @@ pub struct Opts {
     /// when it reaches this much, if that comes within its slice. 0 turns it off.
     #[arg(long, value_name = "US", default_value_t = HOG_PREEMPT_MIN_CPU_NS / 1000)]
     pub(crate) hog_preempt_cpu_us: u64,
+
+    /// For that rule, the least sleep (microseconds) of a wakee woken from a hardware
+    /// interrupt (its timer, a device) rather than by a running task. No such wakee is a
+    /// consumer its running producer keeps waking, and a periodic task served late sleeps
+    /// less than its period before its next wakeup. 250 treats it like the others.
+    #[arg(long, value_name = "US", default_value_t = HOG_PREEMPT_IRQ_SLEEP_NS_DEFAULT / 1000)]
+    pub(crate) hog_preempt_irq_sleep_us: u64,
+
+    /// For that rule, do not preempt a hog when it resumes after a task of a higher class
+    /// (a real-time task, one of our helpers) held the CPU while such a sleeper woke. By
+    /// default it is preempted then: it would otherwise resume the rest of its slice without
+    /// the sleeper being decided.
+    #[arg(long)]
+    pub(crate) no_hog_preempt_on_resume: bool,
 
     /// At exec, a fresh image keeps at most this many microseconds of its fork's slice: one
     /// done within it finishes without queueing again; a longer one is queued and decided
@@ -192,6 +207,15 @@ pub struct Opts {
     /// before attaching, untouched.
     #[arg(long, value_name = "FILE")]
     pub(crate) record: Option<PathBuf>,
+
+    /// Append one CSV row per scheduling decision to FILE: the round's time (CLOCK_MONOTONIC
+    /// ns), the task, what the policy saw (CPU so far, prediction, burst, sleep ratio) and
+    /// what it decided (class, deadline, slice). For finding why a task waited: match it with
+    /// a `sched_switch` trace. A busy loop writes ~100 000 rows a second; rows the writer
+    /// cannot keep up with are dropped and counted, never waited for. An existing FILE must
+    /// start with the same header.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) trace_decisions: Option<PathBuf>,
 
     /// Modes config (JSON): the policy parameters of each workload class, the window, the
     /// dwell, boosted cgroups. Reloaded when it changes or on SIGHUP (an invalid file is

@@ -96,6 +96,12 @@ pub const RT_PREEMPT_MIN_CPU_NS: u64 = 10_000_000;
 /// At 500 us that max fell to 80-553 us, but hackbench took x1.17 (1.09-1.30) as long: its
 /// senders and receivers preempted one another through the loop (section 36).
 pub const HOG_PREEMPT_MIN_CPU_NS: u64 = 2_000_000;
+/// Least sleep of a wakee woken from a hardware interrupt (its timer) for the hog rule. A
+/// wakee woken by the task running beside it needs 250 us (a pipe's reader woken by each write
+/// would otherwise preempt its writer each time, bpf/hogpreempt.bpf.h); no timer's wakee is a
+/// producer's consumer, and one served late sleeps less than its period (cyclictest beside a
+/// new hog: 204 us, then 7.9 ms behind it; BENCHMARKS.md section 38).
+pub const HOG_PREEMPT_IRQ_SLEEP_NS_DEFAULT: u64 = 0;
 /// What the exec tracer leaves of a fresh image's slice (bpf/execs.bpf.c), at most: an
 /// invocation done within it finishes where it stands; a longer one queues again and is
 /// decided with its identity. 0 ends the slice at exec.
@@ -166,6 +172,16 @@ pub const NR_TASK_CLASSES: usize = 4;
 impl TaskClass {
     pub fn index(self) -> usize {
         self as usize
+    }
+
+    /// Its name in traces and stats.
+    pub fn name(self) -> &'static str {
+        match self {
+            TaskClass::Interactive => "interactive",
+            TaskClass::IoBound => "io",
+            TaskClass::ShortFaas => "faas",
+            TaskClass::BatchCpu => "batch",
+        }
     }
 
     /// Classify from behaviour first (sleepers), then by what the task still needs.

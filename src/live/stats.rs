@@ -30,6 +30,10 @@ pub struct HogPreemptCounts {
     pub preempts: u64,
     /// Timers armed for a task that was not yet a hog when a sleeper woke behind it.
     pub timers: u64,
+    /// Wakeups from a hardware interrupt the rule looked at (its own least sleep).
+    pub irq_wakes: u64,
+    /// Of the preempts, hogs preempted when they resumed after a higher class held the CPU.
+    pub on_resume: u64,
 }
 
 /// What the dispatcher did for lock holders (bpf/holders.bpf.h) since it was loaded.
@@ -148,6 +152,8 @@ pub struct Metrics {
     pub nr_rejected_reloads: u64,
     /// `--record` rows dropped because the writer was behind.
     pub nr_record_dropped: u64,
+    /// `--trace-decisions` rows dropped because the writer was behind.
+    pub nr_decisions_unlogged: u64,
     /// The workload class in force (its mode is applied), and the last window's own verdict.
     pub class: SystemClass,
     pub last_seen: SystemClass,

@@ -34,6 +34,7 @@ use scx_foresight::live::adapt::{Adapt, WindowMsg};
 use scx_foresight::live::handoff::SyncSender;
 use scx_foresight::live::learner::{Msg, Shared};
 use scx_foresight::live::procinfo::ProcWorker;
+use scx_foresight::live::recorder::DecisionRow;
 use scx_foresight::live::stats::{
     HogPreemptCounts, LockHolderCounts, Metrics, SliceTimerCounts, WakePreemptCounts,
 };
@@ -69,6 +70,10 @@ pub struct LoopConfig {
     pub rt_preempt_min_cpu_ns: u64,
     /// Least CPU (ns) a task must have used for any normal wakee to preempt it; 0: never.
     pub hog_preempt_min_cpu_ns: u64,
+    /// Least sleep (ns) of a wakee woken from a hardware interrupt for that preemption.
+    pub hog_preempt_irq_sleep_ns: u64,
+    /// Preempt a hog when it resumes if such a wakee woke while a higher class held the CPU.
+    pub hog_preempt_on_resume: bool,
     /// Run tasks woken from an uninterruptible sleep first.
     pub uninterruptible_first: bool,
     /// Such a task's deadline lead and slice.
@@ -96,6 +101,8 @@ pub struct Helpers {
     pub samples: SyncSender<Msg>,
     /// `--record`: completed tasks also go to the recorder.
     pub record: Option<SyncSender<Sample>>,
+    /// `--trace-decisions`: each decision also goes to its writer.
+    pub decisions: Option<SyncSender<DecisionRow>>,
     pub stats: Option<SyncSender<Metrics>>,
     /// The adapt thread: window signals go there, the mode in force comes back.
     pub adapt: Arc<Adapt>,
@@ -170,7 +177,7 @@ impl<'a> Scheduler<'a> {
         .inspect_err(|_| restore_compact_unevictable(compaction))?;
         set_kernel_preempted_first(&mut bpf, cfg.kernel_preempted_first);
         set_slice_timer_max(&mut bpf, cfg.slice_timer_max_ns);
-        set_hog_preempt(&mut bpf, cfg.hog_preempt_min_cpu_ns);
+        set_hog_preempt(&mut bpf, cfg);
         let mode = helpers.adapt.state.load();
         Ok(Self {
             bpf,
@@ -399,6 +406,19 @@ impl<'a> Scheduler<'a> {
             self.m.nr_uninterruptible_wakeups += u64::from(view.woke_uninterruptible);
             let d = self.policy.decide(&view, now, nr_waiting);
             e.last_decided_ns = now;
+            if let Some(log) = &self.helpers.decisions {
+                let row = DecisionRow {
+                    now_ns: now,
+                    round,
+                    pid: t.pid,
+                    comm: e.comm,
+                    wakeup: t.flags & SCX_ENQ_WAKEUP != 0,
+                    nr_waiting,
+                    view,
+                    decision: d,
+                };
+                self.m.nr_decisions_unlogged += u64::from(log.try_send(row).is_err());
+            }
             self.m.decisions_by_class[d.class.index()] += 1;
             self.m.nr_boosted_decisions += u64::from(view.boost_pct > BOOST_PCT_NONE);
             p.decision = Some(d);
@@ -500,9 +520,16 @@ impl<'a> Scheduler<'a> {
             .bss_data
             .as_ref()
             .map_or(HogPreemptCounts::default(), |b| HogPreemptCounts {
-                preempts: b.nr_hog_preempts + b.nr_hog_timer_ends,
+                preempts: b.nr_hog_preempts + b.nr_hog_timer_ends + b.nr_hog_resume_preempts,
                 timers: b.nr_hog_timers,
+                irq_wakes: b.nr_hog_irq_wakes,
+                on_resume: b.nr_hog_resume_preempts,
             })
+    }
+
+    /// `--trace-decisions` rows dropped so far because the writer was behind.
+    pub fn decisions_unlogged(&self) -> u64 {
+        self.m.nr_decisions_unlogged
     }
 
     fn metrics(&mut self) -> Metrics {
@@ -584,12 +611,14 @@ fn set_slice_timer_max(bpf: &mut BpfScheduler, max_ns: u64) {
     }
 }
 
-/// Let a wakeup preempt a task that has used `min_cpu_ns` of CPU in all (bpf/hogpreempt.bpf.h);
-/// it loads off.
-fn set_hog_preempt(bpf: &mut BpfScheduler, min_cpu_ns: u64) {
+/// Let a wakeup preempt a task that has used `hog_preempt_min_cpu_ns` of CPU in all
+/// (bpf/hogpreempt.bpf.h), by the rule's settings in `cfg`; it loads off.
+fn set_hog_preempt(bpf: &mut BpfScheduler, cfg: &LoopConfig) {
     if let Some(bss) = bpf.skel.maps.bss_data.as_mut() {
-        bss.hog_preempt_cpu_ns = min_cpu_ns;
-    } else if min_cpu_ns > 0 {
+        bss.hog_preempt_cpu_ns = cfg.hog_preempt_min_cpu_ns;
+        bss.hog_preempt_irq_sleep_ns = cfg.hog_preempt_irq_sleep_ns;
+        bss.hog_preempt_on_resume = cfg.hog_preempt_on_resume;
+    } else if cfg.hog_preempt_min_cpu_ns > 0 {
         warn!("the dispatcher's data section is not mapped: a wakee waits for a hog's slice end");
     }
 }

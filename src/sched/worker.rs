@@ -19,7 +19,7 @@ use scx_foresight::live::helper_thread;
 use scx_foresight::live::last_good::LastGood;
 use scx_foresight::live::learner;
 use scx_foresight::live::procinfo::{ExecSlices, ProcWorker, SharedNames};
-use scx_foresight::live::recorder::Recorder;
+use scx_foresight::live::recorder::{DecisionLog, Recorder};
 use scx_foresight::live::sched_stats::SchedStats;
 use scx_foresight::live::stats::{own_page_faults, Metrics};
 use scx_foresight::live::{reload, watch};
@@ -118,11 +118,17 @@ fn schedule(cfg: &LoopConfig, opts: &Opts, nr_cpus: u64) -> Result<u8> {
         .as_deref()
         .map(|p| Recorder::start(p, names.clone()))
         .transpose()?;
+    let decision_log = opts
+        .trace_decisions
+        .as_deref()
+        .map(DecisionLog::start)
+        .transpose()?;
     let helpers = Helpers {
         procs,
         learner,
         samples,
         record: recorder.as_ref().map(|r| r.tx.clone()),
+        decisions: decision_log.as_ref().map(|r| r.tx.clone()),
         stats: Some(stats),
         adapt,
         windows,
@@ -149,6 +155,7 @@ fn schedule(cfg: &LoopConfig, opts: &Opts, nr_cpus: u64) -> Result<u8> {
     if let Err(why) = &exit {
         error!("the kernel ended scx_foresight: {why:#}");
     }
+    let unlogged = sched.decisions_unlogged();
     let t_detach = std::time::Instant::now();
     drop(sched);
     debug!("detached in {} ms", t_detach.elapsed().as_millis());
@@ -156,6 +163,10 @@ fn schedule(cfg: &LoopConfig, opts: &Opts, nr_cpus: u64) -> Result<u8> {
     if let Some(r) = recorder {
         let rows = r.finish()?;
         info!("recorded {rows} completed tasks");
+    }
+    if let Some(log) = decision_log {
+        let rows = log.finish()?;
+        info!("traced {rows} decisions ({unlogged} dropped: the writer was behind)");
     }
     let code = match exit {
         Err(_) => EXIT_KERNEL_ERROR,

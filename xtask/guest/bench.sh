@@ -38,6 +38,9 @@ CAL_MAX=${fs_cal_max:-40}
 TRAIN=${fs_train:-1}
 # 1: record the kernel's scheduling events during every replay (`--sched-trace`).
 SCHED_TRACE=${fs_sched_trace:-0}
+# 1: with it, scx_foresight also writes each decision here (`--trace-decisions`).
+TRACE_DECISIONS=${fs_trace_decisions:-0}
+DECISIONS=/tmp/bench-decisions.csv
 MODELS=/tmp/bench-models.json
 CPUS=$(nproc)
 
@@ -76,6 +79,7 @@ attach() {
 	_bin=$(sched_bin "$1")
 	is_ours "$1" && _args="--stats 1 --stats-format line"
 	is_ours "$1" && [ -s "$MODELS" ] && _args="$_args --models $MODELS"
+	is_ours "$1" && [ "$TRACE_DECISIONS" = 1 ] && { rm -f "$DECISIONS"; _args="$_args --trace-decisions $DECISIONS"; }
 	[ "$1" = scx_foresight-b ] && _args="$_args $VARIANT_ARGS"
 	# shellcheck disable=SC2086
 	"$FS_BIN/$_bin" $_args >/tmp/bench-"$1".log 2>&1 &
@@ -132,7 +136,7 @@ mode_timeline() {
 stats_lines() {
 	stats_after "$1" | while IFS= read -r _l; do
 		echo "@@STATS $CUR_SCHED $CUR_REP $_w$(echo "$_l" |
-			grep -oE ' (rounds|max_round_us|max_batch|user_dispatches|idle_cpu|cpu_searches|kernel_dispatches|congested|bounces|failed|wake_preempts|wake_idle|rt_preempts|hog_preempts|hog_timers|lock_waits|holders_queued|holders_run|d_wakeups|d_wake_preempts|d_sleeps|kpreempted_run|proc_lost|ident_exec|ident_proc|ident_fork|exec_first_fn|exec_preempted|exec_kept|exec_ended|exec_lost|pred_fn|pred_exe|pred_general|pred_none|model_gen|refits|fn_models|mode_since_ms)=[0-9/]*| decided=[a-z0-9:,]*' |
+			grep -oE ' (rounds|max_round_us|max_batch|user_dispatches|idle_cpu|cpu_searches|kernel_dispatches|congested|bounces|failed|wake_preempts|wake_idle|rt_preempts|hog_preempts|hog_timers|hog_irq_wakes|hog_resume_preempts|lock_waits|holders_queued|holders_run|d_wakeups|d_wake_preempts|d_sleeps|kpreempted_run|proc_lost|ident_exec|ident_proc|ident_fork|exec_first_fn|exec_preempted|exec_kept|exec_ended|exec_lost|pred_fn|pred_exe|pred_general|pred_none|model_gen|refits|fn_models|mode_since_ms)=[0-9/]*| decided=[a-z0-9:,]*' |
 			tr -d '\n')"
 	done
 }
@@ -160,14 +164,19 @@ sched_trace_start() {
 		[ -e "$TRACE_DIR/events/$_e/enable" ] && echo 1 >"$TRACE_DIR/events/$_e/enable"
 	done
 	echo 1 >"$TRACE_DIR/tracing_on"
+	_dec0=$(cat "$DECISIONS" 2>/dev/null | wc -l)
 }
 
 # sched_trace_dump: stop recording and print every event as `@@TRC sched rep workload EVENT`
-# (the host ignores these lines; read them beside the @@INV lines, same clock).
+# (read them beside the @@INV lines, same clock), then scx_foresight's decisions made
+# meanwhile as `@@DEC sched rep workload ROW` (--trace-decisions' CSV, its time on the same
+# clock; the last second's may still sit in the writer's buffer).
 sched_trace_dump() {
 	[ "$SCHED_TRACE" = 1 ] || return 0
 	echo 0 >"$TRACE_DIR/tracing_on"
 	grep -v '^#' "$TRACE_DIR/trace" | sed "s/^ *//; s/^/@@TRC $CUR_SCHED $CUR_REP $_w /"
+	[ "$TRACE_DECISIONS" = 1 ] && [ -f "$DECISIONS" ] && is_ours "$CUR_SCHED" &&
+		tail -n +"$((_dec0 + 1))" "$DECISIONS" | sed "s/^/@@DEC $CUR_SCHED $CUR_REP $_w /"
 	echo "@@INFO sched-trace $CUR_SCHED $CUR_REP $_w lost: $(grep -h 'overrun' "$TRACE_DIR"/per_cpu/cpu*/stats | tr -s ' \n' ' ')"
 	echo 0 >"$TRACE_DIR/events/enable"
 	echo >"$TRACE_DIR/trace"

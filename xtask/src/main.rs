@@ -183,6 +183,12 @@ pub struct BenchArgs {
     /// replay, and the events cost the guest some CPU.
     #[arg(long)]
     pub sched_trace: bool,
+    /// With --sched-trace, scx_foresight also writes each decision (`--trace-decisions`) and
+    /// the console gets those made during each traced run as `@@DEC` lines, same clock: what
+    /// the loop saw and decided for a task that waited. Its writer thread (deadline class)
+    /// runs beside the workload and delays wakeups itself: for finding causes, not figures.
+    #[arg(long, requires = "sched_trace")]
+    pub trace_decisions: bool,
     /// Write results.md, results.json and the plots here (default: the run's results
     /// directory, target/vm/results/bench-<time>).
     #[arg(long, value_name = "DIR")]

@@ -521,6 +521,7 @@ mod tests {
             replay_n: None,
             trace: None,
             sched_trace: false,
+            trace_decisions: false,
             out: None,
         });
         let md = markdown(&rows, &t, &plan, &[]);

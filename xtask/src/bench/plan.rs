@@ -32,6 +32,8 @@ pub struct Plan {
     pub train: bool,
     /// Record the kernel's scheduling events during every replay (`--sched-trace`).
     pub sched_trace: bool,
+    /// With it, scx_foresight's decisions too (`--trace-decisions`).
+    pub trace_decisions: bool,
 }
 
 impl Plan {
@@ -50,6 +52,7 @@ impl Plan {
                 cal_max: 36,
                 train: !args.cold,
                 sched_trace: args.sched_trace,
+                trace_decisions: args.trace_decisions,
             }
         } else {
             Plan {
@@ -65,6 +68,7 @@ impl Plan {
                 cal_max: 40,
                 train: !args.cold,
                 sched_trace: args.sched_trace,
+                trace_decisions: args.trace_decisions,
             }
         };
         if let Some(r) = args.reps {
@@ -115,6 +119,7 @@ impl Plan {
             format!("fs_cal_max={}", self.cal_max),
             format!("fs_train={}", u8::from(self.train)),
             format!("fs_sched_trace={}", u8::from(self.sched_trace)),
+            format!("fs_trace_decisions={}", u8::from(self.trace_decisions)),
         ]
     }
 
