@@ -25,7 +25,8 @@
  * class; a real-time task) holds the CPU finds no hog running there: the hog it preempted waits
  * at the head of the CPU's local queue and resumes the rest of its slice when that task leaves,
  * without the loop running (cyclictest waited up to 1.9 ms behind a hog resumed after the /proc
- * worker ran, section 38). The CPU is marked instead, and the hog preempted when it resumes.
+ * worker ran, section 38). With --hog-preempt-on-resume the CPU is marked instead, and the hog
+ * preempted when it resumes (off by default: it did not pay off in the bench, section 38).
  */
 #ifndef __FORESIGHT_HOGPREEMPT_BPF_H
 #define __FORESIGHT_HOGPREEMPT_BPF_H
@@ -68,7 +69,7 @@ volatile u64 hog_preempt_irq_sleep_ns;
 /* CPUs where such a sleeper woke while a higher class held the CPU: preempt what resumes. */
 u8 hog_wakee_waits[MAX_CPUS];
 
-/* Whether to (--no-hog-preempt-on-resume turns it off). Set after load. */
+/* Whether to (--hog-preempt-on-resume). Set after load. */
 volatile bool hog_preempt_on_resume;
 
 /* CPU (ns) @curr has used in all, counting its run since the kernel last accounted it. */

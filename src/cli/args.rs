@@ -76,12 +76,13 @@ pub struct Opts {
     #[arg(long, value_name = "US", default_value_t = HOG_PREEMPT_IRQ_SLEEP_NS_DEFAULT / 1000)]
     pub(crate) hog_preempt_irq_sleep_us: u64,
 
-    /// For that rule, do not preempt a hog when it resumes after a task of a higher class
-    /// (a real-time task, one of our helpers) held the CPU while such a sleeper woke. By
-    /// default it is preempted then: it would otherwise resume the rest of its slice without
-    /// the sleeper being decided.
+    /// For that rule, also preempt a hog when it resumes after a task of a higher class (a
+    /// real-time task, one of our helpers) held the CPU while such a sleeper woke: it would
+    /// otherwise resume the rest of its slice before the sleeper is decided. Off by default:
+    /// in the bench's traced A/B boot it never came up and cyclictest's p99 read ×1.05 with it
+    /// (BENCHMARKS.md section 38).
     #[arg(long)]
-    pub(crate) no_hog_preempt_on_resume: bool,
+    pub(crate) hog_preempt_on_resume: bool,
 
     /// At exec, a fresh image keeps at most this many microseconds of its fork's slice: one
     /// done within it finishes without queueing again; a longer one is queued and decided
@@ -211,9 +212,9 @@ pub struct Opts {
     /// Append one CSV row per scheduling decision to FILE: the round's time (CLOCK_MONOTONIC
     /// ns), the task, what the policy saw (CPU so far, prediction, burst, sleep ratio) and
     /// what it decided (class, deadline, slice). For finding why a task waited: match it with
-    /// a `sched_switch` trace. A busy loop writes ~100 000 rows a second; rows the writer
-    /// cannot keep up with are dropped and counted, never waited for. An existing FILE must
-    /// start with the same header.
+    /// a `sched_switch` trace. Rows the writer cannot keep up with are dropped and counted,
+    /// never waited for. The writer thread's own runs delay wakeups: for finding causes, not
+    /// for figures. An existing FILE must start with the same header.
     #[arg(long, value_name = "FILE")]
     pub(crate) trace_decisions: Option<PathBuf>,
 

@@ -24,7 +24,7 @@ use crate::live::procinfo::SharedNames;
 
 /// Samples that may wait for the writer.
 pub const RECORD_QUEUE: usize = 8192;
-/// Decisions that may wait for the writer (a busy loop decides ~100 000 a second).
+/// Decisions that may wait for the writer (the loop makes one per queued task).
 pub const DECISION_QUEUE: usize = 65_536;
 const FLUSH_PERIOD: Duration = Duration::from_secs(1);
 

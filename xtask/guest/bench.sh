@@ -169,8 +169,8 @@ sched_trace_start() {
 
 # sched_trace_dump: stop recording and print every event as `@@TRC sched rep workload EVENT`
 # (read them beside the @@INV lines, same clock), then scx_foresight's decisions made
-# meanwhile as `@@DEC sched rep workload ROW` (--trace-decisions' CSV, its time on the same
-# clock; the last second's may still sit in the writer's buffer).
+# since the last dump as `@@DEC sched rep workload ROW` (--trace-decisions' CSV, its time on the
+# same clock; the writer lags, by seconds in one boot: rows not yet written come in a later dump).
 sched_trace_dump() {
 	[ "$SCHED_TRACE" = 1 ] || return 0
 	echo 0 >"$TRACE_DIR/tracing_on"
