@@ -16,10 +16,11 @@
  * (the running task kept its CPU until its slice ended; bpf/wakeups.bpf.c).
  *
  * The least sleep tells a consumer its producer keeps waking from a periodic task. A wakeup
- * from a hardware interrupt (a timer's, a device's) was not made by the task running there, so
- * it needs only hog_preempt_irq_sleep_ns: a periodic task served late slept less than its
- * period before its next wakeup (204 us once, behind a new hog's launcher that then kept the
- * CPU for 7.9 ms; BENCHMARKS.md section 38).
+ * from a hardware interrupt (a timer's, a device's) needs hog_preempt_irq_sleep_ns instead
+ * (--hog-preempt-irq-sleep-us, 250 us by default): a periodic task served late slept less than
+ * its period before its next wakeup (204 us once, behind a new hog's launcher that then kept
+ * the CPU for 7.9 ms). On more than one CPU a wakeup from another CPU also arrives by interrupt
+ * (the IPI), and at 0 the 2-vCPU VM cases slowed (BENCHMARKS.md section 38).
  *
  * A sleeper that wakes while a task of a higher class (one of our helpers, in the deadline
  * class; a real-time task) holds the CPU finds no hog running there: the hog it preempted waits

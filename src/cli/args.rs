@@ -70,9 +70,10 @@ pub struct Opts {
     pub(crate) hog_preempt_cpu_us: u64,
 
     /// For that rule, the least sleep (microseconds) of a wakee woken from a hardware
-    /// interrupt (its timer, a device) rather than by a running task. No such wakee is a
-    /// consumer its running producer keeps waking, and a periodic task served late sleeps
-    /// less than its period before its next wakeup. 250 treats it like the others.
+    /// interrupt (its timer, a device; on more than one CPU also a wakeup from another CPU,
+    /// which arrives by interrupt) rather than by a running task on its CPU. Lower lets a
+    /// periodic task served late, which sleeps less than its period before its next wakeup,
+    /// preempt a hog; 0 cost the 2-vCPU VM cases (BENCHMARKS.md section 38).
     #[arg(long, value_name = "US", default_value_t = HOG_PREEMPT_IRQ_SLEEP_NS_DEFAULT / 1000)]
     pub(crate) hog_preempt_irq_sleep_us: u64,
 
