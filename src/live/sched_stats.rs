@@ -209,6 +209,8 @@ pub struct Models {
     pub rejected_reloads: u64,
     #[stat(desc = "--record rows dropped because the writer was behind")]
     pub record_lost: u64,
+    #[stat(desc = "--trace-decisions rows dropped because the writer was behind")]
+    pub decisions_lost: u64,
 }
 
 /// Workload class and the mode it put in force.
@@ -382,6 +384,7 @@ impl SchedStats {
                 reloads: m.nr_reloads,
                 rejected_reloads: m.nr_rejected_reloads,
                 record_lost: m.nr_record_dropped,
+                decisions_lost: m.nr_decisions_unlogged,
             },
             workload: Workload {
                 class: m.class.name().into(),
@@ -472,7 +475,7 @@ impl SchedStats {
         let _ = write!(
             out,
             " samples={} samples_lost={} trained={} model_gen={} refits={} fn_models={} model_file={} \
-             reloads={} rejected_reloads={} record_lost={}",
+             reloads={} rejected_reloads={} record_lost={} decisions_lost={}",
             m.samples,
             m.samples_lost,
             m.trained,
@@ -483,6 +486,7 @@ impl SchedStats {
             m.reloads,
             m.rejected_reloads,
             m.record_lost,
+            m.decisions_lost,
         );
         let _ =
             write!(
@@ -574,10 +578,11 @@ impl SchedStats {
         let _ = writeln!(
             out,
             "  models      samples {} (lost {}) trained {} | generation {} (refits {}) with {} function models | \
-             file {} reloads {} rejected {} | record lost {}",
+             file {} reloads {} rejected {} | record lost {} decisions lost {}",
             d(m.samples, n.samples), d(m.samples_lost, n.samples_lost), d(m.trained, n.trained),
             m.generation, d(m.refits, n.refits), m.fn_models, m.model_file, d(m.reloads, n.reloads),
             d(m.rejected_reloads, n.rejected_reloads), d(m.record_lost, n.record_lost),
+            d(m.decisions_lost, n.decisions_lost),
         );
         let _ = writeln!(
             out,

@@ -164,7 +164,8 @@ sched_trace_start() {
 		[ -e "$TRACE_DIR/events/$_e/enable" ] && echo 1 >"$TRACE_DIR/events/$_e/enable"
 	done
 	echo 1 >"$TRACE_DIR/tracing_on"
-	_dec0=$(cat "$DECISIONS" 2>/dev/null | wc -l)
+	_dec0=0
+	[ "$TRACE_DECISIONS" = 1 ] && [ -f "$DECISIONS" ] && _dec0=$(wc -l <"$DECISIONS")
 }
 
 # sched_trace_dump: stop recording and print every event as `@@TRC sched rep workload EVENT`

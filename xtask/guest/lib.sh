@@ -43,6 +43,17 @@ stop_sched() {
 
 alive() { kill -0 "$1" 2>/dev/null; }
 
+# thread_times PID...: one @@INFO line per thread of each process: name, policy, CPU ms, ms
+# waited runnable, slices (/proc schedstat), to show which of our threads starved.
+thread_times() {
+	for _tp in "$@"; do
+		for _tt in /proc/"$_tp"/task/*; do
+			read -r _run _wait _n <"$_tt"/schedstat 2>/dev/null || continue
+			echo "@@INFO threads $_tp/${_tt##*/} $(cat "$_tt"/comm 2>/dev/null) policy=$(awk '{print $41}' "$_tt"/stat 2>/dev/null) cpu_ms=$((_run / 1000000)) waited_ms=$((_wait / 1000000)) slices=$_n"
+		done
+	done
+}
+
 # live_pids PATTERN: pids of running (not zombie) processes whose name matches PATTERN.
 live_pids() {
 	for _lp in $(pgrep "$1"); do

@@ -13,6 +13,8 @@ case_stats() {
 	# snapshot can come late: in a fresh boot the monitor once waited all of 10 s for it (the
 	# worker printed 1 stats line in that time; 1 of 3 runs, the first case of its boot): 20 s.
 	timeout 20 "$SCHED" --monitor 1 >/tmp/monitor.txt 2>&1
+	# No block: show which of our threads waited (the stats thread once starved at its budget).
+	grep -q '^  scheduling ' /tmp/monitor.txt || thread_times "$SCHED_PID" "$(worker_pid)"
 	echo "@@INFO stats: raw requests from line $(grep -c '^stats:' /tmp/stats.log)"
 	_st_ok=0
 	_st_n=0

@@ -90,6 +90,10 @@ impl SlowWakes {
                 thread.wakeups += 1;
             }
         } else if let Some(ts) = stamp_before(event, ": sched_switch:") {
+            // Most switches come while no cyclictest thread waits: nothing to count.
+            if run.threads.values().all(|t| t.pending.is_none()) {
+                return;
+            }
             let prev = format!(
                 "{}-{}",
                 field(event, " prev_comm=").unwrap_or("?"),
