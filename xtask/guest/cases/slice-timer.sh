@@ -62,6 +62,7 @@ st_crowd() {
 	hackbench -p -g 2 -l 100 >/dev/null 2>&1
 	wait_stats_lines "$_log" 2 10
 	stop_sched
+	echo "@@INFO slice-timer crowd $*: hog_preempts=$(stat_of "$_log" hog_preempts) hog_timers=$(stat_of "$_log" hog_timers) rounds=$(stat_of "$_log" rounds)" >&2
 	echo $(($(stat_of "$_log" slice_timers) - ${_armed0:-0}))
 }
 
