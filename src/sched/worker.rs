@@ -201,9 +201,9 @@ fn spawn_stats_reporter() -> Result<SyncSender<Metrics>> {
     let (tx, rx) = sync_channel::<Metrics>(1);
     let mut pipe = stats_service::supervisor_pipe();
     let pid = std::process::id();
-    // One snapshot made and thrown away before the budget applies: the first one's one-off
-    // costs (code and data touched for the first time) would otherwise be paid at 5 % of a
-    // CPU. In the VM under load, the first snapshot took more than 20 s to reach the supervisor.
+    // One snapshot made and thrown away before the budget applies: in the VM under load the
+    // first one cost the thread over 0.87 s of CPU (later ones ~60 ms; why, not shown), paid
+    // at 5 % of a CPU it reached the supervisor after more than 20 s (BENCHMARKS.md, 39).
     let warm_up = move || {
         let first = SchedStats::from_metrics(&Metrics::default(), pid);
         let _ = std::hint::black_box(serde_json::to_vec(&first));
