@@ -49,7 +49,10 @@ thread_times() {
 	for _tp in "$@"; do
 		for _tt in /proc/"$_tp"/task/*; do
 			read -r _run _wait _n <"$_tt"/schedstat 2>/dev/null || continue
-			echo "@@INFO threads $_tp/${_tt##*/} $(cat "$_tt"/comm 2>/dev/null) policy=$(awk '{print $41}' "$_tt"/stat 2>/dev/null) cpu_ms=$((_run / 1000000)) waited_ms=$((_wait / 1000000)) slices=$_n"
+			read -r _tst <"$_tt"/stat 2>/dev/null || continue
+			# shellcheck disable=SC2086
+			field_41 $_tst
+			echo "@@INFO threads $_tp/${_tt##*/} $(cat "$_tt"/comm 2>/dev/null) policy=$_pol cpu_ms=$((_run / 1000000)) waited_ms=$((_wait / 1000000)) slices=$_n"
 		done
 	done
 }
