@@ -289,7 +289,9 @@ fn end_slices_on_time(text: &str) -> String {
     )
     .replacen(
         STOPPING_COUNT_LINE,
-        &format!("{STOPPING_COUNT_LINE}\tdisarm_slice_timer(cpu); /* scx_foresight */\n"),
+        &format!(
+            "{STOPPING_COUNT_LINE}\tdisarm_slice_timer(p, cpu, runnable); /* scx_foresight */\n"
+        ),
         1,
     )
 }

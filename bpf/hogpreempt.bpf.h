@@ -28,6 +28,10 @@
  * without the loop running (cyclictest waited up to 1.9 ms behind a hog resumed after the /proc
  * worker ran, section 38). With --hog-preempt-on-resume the CPU is marked instead, and the hog
  * preempted when it resumes (off by default: it did not pay off in the bench, section 38).
+ * The same return from the local queue undoes the timer armed for a young hog: ops.stopping
+ * disarms it, and the hog ran out its 5 ms slice (section 39). With --hog-timer-rearm the
+ * timer is armed again when the hog resumes (off by default: in its A/B boot cyclictest's max
+ * fell, its real-time twin's max and the replay's short p99 rose; section 40).
  */
 #ifndef __FORESIGHT_HOGPREEMPT_BPF_H
 #define __FORESIGHT_HOGPREEMPT_BPF_H
@@ -142,10 +146,46 @@ static void preempt_hog_for(const struct task_struct *p, const struct task_ctx *
 	bpf_rcu_read_unlock();
 }
 
+/*
+ * Hogs whose rule timer a higher class had disarmed, when they resumed (--hog-timer-rearm): the
+ * timer armed again, or the hog preempted at once (also counted in nr_hog_preempts).
+ */
+volatile u64 nr_hog_timer_rearms;
+
+/*
+ * @p resumes on @cpu after a higher class preempted it while its hog-rule timer ran: the
+ * sleeper that armed the timer still waits in user space; preempt @p when it becomes a hog.
+ */
+static void rearm_lost_hog_timer(const struct task_struct *p, s32 cpu)
+{
+	u32 lost = hog_timer_lost[cpu];
+	u64 used;
+
+	if (!lost)
+		return;
+	hog_timer_lost[cpu] = 0;
+	if (lost != p->pid || !hog_preempt_cpu_ns)
+		return;
+	used = cpu_used_ns(p, scx_bpf_now());
+	if (used >= hog_preempt_cpu_ns) {
+		/* Acts once @p is current: the kick's work runs after the switch to it. */
+		scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
+		__sync_fetch_and_add(&nr_hog_preempts, 1);
+		__sync_fetch_and_add(&nr_hog_timer_rearms, 1);
+	} else if (hog_preempt_cpu_ns - used < p->scx.slice &&
+		   start_slice_timer(cpu, p->pid, true, hog_preempt_cpu_ns - used)) {
+		/* Only when it comes first: the slice's own end may be nearer. */
+		__sync_fetch_and_add(&nr_hog_timer_rearms, 1);
+	}
+}
+
 /* @p starts running on @cpu (ops.running): a hog resumed past a waiting sleeper yields now. */
 static void preempt_resumed_hog(const struct task_struct *p, s32 cpu)
 {
-	if (cpu < 0 || cpu >= MAX_CPUS || !hog_wakee_waits[cpu])
+	if (cpu < 0 || cpu >= MAX_CPUS)
+		return;
+	rearm_lost_hog_timer(p, cpu);
+	if (!hog_wakee_waits[cpu])
 		return;
 	hog_wakee_waits[cpu] = 0;
 	if (!hog_preempt_cpu_ns || (p->flags & PF_KTHREAD) || p->prio < HOG_NORMAL_PRIO_MIN ||

@@ -134,14 +134,33 @@ static void arm_slice_timer(struct task_struct *p, s32 cpu)
 		__sync_fetch_and_add(&nr_slice_timers, 1);
 }
 
-/* @p left the CPU before its timer fired: the timer must not preempt whoever runs next. */
-static void disarm_slice_timer(s32 cpu)
+/*
+ * Per CPU: a task whose hog-rule timer (bpf/hogpreempt.bpf.h) was disarmed because a higher
+ * class preempted it; 0: none. It resumes the rest of its slice without the loop, and its timer
+ * is armed again then (preempt_resumed_hog). Without that it kept the whole slice: cyclictest
+ * waited 5858 us behind a new hog that the /proc worker had preempted for 9 us (section 39).
+ */
+u32 hog_timer_lost[MAX_CPUS];
+
+/* Whether to note that (--hog-timer-rearm). Set after load. */
+volatile bool hog_timer_rearm;
+
+/*
+ * @p left the CPU before its timer fired: the timer must not preempt whoever runs next. @p
+ * still @runnable with slice left was preempted by a higher class (a kick or the slice's end
+ * leave none).
+ */
+static void disarm_slice_timer(const struct task_struct *p, s32 cpu, bool runnable)
 {
 	struct slice_timer *st;
 	u32 key = cpu;
 
 	/* Not only when slice timers are on: the hog rule arms this timer too. */
 	st = bpf_map_lookup_elem(&slice_timers, &key);
-	if (st)
-		st->pid = 0;
+	if (!st)
+		return;
+	if (hog_timer_rearm && st->hog && st->pid && st->pid == p->pid && runnable &&
+	    p->scx.slice && cpu >= 0 && cpu < MAX_CPUS)
+		hog_timer_lost[cpu] = p->pid;
+	st->pid = 0;
 }

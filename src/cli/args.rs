@@ -85,6 +85,14 @@ pub struct Opts {
     #[arg(long)]
     pub(crate) hog_preempt_on_resume: bool,
 
+    /// For that rule, arm its timer again (or preempt at once, past the bound) when a task of
+    /// a higher class preempted the young hog it was armed for: the hog would otherwise resume
+    /// the rest of its slice (cyclictest waited 5858 µs so, BENCHMARKS.md section 39). Off by
+    /// default: in its A/B boot cyclictest's max fell but its real-time twin's max and the
+    /// replay's short p99 rose (section 40).
+    #[arg(long)]
+    pub(crate) hog_timer_rearm: bool,
+
     /// At exec, a fresh image keeps at most this many microseconds of its fork's slice: one
     /// done within it finishes without queueing again; a longer one is queued and decided
     /// with its identity (program and arguments) when it runs out. 0 ends the slice at exec.

@@ -49,6 +49,8 @@ pub struct Scheduling {
     pub congested: u64,
     #[stat(desc = "Scheduling rounds (drain, decide, dispatch)")]
     pub rounds: u64,
+    #[stat(desc = "Rounds that found no task to decide (woken for nothing)")]
+    pub empty_rounds: u64,
     #[stat(desc = "Largest batch decided in one round since attach")]
     pub max_batch: u64,
     #[stat(desc = "Longest round since attach, in us (the loop must never block)")]
@@ -81,6 +83,10 @@ pub struct Scheduling {
         desc = "Of the hog preempts, hogs preempted when they resumed after a higher class held the CPU while a sleeper woke"
     )]
     pub hog_resume_preempts: u64,
+    #[stat(
+        desc = "With --hog-timer-rearm: hogs whose rule timer a higher class had disarmed, at their resume (timer armed again, or preempted at once)"
+    )]
+    pub hog_timer_rearms: u64,
     #[stat(
         desc = "Tasks that began to sleep on a lock whose owner the kernel names (mutex, rwsem held for writing)"
     )]
@@ -321,6 +327,7 @@ impl SchedStats {
                 failed: m.nr_failed_dispatches,
                 congested: m.nr_sched_congested,
                 rounds: m.nr_rounds,
+                empty_rounds: m.nr_empty_rounds,
                 max_batch: m.max_batch,
                 max_round_us: m.max_round_us,
                 page_faults: m.nr_page_faults,
@@ -332,6 +339,7 @@ impl SchedStats {
                 hog_timers: m.hog_preempt.timers,
                 hog_irq_wakes: m.hog_preempt.irq_wakes,
                 hog_resume_preempts: m.hog_preempt.on_resume,
+                hog_timer_rearms: m.hog_preempt.rearms,
                 lock_waits: m.lock_holders.waits,
                 holders_queued: m.lock_holders.queued,
                 holders_run: m.lock_holders.run,
@@ -452,13 +460,13 @@ impl SchedStats {
         let _ = write!(
             out,
             "stats: running={}/{} queued={} pending={} user_dispatches={} idle_cpu={} cpu_searches={} \
-             kernel_dispatches={} congested={} cancels={} bounces={} failed={} rounds={} max_batch={} \
-             max_round_us={} wake_preempts={} wake_idle={} rt_preempts={} hog_preempts={} hog_timers={} hog_irq_wakes={} hog_resume_preempts={} lock_waits={} holders_queued={} holders_run={} \
+             kernel_dispatches={} congested={} cancels={} bounces={} failed={} rounds={} empty_rounds={} max_batch={} \
+             max_round_us={} wake_preempts={} wake_idle={} rt_preempts={} hog_preempts={} hog_timers={} hog_irq_wakes={} hog_resume_preempts={} hog_timer_rearms={} lock_waits={} holders_queued={} holders_run={} \
              d_wakeups={} d_wake_preempts={} d_sleeps={} kpreempted_run={} slice_timers={} slice_timer_ends={} tasks={} task_evictions={} page_faults={} worker={} workers={}",
             s.running, s.cpus, s.queued, s.pending, s.user_dispatches, s.idle_cpu_dispatches,
             s.cpu_searches, s.kernel_dispatches, s.congested, s.cancels, s.bounces, s.failed,
-            s.rounds, s.max_batch, s.max_round_us, s.wake_preempts, s.wake_idle, s.rt_preempts,
-            s.hog_preempts, s.hog_timers, s.hog_irq_wakes, s.hog_resume_preempts, s.lock_waits, s.holders_queued, s.holders_run, s.d_wakeups, s.d_wake_preempts, s.d_sleeps, s.kpreempted_run, s.slice_timers, s.slice_timer_ends, s.tasks, s.task_evictions, s.page_faults, self.worker_pid,
+            s.rounds, s.empty_rounds, s.max_batch, s.max_round_us, s.wake_preempts, s.wake_idle, s.rt_preempts,
+            s.hog_preempts, s.hog_timers, s.hog_irq_wakes, s.hog_resume_preempts, s.hog_timer_rearms, s.lock_waits, s.holders_queued, s.holders_run, s.d_wakeups, s.d_wake_preempts, s.d_sleeps, s.kpreempted_run, s.slice_timers, s.slice_timer_ends, s.tasks, s.task_evictions, s.page_faults, self.worker_pid,
             self.workers,
         );
         let _ = write!(
@@ -534,17 +542,18 @@ impl SchedStats {
         let _ = writeln!(
             out,
             "  scheduling  tasks {} (evicted {}) running {}/{} queued {} pending {} | dispatches {} (idle CPU {}, kernel {}) \
-             cpu searches {} rounds {} | max batch {} max round {} us | congested {} cancels {} bounces {} failed {} | wakeups preempting {} finding an idle CPU {} | long runners a real-time wakeup ended {} | hogs a wakeup preempted {} (timers for tasks about to be hogs {}, wakeups from interrupts {}, on resume {}) | lock waits {} (owner queued {}, run first {}) | woken from D {} (slices ended for them {}) | slept in D {} (preempted in the kernel run first {}) | slices timed {} (ended by the timer {}) | page faults {}",
+             cpu searches {} rounds {} (empty {}) | max batch {} max round {} us | congested {} cancels {} bounces {} failed {} | wakeups preempting {} finding an idle CPU {} | long runners a real-time wakeup ended {} | hogs a wakeup preempted {} (timers for tasks about to be hogs {}, wakeups from interrupts {}, on resume {}, timers armed again {}) | lock waits {} (owner queued {}, run first {}) | woken from D {} (slices ended for them {}) | slept in D {} (preempted in the kernel run first {}) | slices timed {} (ended by the timer {}) | page faults {}",
             s.tasks, d(s.task_evictions, b.task_evictions), s.running, s.cpus, s.queued, s.pending,
             d(s.user_dispatches, b.user_dispatches), d(s.idle_cpu_dispatches, b.idle_cpu_dispatches),
             d(s.kernel_dispatches, b.kernel_dispatches), d(s.cpu_searches, b.cpu_searches),
-            d(s.rounds, b.rounds), s.max_batch, s.max_round_us, d(s.congested, b.congested),
+            d(s.rounds, b.rounds), d(s.empty_rounds, b.empty_rounds), s.max_batch, s.max_round_us, d(s.congested, b.congested),
             d(s.cancels, b.cancels), d(s.bounces, b.bounces), d(s.failed, b.failed),
             d(s.wake_preempts, b.wake_preempts), d(s.wake_idle, b.wake_idle),
             d(s.rt_preempts, b.rt_preempts), d(s.hog_preempts, b.hog_preempts),
             d(s.hog_timers, b.hog_timers),
             d(s.hog_irq_wakes, b.hog_irq_wakes),
             d(s.hog_resume_preempts, b.hog_resume_preempts),
+            d(s.hog_timer_rearms, b.hog_timer_rearms),
             d(s.lock_waits, b.lock_waits),
             d(s.holders_queued, b.holders_queued), d(s.holders_run, b.holders_run),
             d(s.d_wakeups, b.d_wakeups), d(s.d_wake_preempts, b.d_wake_preempts),
@@ -660,6 +669,7 @@ mod tests {
                 timers: 15,
                 irq_wakes: 16,
                 on_resume: 17,
+                rearms: 18,
             },
             ..Default::default()
         };
@@ -675,7 +685,7 @@ mod tests {
             " page_faults=3 ",
             " lock_waits=9 holders_queued=5 holders_run=4 d_wakeups=6 d_wake_preempts=7 d_sleeps=8 kpreempted_run=2 slice_timers=11 slice_timer_ends=10 ",
             " worker=42 ",
-            " hog_preempts=14 hog_timers=15 hog_irq_wakes=16 hog_resume_preempts=17 ",
+            " hog_preempts=14 hog_timers=15 hog_irq_wakes=16 hog_resume_preempts=17 hog_timer_rearms=18 ",
             " exec_ended=12 exec_timer_ends=13 ",
             " model_file=0000000000000abc ",
             " class=mixed ",
@@ -723,6 +733,7 @@ mod tests {
         let m = Metrics {
             nr_user_dispatches: u64::MAX,
             nr_rounds: u64::MAX,
+            nr_empty_rounds: u64::MAX,
             nr_exits: u64::MAX,
             nr_samples: u64::MAX,
             model_file_hash: u64::MAX,

@@ -34,6 +34,9 @@ pub struct HogPreemptCounts {
     pub irq_wakes: u64,
     /// Of the preempts, hogs preempted when they resumed after a higher class held the CPU.
     pub on_resume: u64,
+    /// Hogs a higher class preempted while their rule timer ran, at resume (--hog-timer-rearm):
+    /// timer armed again, or preempted at once (then also in `preempts`).
+    pub rearms: u64,
 }
 
 /// What the dispatcher did for lock holders (bpf/holders.bpf.h) since it was loaded.
@@ -91,6 +94,9 @@ pub struct Metrics {
     pub nr_sched_congested: u64,
     /// Scheduling rounds (drain → decide → dispatch) run by the loop.
     pub nr_rounds: u64,
+    /// Rounds that found no task to decide: woken by the dispatcher's heartbeat or a kick
+    /// after the kernel had dispatched the task itself.
+    pub nr_empty_rounds: u64,
     /// Largest batch decided in one round.
     pub max_batch: u64,
     /// Longest round (µs): the hot loop must never block, on /proc or anything else.

@@ -74,6 +74,8 @@ pub struct LoopConfig {
     pub hog_preempt_irq_sleep_ns: u64,
     /// Preempt a hog when it resumes if such a wakee woke while a higher class held the CPU.
     pub hog_preempt_on_resume: bool,
+    /// Arm the rule's timer again when a higher class preempted its young hog.
+    pub hog_timer_rearm: bool,
     /// Run tasks woken from an uninterruptible sleep first.
     pub uninterruptible_first: bool,
     /// Such a task's deadline lead and slice.
@@ -361,6 +363,8 @@ impl<'a> Scheduler<'a> {
             }
         }
         self.m.max_batch = self.m.max_batch.max(self.batch.len() as u64);
+        // Woken with nothing to decide: the cost of a round without its use.
+        self.m.nr_empty_rounds += u64::from(self.batch.is_empty());
     }
 
     /// Update each new task's entry, predict, decide; then order the batch by deadline.
@@ -524,6 +528,7 @@ impl<'a> Scheduler<'a> {
                 timers: b.nr_hog_timers,
                 irq_wakes: b.nr_hog_irq_wakes,
                 on_resume: b.nr_hog_resume_preempts,
+                rearms: b.nr_hog_timer_rearms,
             })
     }
 
@@ -618,6 +623,7 @@ fn set_hog_preempt(bpf: &mut BpfScheduler, cfg: &LoopConfig) {
         bss.hog_preempt_cpu_ns = cfg.hog_preempt_min_cpu_ns;
         bss.hog_preempt_irq_sleep_ns = cfg.hog_preempt_irq_sleep_ns;
         bss.hog_preempt_on_resume = cfg.hog_preempt_on_resume;
+        bss.hog_timer_rearm = cfg.hog_timer_rearm;
     } else if cfg.hog_preempt_min_cpu_ns > 0 {
         warn!("the dispatcher's data section is not mapped: a wakee waits for a hog's slice end");
     }

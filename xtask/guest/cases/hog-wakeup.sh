@@ -46,7 +46,7 @@ hw_run() {
 	_hw1=$(stat_of "$_log" hog_preempts)
 	_hi1=$(stat_of "$_log" hog_irq_wakes)
 	stop_sched
-	echo "@@INFO hog-wakeup $*: timers for tasks about to be hogs: $(stat_of "$_log" hog_timers), preempted on resume: $(stat_of "$_log" hog_resume_preempts)" >&2
+	echo "@@INFO hog-wakeup $*: timers for tasks about to be hogs: $(stat_of "$_log" hog_timers), preempted on resume: $(stat_of "$_log" hog_resume_preempts), timers armed again after a higher class: $(stat_of "$_log" hog_timer_rearms)" >&2
 	echo "$((${_hw1:-0} - ${_hw0:-0})) $((${_hi1:-0} - ${_hi0:-0})) $_lat"
 }
 
