@@ -18,7 +18,7 @@ ST_SECS=3
 # timer the loops' slices end at the tick, and nothing ends them early (ends_without is 0).
 ST_MIN_GAIN_PCT=150
 ST_EXECS=10
-# The crowd's share moves from run to run: 3.0-17.8 % in 7 runs of one binary in one boot,
+# The crowd's share moves from run to run: 3.0-17.8 % in 7 runs of one binary in two boots,
 # 22.8 % the highest seen without --hog-timer-rearm (BENCHMARKS.md section 40).
 ST_CROWD_SHARE=4
 
