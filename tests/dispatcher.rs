@@ -12,7 +12,7 @@
 //!   with the test the wakeup tracer uses (bpf/dsleep.bpf.h);
 //! - slices that user space marks end on time (`end_slices_on_time`, bpf/slicetimer.bpf.h):
 //!   every insert of a decision notes the mark and clears it, ops.running arms the timer and
-//!   ops.stopping disarms it.
+//!   ops.stopping disarms it (noting a hog-rule timer lost to a higher class, if asked).
 
 const CONNECTOR: &str = include_str!("../src/bpf.rs");
 const DISPATCHER: &str = include_str!(concat!(env!("OUT_DIR"), "/main.bpf.c"));
@@ -158,7 +158,19 @@ fn marked_slices_are_noted_at_each_insert_and_timed_in_running() {
         "arm_slice_timer(p, cpu);"
     ));
     let stopping = body_of(DISPATCHER, "void BPF_STRUCT_OPS(rustland_stopping");
-    at(stopping, "disarm_slice_timer(cpu);");
+    at(stopping, "disarm_slice_timer(p, cpu, runnable);");
+    // A hog-rule timer is noted as lost (to arm again at resume) only with --hog-timer-rearm.
+    let disarm = body_of(SLICETIMER, "static void disarm_slice_timer(");
+    assert!(before(
+        disarm,
+        "if (hog_timer_rearm && st->hog",
+        "hog_timer_lost[cpu] = p->pid;"
+    ));
+    assert!(before(
+        disarm,
+        "hog_timer_lost[cpu] = p->pid;",
+        "st->pid = 0;"
+    ));
     // The mark is the same bit on both sides, and the timer is armed only for a marked slice.
     at(SLICETIMER, "#define ENQ_END_ON_TIME (1ULL << 61)");
     at(SCHEDULER, "const ENQ_END_ON_TIME: u64 = 1 << 61;");
