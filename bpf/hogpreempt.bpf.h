@@ -30,8 +30,8 @@
  * preempted when it resumes (off by default: it did not pay off in the bench, section 38).
  * The same return from the local queue undoes the timer armed for a young hog: ops.stopping
  * disarms it, and the hog ran out its 5 ms slice (section 39). With --hog-timer-rearm the
- * timer is armed again when the hog resumes (off by default: in its A/B boot cyclictest's max
- * fell, its real-time twin's max and the replay's short p99 rose; section 40).
+ * timer is armed again when the hog resumes (off by default: over two A/B boots its effect on
+ * cyclictest's max was unclear, x0.20 then x7.00, and the replay's short p99 rose; section 40).
  */
 #ifndef __FORESIGHT_HOGPREEMPT_BPF_H
 #define __FORESIGHT_HOGPREEMPT_BPF_H

@@ -136,9 +136,10 @@ static void arm_slice_timer(struct task_struct *p, s32 cpu)
 
 /*
  * Per CPU: a task whose hog-rule timer (bpf/hogpreempt.bpf.h) was disarmed because a higher
- * class preempted it; 0: none. It resumes the rest of its slice without the loop, and its timer
- * is armed again then (preempt_resumed_hog). Without that it kept the whole slice: cyclictest
- * waited 5858 us behind a new hog that the /proc worker had preempted for 9 us (section 39).
+ * class preempted it; 0: none. It resumes the rest of its slice without the loop, and with
+ * --hog-timer-rearm its timer is armed again then (preempt_resumed_hog). Without that it kept
+ * the whole slice: cyclictest waited 5858 us behind a new hog that the /proc worker had
+ * preempted for 9 us (section 39).
  */
 u32 hog_timer_lost[MAX_CPUS];
 

@@ -88,8 +88,8 @@ pub struct Opts {
     /// For that rule, arm its timer again (or preempt at once, past the bound) when a task of
     /// a higher class preempted the young hog it was armed for: the hog would otherwise resume
     /// the rest of its slice (cyclictest waited 5858 µs so, BENCHMARKS.md section 39). Off by
-    /// default: in its A/B boot cyclictest's max fell but its real-time twin's max and the
-    /// replay's short p99 rose (section 40).
+    /// default: over two A/B boots its effect on cyclictest's max was unclear (×0.20, then
+    /// ×7.00) and the replay's short p99 rose (×1.29, ×1.12; section 40).
     #[arg(long)]
     pub(crate) hog_timer_rearm: bool,
 

@@ -94,8 +94,8 @@ pub struct Metrics {
     pub nr_sched_congested: u64,
     /// Scheduling rounds (drain → decide → dispatch) run by the loop.
     pub nr_rounds: u64,
-    /// Rounds that found no task to decide: woken by the dispatcher's heartbeat or a kick
-    /// after the kernel had dispatched the task itself.
+    /// Rounds that found no task to decide (the dispatcher's heartbeat timer, for one, wakes
+    /// the loop with nothing queued).
     pub nr_empty_rounds: u64,
     /// Largest batch decided in one round.
     pub max_batch: u64,
