@@ -84,7 +84,7 @@ pub struct Scheduling {
     )]
     pub hog_resume_preempts: u64,
     #[stat(
-        desc = "With --hog-timer-rearm: hogs whose rule timer a higher class had disarmed, at their resume (timer armed again, or preempted at once)"
+        desc = "With --hog-timer-rearm: hogs whose rule timer a higher class had disarmed, at their resume (timer armed again, or preempted at once: then also in hog_preempts)"
     )]
     pub hog_timer_rearms: u64,
     #[stat(
