@@ -12,10 +12,10 @@ fn main() {
     let dispatcher =
         std::fs::read_to_string(DISPATCHER).unwrap_or_else(|e| panic!("{DISPATCHER}: {e}"));
     let dispatcher = preempt_hogs_on_wakeup(&end_slices_on_time(&flag_uninterruptible_wakeups(
-        &run_lock_holders_first(&queue_exiting_tasks(&dispatcher)),
+        &run_lock_holders_first(&queue_migration_disabled(&queue_exiting_tasks(&dispatcher))),
     )));
     compile_dispatcher(&dispatcher);
-    ask_for_exiting_tasks("src/bpf.rs");
+    ask_for_kernel_kept_tasks("src/bpf.rs");
     attach_last("src/bpf.rs");
 
     scx_cargo::BpfBuilder::new()
@@ -46,6 +46,7 @@ fn main() {
         "bpf/slicetimer.bpf.h",
         "bpf/cputimer.bpf.h",
         "bpf/hogpreempt.bpf.h",
+        "bpf/pinned.bpf.h",
         "bpf/exits.h",
         "bpf/execs.h",
         "bpf/signals.h",
@@ -104,12 +105,13 @@ const EXITING_BRANCH: &str = "\t/*
 \t}
 
 ";
-/// The connector's ops flags, set before load, and the same with exiting tasks asked for.
+/// The connector's ops flags, set before load, and the same with the tasks we ask for.
 const FLAGS_LINE: &str =
     "            *compat::SCX_OPS_ENQ_LAST | *compat::SCX_OPS_ALLOW_QUEUED_WAKEUP;\n";
-const FLAGS_WITH_EXITING: &str = "            *compat::SCX_OPS_ENQ_LAST
+const FLAGS_WITH_OURS: &str = "            *compat::SCX_OPS_ENQ_LAST
                 | *compat::SCX_OPS_ALLOW_QUEUED_WAKEUP
-                | *compat::SCX_OPS_ENQ_EXITING; // see scx_foresight's build.rs
+                | *compat::SCX_OPS_ENQ_EXITING
+                | *compat::SCX_OPS_ENQ_MIGRATION_DISABLED; // see scx_foresight's build.rs
 ";
 
 /// Let the BPF layer queue exiting tasks, not the kernel. Left to the core (the template's
@@ -128,6 +130,52 @@ fn queue_exiting_tasks(text: &str) -> String {
         &format!("{EXITING_BRANCH}{ENQUEUE_ANCHOR}"),
         1,
     )
+}
+
+/// The core's enqueue, where it first looks at the task: the user-space scheduler's own.
+const ENQUEUE_OPENING: &str =
+    "\t/*\n\t * Insert the user-space scheduler to its dedicated DSQ, it will be\n";
+const PINNED_INCLUDE: &str = "/* scx_foresight: tasks inside a migrate-disabled section (see build.rs). */\n#include \"bpf/pinned.bpf.h\"\n\n";
+const PINNED_BRANCH: &str = "\t/*
+\t * scx_foresight: a task inside a migrate-disabled section (passed to us:
+\t * SCX_OPS_ENQ_MIGRATION_DISABLED) goes on as any other, its CPU kept in
+\t * dispatch_task; with --kernel-migration-disabled, to its CPU's local
+\t * queue with the default slice, as the kernel did (bpf/pinned.bpf.h).
+\t */
+\tif (enqueue_migration_disabled(p, enq_flags))
+\t\tgoto out_kick;
+
+";
+/// dispatch_task's check of user space's CPU against the task's mask.
+const DISPATCH_AFFINITY_LINE: &str = "\tif (!bpf_cpumask_test_cpu(task->cpu, p->cpus_ptr)) {\n";
+const DISPATCH_AFFINITY_PINNED: &str = "\tif (!bpf_cpumask_test_cpu(task->cpu, p->cpus_ptr) ||
+\t    held_off_cpu(p, task->cpu)) { /* scx_foresight */
+";
+
+/// Decide tasks inside a migrate-disabled section (bpf/pinned.bpf.h): the connector sets
+/// SCX_OPS_ENQ_MIGRATION_DISABLED, without which the kernel put them on their CPU's local queue
+/// with a 20 ms slice, past our loop. Their CPU is kept when user space picks another. Fails the
+/// build if the template changed.
+fn queue_migration_disabled(text: &str) -> String {
+    if text.matches(ENQUEUE_OPENING).count() != 1
+        || text.matches(DISPATCH_TASK_OPENING).count() != 1
+        || text.matches(DISPATCH_AFFINITY_LINE).count() != 1
+    {
+        panic!(
+            "{DISPATCHER}: scx_rustland_core's template changed; update build.rs's queue_migration_disabled"
+        );
+    }
+    text.replacen(
+        DISPATCH_TASK_OPENING,
+        &format!("{PINNED_INCLUDE}{DISPATCH_TASK_OPENING}"),
+        1,
+    )
+    .replacen(
+        ENQUEUE_OPENING,
+        &format!("{PINNED_BRANCH}{ENQUEUE_OPENING}"),
+        1,
+    )
+    .replacen(DISPATCH_AFFINITY_LINE, DISPATCH_AFFINITY_PINNED, 1)
 }
 
 /// The core's dispatch, just before it runs the user-space scheduler.
@@ -313,18 +361,19 @@ fn compile_dispatcher(text: &str) {
         .expect("main.bpf.c with our changes: BPF build failed");
 }
 
-/// The connector sets SCX_OPS_ENQ_EXITING before load, so that the kernel passes exiting tasks
-/// to the dispatcher's enqueue (see queue_exiting_tasks).
-fn ask_for_exiting_tasks(path: &str) {
+/// The connector sets SCX_OPS_ENQ_EXITING and SCX_OPS_ENQ_MIGRATION_DISABLED before load, so
+/// that the kernel passes exiting tasks and those inside a migrate-disabled section to the
+/// dispatcher's enqueue (see queue_exiting_tasks, queue_migration_disabled).
+fn ask_for_kernel_kept_tasks(path: &str) {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
     if text.contains("SCX_OPS_ENQ_EXITING") {
         return; // patched already
     }
     if !text.contains(FLAGS_LINE) {
         panic!(
-            "{path}: scx_rustland_core's template changed; update build.rs's ask_for_exiting_tasks"
+            "{path}: scx_rustland_core's template changed; update build.rs's ask_for_kernel_kept_tasks"
         );
     }
-    let flagged = text.replacen(FLAGS_LINE, FLAGS_WITH_EXITING, 1);
+    let flagged = text.replacen(FLAGS_LINE, FLAGS_WITH_OURS, 1);
     std::fs::write(path, flagged).unwrap_or_else(|e| panic!("{path}: {e}"));
 }

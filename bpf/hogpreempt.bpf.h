@@ -93,15 +93,39 @@ static u64 cpu_used_ns(const struct task_struct *curr, u64 now)
  * A hog that started beside a periodic task got its whole first slice (8.3 ms, the slowest
  * wakeup of cyclictest's trace, BENCHMARKS.md section 36) because it had used under the bound
  * when the sleeper woke. Only if that comes before @curr's slice ends, so that a timer already
- * armed for a shorter slice is only ever brought forward.
+ * armed for a shorter slice is only ever brought forward. Whether the timer was armed.
  */
-static void preempt_hog_later(const struct task_struct *curr, s32 cpu, u64 ns)
+static bool preempt_hog_later(const struct task_struct *curr, s32 cpu, u64 ns)
 {
 	/* The timer fires on the CPU that starts it: only the wakee's own. */
 	if (cpu != bpf_get_smp_processor_id() || ns >= curr->scx.slice)
-		return;
-	if (start_slice_timer(cpu, curr->pid, true, ns))
-		__sync_fetch_and_add(&nr_hog_timers, 1);
+		return false;
+	return start_slice_timer(cpu, curr->pid, true, ns);
+}
+
+/* What preempt_hog_now_or_later() did to the task running on a CPU. */
+enum hog_action {
+	HOG_LEFT,	/* nothing: it will not pass the bound before its slice ends */
+	HOG_KICKED,	/* preempted at once (counted in nr_hog_preempts) */
+	HOG_TIMED,	/* a timer will preempt it when it passes the bound */
+};
+
+/*
+ * @curr runs on @cpu while a sleeper waits in user space: preempt it at once if it is a hog,
+ * else when it becomes one. The one decision of the wakeup and of the resume after a higher
+ * class, so that both keep the same bound.
+ */
+static enum hog_action preempt_hog_now_or_later(const struct task_struct *curr, s32 cpu, u64 now)
+{
+	u64 used = cpu_used_ns(curr, now);
+
+	if (used >= hog_preempt_cpu_ns) {
+		/* From ops.running, acts once @curr is current: the kick's work runs after the switch. */
+		scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
+		__sync_fetch_and_add(&nr_hog_preempts, 1);
+		return HOG_KICKED;
+	}
+	return preempt_hog_later(curr, cpu, hog_preempt_cpu_ns - used) ? HOG_TIMED : HOG_LEFT;
 }
 
 /* @p, just queued to user space, woke while a hog runs on its CPU: preempt the hog. */
@@ -109,7 +133,7 @@ static void preempt_hog_for(const struct task_struct *p, const struct task_ctx *
 			    u64 enq_flags)
 {
 	struct task_struct *curr;
-	u64 now, used, min_sleep;
+	u64 now, min_sleep;
 	s32 cpu;
 
 	if (!hog_preempt_cpu_ns || !(enq_flags & SCX_ENQ_WAKEUP) || (p->flags & PF_KTHREAD))
@@ -132,13 +156,8 @@ static void preempt_hog_for(const struct task_struct *p, const struct task_ctx *
 	curr = __COMPAT_scx_bpf_cpu_curr(cpu);
 	if (curr && curr->pid && curr != p && !is_usersched_task(curr) &&
 	    !(curr->flags & PF_KTHREAD) && curr->prio >= HOG_NORMAL_PRIO_MIN) {
-		used = cpu_used_ns(curr, now);
-		if (used >= hog_preempt_cpu_ns) {
-			scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
-			__sync_fetch_and_add(&nr_hog_preempts, 1);
-		} else {
-			preempt_hog_later(curr, cpu, hog_preempt_cpu_ns - used);
-		}
+		if (preempt_hog_now_or_later(curr, cpu, now) == HOG_TIMED)
+			__sync_fetch_and_add(&nr_hog_timers, 1);
 	} else if (hog_preempt_on_resume && curr && curr->prio < HOG_NORMAL_PRIO_MIN && cpu >= 0 &&
 		   cpu < MAX_CPUS) {
 		hog_wakee_waits[cpu] = 1;
@@ -159,24 +178,14 @@ volatile u64 nr_hog_timer_rearms;
 static void rearm_lost_hog_timer(const struct task_struct *p, s32 cpu)
 {
 	u32 lost = hog_timer_lost[cpu];
-	u64 used;
 
 	if (!lost)
 		return;
 	hog_timer_lost[cpu] = 0;
 	if (lost != p->pid || !hog_preempt_cpu_ns)
 		return;
-	used = cpu_used_ns(p, scx_bpf_now());
-	if (used >= hog_preempt_cpu_ns) {
-		/* Acts once @p is current: the kick's work runs after the switch to it. */
-		scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
-		__sync_fetch_and_add(&nr_hog_preempts, 1);
+	if (preempt_hog_now_or_later(p, cpu, scx_bpf_now()) != HOG_LEFT)
 		__sync_fetch_and_add(&nr_hog_timer_rearms, 1);
-	} else if (hog_preempt_cpu_ns - used < p->scx.slice &&
-		   start_slice_timer(cpu, p->pid, true, hog_preempt_cpu_ns - used)) {
-		/* Only when it comes first: the slice's own end may be nearer. */
-		__sync_fetch_and_add(&nr_hog_timer_rearms, 1);
-	}
 }
 
 /* @p starts running on @cpu (ops.running): a hog resumed past a waiting sleeper yields now. */

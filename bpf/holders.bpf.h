@@ -134,7 +134,8 @@ static bool run_queued_first(s32 cpu, u32 pid, u64 dsq_id, bool *here)
 
 		if (p->pid != pid)
 			continue;
-		*here = bpf_cpumask_test_cpu(cpu, p->cpus_ptr);
+		/* Its own CPU only while it is inside a migrate-disabled section. */
+		*here = bpf_cpumask_test_cpu(cpu, p->cpus_ptr) && !held_off_cpu(p, cpu);
 		target = *here ? SCX_DSQ_LOCAL : SCX_DSQ_LOCAL_ON | scx_bpf_task_cpu(p);
 		scx_bpf_dsq_move_set_slice(BPF_FOR_EACH_ITER, HOLDER_SLICE_NS);
 		moved = scx_bpf_dsq_move(BPF_FOR_EACH_ITER, p, target, 0);

@@ -160,7 +160,7 @@ static void disarm_slice_timer(const struct task_struct *p, s32 cpu, bool runnab
 	st = bpf_map_lookup_elem(&slice_timers, &key);
 	if (!st)
 		return;
-	if (hog_timer_rearm && st->hog && st->pid && st->pid == p->pid && runnable &&
+	if (hog_timer_rearm && st->hog && st->pid == p->pid && runnable &&
 	    p->scx.slice && cpu >= 0 && cpu < MAX_CPUS)
 		hog_timer_lost[cpu] = p->pid;
 	st->pid = 0;

@@ -102,6 +102,7 @@ fn run(opts: &Opts) -> Result<ExitCode> {
         hog_preempt_irq_sleep_ns: opts.hog_preempt_irq_sleep_us.saturating_mul(1000),
         hog_preempt_on_resume: opts.hog_preempt_on_resume,
         hog_timer_rearm: opts.hog_timer_rearm,
+        kernel_migration_disabled: opts.kernel_migration_disabled,
         uninterruptible_first: !opts.no_uninterruptible_first,
         uninterruptible: UninterruptibleWake {
             lead_ns: opts.uninterruptible_lead_ms.saturating_mul(1_000_000),

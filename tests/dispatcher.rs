@@ -4,6 +4,10 @@
 //! - exiting tasks are queued by our BPF layer, not by the kernel (`queue_exiting_tasks`): the
 //!   connector asks for them (SCX_OPS_ENQ_EXITING) and the dispatcher orders them before its
 //!   path to user space, which finds tasks by pid;
+//! - tasks inside a migrate-disabled section come to the dispatcher too
+//!   (`queue_migration_disabled`, bpf/pinned.bpf.h): the connector asks for them
+//!   (SCX_OPS_ENQ_MIGRATION_DISABLED), the enqueue looks at them first, and neither user space's
+//!   decision nor a lock holder's move takes one off its CPU;
 //! - lock holders run first (`run_lock_holders_first`, bpf/holders.bpf.h): the dispatcher
 //!   includes our code and, in its dispatch, tries the holder a waiter named before the
 //!   user-space scheduler and before any queue;
@@ -21,6 +25,7 @@ const DSLEEP: &str = include_str!("../bpf/dsleep.bpf.h");
 const WAKEUPS: &str = include_str!("../bpf/wakeups.bpf.c");
 const SCHEDULER: &str = include_str!("../src/sched/scheduler.rs");
 const SLICETIMER: &str = include_str!("../bpf/slicetimer.bpf.h");
+const PINNED: &str = include_str!("../bpf/pinned.bpf.h");
 
 fn at(text: &str, needle: &str) -> usize {
     text.find(needle)
@@ -39,14 +44,19 @@ fn body_of<'a>(text: &'a str, signature: &str) -> &'a str {
 }
 
 #[test]
-fn the_connector_asks_for_exiting_tasks() {
+fn the_connector_asks_for_exiting_and_migration_disabled_tasks() {
     let flags = at(CONNECTOR, "skel.struct_ops.rustland_mut().flags =");
     let load = at(CONNECTOR, "scx_ops_load!(skel, rustland");
-    let asked = at(CONNECTOR, "*compat::SCX_OPS_ENQ_EXITING");
-    assert!(
-        flags < asked && asked < load,
-        "the flag is not set before load"
-    );
+    for flag in [
+        "*compat::SCX_OPS_ENQ_EXITING",
+        "*compat::SCX_OPS_ENQ_MIGRATION_DISABLED",
+    ] {
+        let asked = at(CONNECTOR, flag);
+        assert!(
+            flags < asked && asked < load,
+            "{flag} is not set before load"
+        );
+    }
 }
 
 #[test]
@@ -61,6 +71,49 @@ fn the_dispatcher_queues_them_before_user_space() {
         "an exiting task can reach user space first"
     );
     assert_eq!(DISPATCHER.matches("if (p->flags & PF_EXITING)").count(), 1);
+}
+
+#[test]
+fn migration_disabled_tasks_keep_their_cpu() {
+    let enqueue = body_of(DISPATCHER, "void BPF_STRUCT_OPS(rustland_enqueue");
+    let looked = "if (enqueue_migration_disabled(p, enq_flags))";
+    // First: the user-space scheduler's own thread must not wait in its queue on another CPU.
+    assert!(before(enqueue, looked, "if (is_usersched_task(p))"));
+    assert!(before(enqueue, looked, "queue_task_to_userspace("));
+    assert_eq!(DISPATCHER.matches(looked).count(), 1);
+    // Under the kernel's rule only when asked; the scheduler's thread always.
+    let rule = body_of(PINNED, "static bool enqueue_migration_disabled(");
+    assert!(before(
+        rule,
+        "if (!migration_disabled_local)",
+        "SCX_SLICE_DFL"
+    ));
+    assert!(before(
+        rule,
+        "is_usersched_task(p)",
+        "if (!migration_disabled_local)"
+    ));
+    // User space's CPU is replaced by the task's own where it is held there.
+    let dispatch = body_of(DISPATCHER, "static void dispatch_task(");
+    assert!(before(
+        dispatch,
+        "held_off_cpu(p, task->cpu)",
+        "cpu = prev_cpu;"
+    ));
+    // A lock holder is moved here only if it may leave its CPU.
+    let moved = body_of(HOLDERS, "static bool run_queued_first(");
+    assert!(before(moved, "!held_off_cpu(p, cpu)", "scx_bpf_dsq_move("));
+    // Defined before all its uses.
+    assert!(before(
+        DISPATCHER,
+        "#include \"bpf/pinned.bpf.h\"",
+        "#include \"bpf/holders.bpf.h\""
+    ));
+    assert!(before(
+        DISPATCHER,
+        "#include \"bpf/pinned.bpf.h\"",
+        "static void dispatch_task("
+    ));
 }
 
 #[test]

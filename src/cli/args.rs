@@ -93,6 +93,13 @@ pub struct Opts {
     #[arg(long)]
     pub(crate) hog_timer_rearm: bool,
 
+    /// Leave a task preempted or woken inside a migrate-disabled section (a BPF program's run,
+    /// a per-CPU section) to the kernel's rule, as before: its CPU's local queue, ahead of all
+    /// the loop queued, with the kernel's 20 ms default slice. By default such a task goes to
+    /// the loop like every other, kept on its CPU (BENCHMARKS.md section 41).
+    #[arg(long)]
+    pub(crate) kernel_migration_disabled: bool,
+
     /// At exec, a fresh image keeps at most this many microseconds of its fork's slice: one
     /// done within it finishes without queueing again; a longer one is queued and decided
     /// with its identity (program and arguments) when it runs out. 0 ends the slice at exec.

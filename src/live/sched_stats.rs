@@ -39,6 +39,8 @@ pub struct Scheduling {
     pub cpu_searches: u64,
     #[stat(desc = "Dispatches the kernel made itself (our own task, per-CPU kthreads)")]
     pub kernel_dispatches: u64,
+    #[stat(desc = "Tasks enqueued inside a migrate-disabled section (kept on their CPU)")]
+    pub migration_disabled: u64,
     #[stat(desc = "Dispatches cancelled because the task changed state meanwhile")]
     pub cancels: u64,
     #[stat(desc = "Dispatches bounced to the shared queue (target CPU not allowed or offline)")]
@@ -322,6 +324,7 @@ impl SchedStats {
                 idle_cpu_dispatches: m.nr_idle_cpu_dispatches,
                 cpu_searches: m.nr_cpu_searches,
                 kernel_dispatches: m.nr_kernel_dispatches,
+                migration_disabled: m.nr_migration_disabled,
                 cancels: m.nr_cancel_dispatches,
                 bounces: m.nr_bounce_dispatches,
                 failed: m.nr_failed_dispatches,
@@ -460,11 +463,11 @@ impl SchedStats {
         let _ = write!(
             out,
             "stats: running={}/{} queued={} pending={} user_dispatches={} idle_cpu={} cpu_searches={} \
-             kernel_dispatches={} congested={} cancels={} bounces={} failed={} rounds={} empty_rounds={} max_batch={} \
+             kernel_dispatches={} migration_disabled={} congested={} cancels={} bounces={} failed={} rounds={} empty_rounds={} max_batch={} \
              max_round_us={} wake_preempts={} wake_idle={} rt_preempts={} hog_preempts={} hog_timers={} hog_irq_wakes={} hog_resume_preempts={} hog_timer_rearms={} lock_waits={} holders_queued={} holders_run={} \
              d_wakeups={} d_wake_preempts={} d_sleeps={} kpreempted_run={} slice_timers={} slice_timer_ends={} tasks={} task_evictions={} page_faults={} worker={} workers={}",
             s.running, s.cpus, s.queued, s.pending, s.user_dispatches, s.idle_cpu_dispatches,
-            s.cpu_searches, s.kernel_dispatches, s.congested, s.cancels, s.bounces, s.failed,
+            s.cpu_searches, s.kernel_dispatches, s.migration_disabled, s.congested, s.cancels, s.bounces, s.failed,
             s.rounds, s.empty_rounds, s.max_batch, s.max_round_us, s.wake_preempts, s.wake_idle, s.rt_preempts,
             s.hog_preempts, s.hog_timers, s.hog_irq_wakes, s.hog_resume_preempts, s.hog_timer_rearms, s.lock_waits, s.holders_queued, s.holders_run, s.d_wakeups, s.d_wake_preempts, s.d_sleeps, s.kpreempted_run, s.slice_timers, s.slice_timer_ends, s.tasks, s.task_evictions, s.page_faults, self.worker_pid,
             self.workers,
@@ -542,10 +545,11 @@ impl SchedStats {
         let _ = writeln!(
             out,
             "  scheduling  tasks {} (evicted {}) running {}/{} queued {} pending {} | dispatches {} (idle CPU {}, kernel {}) \
-             cpu searches {} rounds {} (empty {}) | max batch {} max round {} us | congested {} cancels {} bounces {} failed {} | wakeups preempting {} finding an idle CPU {} | long runners a real-time wakeup ended {} | hogs a wakeup preempted {} (timers for tasks about to be hogs {}, wakeups from interrupts {}, on resume {}, timers armed again {}) | lock waits {} (owner queued {}, run first {}) | woken from D {} (slices ended for them {}) | slept in D {} (preempted in the kernel run first {}) | slices timed {} (ended by the timer {}) | page faults {}",
+             migration-disabled {} cpu searches {} rounds {} (empty {}) | max batch {} max round {} us | congested {} cancels {} bounces {} failed {} | wakeups preempting {} finding an idle CPU {} | long runners a real-time wakeup ended {} | hogs a wakeup preempted {} (timers for tasks about to be hogs {}, wakeups from interrupts {}, on resume {}, timers armed again {}) | lock waits {} (owner queued {}, run first {}) | woken from D {} (slices ended for them {}) | slept in D {} (preempted in the kernel run first {}) | slices timed {} (ended by the timer {}) | page faults {}",
             s.tasks, d(s.task_evictions, b.task_evictions), s.running, s.cpus, s.queued, s.pending,
             d(s.user_dispatches, b.user_dispatches), d(s.idle_cpu_dispatches, b.idle_cpu_dispatches),
-            d(s.kernel_dispatches, b.kernel_dispatches), d(s.cpu_searches, b.cpu_searches),
+            d(s.kernel_dispatches, b.kernel_dispatches),
+            d(s.migration_disabled, b.migration_disabled), d(s.cpu_searches, b.cpu_searches),
             d(s.rounds, b.rounds), d(s.empty_rounds, b.empty_rounds), s.max_batch, s.max_round_us, d(s.congested, b.congested),
             d(s.cancels, b.cancels), d(s.bounces, b.bounces), d(s.failed, b.failed),
             d(s.wake_preempts, b.wake_preempts), d(s.wake_idle, b.wake_idle),
@@ -642,6 +646,7 @@ mod tests {
         let m = Metrics {
             nr_page_faults: 3,
             nr_user_dispatches: 7,
+            nr_migration_disabled: 19,
             model_file_hash: 0xabc,
             lock_holders: LockHolderCounts {
                 waits: 9,
@@ -679,6 +684,7 @@ mod tests {
             " queued=",
             " user_dispatches=7 ",
             " kernel_dispatches=",
+            " migration_disabled=19 ",
             " congested=",
             " cancels=",
             " bounces=",
@@ -734,6 +740,7 @@ mod tests {
             nr_user_dispatches: u64::MAX,
             nr_rounds: u64::MAX,
             nr_empty_rounds: u64::MAX,
+            nr_migration_disabled: u64::MAX,
             nr_exits: u64::MAX,
             nr_samples: u64::MAX,
             model_file_hash: u64::MAX,

@@ -84,6 +84,8 @@ pub struct Metrics {
     pub nr_cpu_searches: u64,
     /// Dispatches the kernel made itself (e.g. the scheduler's own task, per-CPU kthreads).
     pub nr_kernel_dispatches: u64,
+    /// Tasks enqueued inside a migrate-disabled section (bpf/pinned.bpf.h).
+    pub nr_migration_disabled: u64,
     /// Dispatches cancelled because the task changed state meanwhile.
     pub nr_cancel_dispatches: u64,
     /// Dispatches bounced to the shared queue (target CPU not allowed/offline).

@@ -76,6 +76,9 @@ pub struct LoopConfig {
     pub hog_preempt_on_resume: bool,
     /// Arm the rule's timer again when a higher class preempted its young hog.
     pub hog_timer_rearm: bool,
+    /// Leave tasks inside a migrate-disabled section to the kernel's rule (its CPU's local
+    /// queue, 20 ms), not to the loop.
+    pub kernel_migration_disabled: bool,
     /// Run tasks woken from an uninterruptible sleep first.
     pub uninterruptible_first: bool,
     /// Such a task's deadline lead and slice.
@@ -532,6 +535,16 @@ impl<'a> Scheduler<'a> {
             })
     }
 
+    /// Tasks the dispatcher saw enqueued inside a migrate-disabled section (bpf/pinned.bpf.h).
+    fn migration_disabled_count(&self) -> u64 {
+        self.bpf
+            .skel
+            .maps
+            .bss_data
+            .as_ref()
+            .map_or(0, |b| b.nr_migration_disabled)
+    }
+
     /// `--trace-decisions` rows dropped so far because the writer was behind.
     pub fn decisions_unlogged(&self) -> u64 {
         self.m.nr_decisions_unlogged
@@ -559,6 +572,7 @@ impl<'a> Scheduler<'a> {
             nr_queued: *self.bpf.nr_queued_mut(),
             nr_scheduled: *self.bpf.nr_scheduled_mut(),
             nr_kernel_dispatches: *self.bpf.nr_kernel_dispatches_mut(),
+            nr_migration_disabled: self.migration_disabled_count(),
             nr_cancel_dispatches: *self.bpf.nr_cancel_dispatches_mut(),
             nr_bounce_dispatches: *self.bpf.nr_bounce_dispatches_mut(),
             nr_failed_dispatches: *self.bpf.nr_failed_dispatches_mut(),
@@ -624,6 +638,7 @@ fn set_hog_preempt(bpf: &mut BpfScheduler, cfg: &LoopConfig) {
         bss.hog_preempt_irq_sleep_ns = cfg.hog_preempt_irq_sleep_ns;
         bss.hog_preempt_on_resume = cfg.hog_preempt_on_resume;
         bss.hog_timer_rearm = cfg.hog_timer_rearm;
+        bss.migration_disabled_local = cfg.kernel_migration_disabled;
     } else if cfg.hog_preempt_min_cpu_ns > 0 {
         warn!("the dispatcher's data section is not mapped: a wakee waits for a hog's slice end");
     }

@@ -136,7 +136,7 @@ mode_timeline() {
 stats_lines() {
 	stats_after "$1" | while IFS= read -r _l; do
 		echo "@@STATS $CUR_SCHED $CUR_REP $_w$(echo "$_l" |
-			grep -oE ' (rounds|empty_rounds|max_round_us|max_batch|user_dispatches|idle_cpu|cpu_searches|kernel_dispatches|congested|bounces|failed|wake_preempts|wake_idle|rt_preempts|hog_preempts|hog_timers|hog_irq_wakes|hog_resume_preempts|hog_timer_rearms|lock_waits|holders_queued|holders_run|d_wakeups|d_wake_preempts|d_sleeps|kpreempted_run|proc_lost|ident_exec|ident_proc|ident_fork|exec_first_fn|exec_preempted|exec_kept|exec_ended|exec_lost|pred_fn|pred_exe|pred_general|pred_none|model_gen|refits|fn_models|mode_since_ms)=[0-9/]*| decided=[a-z0-9:,]*' |
+			grep -oE ' (rounds|empty_rounds|max_round_us|max_batch|user_dispatches|idle_cpu|cpu_searches|kernel_dispatches|migration_disabled|congested|bounces|failed|wake_preempts|wake_idle|rt_preempts|hog_preempts|hog_timers|hog_irq_wakes|hog_resume_preempts|hog_timer_rearms|lock_waits|holders_queued|holders_run|d_wakeups|d_wake_preempts|d_sleeps|kpreempted_run|proc_lost|ident_exec|ident_proc|ident_fork|exec_first_fn|exec_preempted|exec_kept|exec_ended|exec_lost|pred_fn|pred_exe|pred_general|pred_none|model_gen|refits|fn_models|mode_since_ms)=[0-9/]*| decided=[a-z0-9:,]*' |
 			tr -d '\n')"
 	done
 }
