@@ -183,6 +183,7 @@ impl<'a> Scheduler<'a> {
         set_kernel_preempted_first(&mut bpf, cfg.kernel_preempted_first);
         set_slice_timer_max(&mut bpf, cfg.slice_timer_max_ns);
         set_hog_preempt(&mut bpf, cfg);
+        set_kernel_migration_disabled(&mut bpf, cfg.kernel_migration_disabled);
         let mode = helpers.adapt.state.load();
         Ok(Self {
             bpf,
@@ -630,6 +631,16 @@ fn set_slice_timer_max(bpf: &mut BpfScheduler, max_ns: u64) {
     }
 }
 
+/// Leave tasks inside a migrate-disabled section to the kernel's rule (bpf/pinned.bpf.h); they
+/// load going to the loop.
+fn set_kernel_migration_disabled(bpf: &mut BpfScheduler, on: bool) {
+    if let Some(bss) = bpf.skel.maps.bss_data.as_mut() {
+        bss.migration_disabled_local = on;
+    } else if on {
+        warn!("the dispatcher's data section is not mapped: migrate-disabled tasks go to the loop");
+    }
+}
+
 /// Let a wakeup preempt a task that has used `hog_preempt_min_cpu_ns` of CPU in all
 /// (bpf/hogpreempt.bpf.h), by the rule's settings in `cfg`; it loads off.
 fn set_hog_preempt(bpf: &mut BpfScheduler, cfg: &LoopConfig) {
@@ -638,7 +649,6 @@ fn set_hog_preempt(bpf: &mut BpfScheduler, cfg: &LoopConfig) {
         bss.hog_preempt_irq_sleep_ns = cfg.hog_preempt_irq_sleep_ns;
         bss.hog_preempt_on_resume = cfg.hog_preempt_on_resume;
         bss.hog_timer_rearm = cfg.hog_timer_rearm;
-        bss.migration_disabled_local = cfg.kernel_migration_disabled;
     } else if cfg.hog_preempt_min_cpu_ns > 0 {
         warn!("the dispatcher's data section is not mapped: a wakee waits for a hog's slice end");
     }
