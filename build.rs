@@ -114,21 +114,56 @@ const FLAGS_WITH_OURS: &str = "            *compat::SCX_OPS_ENQ_LAST
                 | *compat::SCX_OPS_ENQ_MIGRATION_DISABLED; // see scx_foresight's build.rs
 ";
 
+/// One change to the core's template: `text` goes before `anchor`, after it, or instead of it,
+/// at each of its places, which must be exactly `times`.
+struct Edit<'a> {
+    anchor: &'a str,
+    text: String,
+    times: usize,
+}
+
+impl<'a> Edit<'a> {
+    fn before(anchor: &'a str, text: &str) -> Self {
+        Self::instead(anchor, &format!("{text}{anchor}"))
+    }
+
+    fn after(anchor: &'a str, text: &str) -> Self {
+        Self::instead(anchor, &format!("{anchor}{text}"))
+    }
+
+    fn instead(anchor: &'a str, text: &str) -> Self {
+        Self {
+            anchor,
+            text: text.to_string(),
+            times: 1,
+        }
+    }
+}
+
+/// Apply `edits` in order, once every anchor was found as often as expected; else fail the
+/// build, naming `step`, the function to update.
+fn edit_template(text: &str, step: &str, edits: &[Edit]) -> String {
+    if edits
+        .iter()
+        .any(|e| text.matches(e.anchor).count() != e.times)
+    {
+        panic!("{DISPATCHER}: scx_rustland_core's template changed; update build.rs's {step}");
+    }
+    edits
+        .iter()
+        .fold(text.to_string(), |t, e| t.replace(e.anchor, &e.text))
+}
+
 /// Let the BPF layer queue exiting tasks, not the kernel. Left to the core (the template's
 /// flags), an exiting task goes to its CPU's local queue with a fresh 20 ms slice at every slice
 /// end, and a CPU with a local task never asks the BPF layer for work: what waited in that CPU's
 /// own queue starved for the whole exit (in stop 29's CI ksoftirqd/0 for 5.2 s, and the kernel
 /// evicted us; the VM case exit-hog). Fails the build if the template changed.
 fn queue_exiting_tasks(text: &str) -> String {
-    if !text.contains(ENQUEUE_ANCHOR) {
-        panic!(
-            "{DISPATCHER}: scx_rustland_core's template changed; update build.rs's queue_exiting_tasks"
-        );
-    }
-    text.replacen(
-        ENQUEUE_ANCHOR,
-        &format!("{EXITING_BRANCH}{ENQUEUE_ANCHOR}"),
-        1,
+    edit_template(
+        text,
+        "queue_exiting_tasks",
+        &[Edit::before(ENQUEUE_ANCHOR, EXITING_BRANCH)],
     )
 }
 
@@ -157,25 +192,15 @@ const DISPATCH_AFFINITY_PINNED: &str = "\tif (!bpf_cpumask_test_cpu(task->cpu, p
 /// with a 20 ms slice, past our loop. Their CPU is kept when user space picks another. Fails the
 /// build if the template changed.
 fn queue_migration_disabled(text: &str) -> String {
-    if text.matches(ENQUEUE_OPENING).count() != 1
-        || text.matches(DISPATCH_TASK_OPENING).count() != 1
-        || text.matches(DISPATCH_AFFINITY_LINE).count() != 1
-    {
-        panic!(
-            "{DISPATCHER}: scx_rustland_core's template changed; update build.rs's queue_migration_disabled"
-        );
-    }
-    text.replacen(
-        DISPATCH_TASK_OPENING,
-        &format!("{PINNED_INCLUDE}{DISPATCH_TASK_OPENING}"),
-        1,
+    edit_template(
+        text,
+        "queue_migration_disabled",
+        &[
+            Edit::before(DISPATCH_TASK_OPENING, PINNED_INCLUDE),
+            Edit::before(ENQUEUE_OPENING, PINNED_BRANCH),
+            Edit::instead(DISPATCH_AFFINITY_LINE, DISPATCH_AFFINITY_PINNED),
+        ],
     )
-    .replacen(
-        ENQUEUE_OPENING,
-        &format!("{PINNED_BRANCH}{ENQUEUE_OPENING}"),
-        1,
-    )
-    .replacen(DISPATCH_AFFINITY_LINE, DISPATCH_AFFINITY_PINNED, 1)
 }
 
 /// The core's dispatch, just before it runs the user-space scheduler.
@@ -200,20 +225,13 @@ const HOLDERS_CALL: &str = "\t/*
 /// until its turn (BENCHMARKS.md section 21: 114 ms, 31 waiters). Fails the build if the
 /// template changed.
 fn run_lock_holders_first(text: &str) -> String {
-    if !text.contains(DISPATCH_ANCHOR) || !text.contains(DISPATCH_OPENING) {
-        panic!(
-            "{DISPATCHER}: scx_rustland_core's template changed; update build.rs's run_lock_holders_first"
-        );
-    }
-    text.replacen(
-        DISPATCH_OPENING,
-        &format!("{HOLDERS_INCLUDE}{DISPATCH_OPENING}"),
-        1,
-    )
-    .replacen(
-        DISPATCH_ANCHOR,
-        &format!("{HOLDERS_CALL}{DISPATCH_ANCHOR}"),
-        1,
+    edit_template(
+        text,
+        "run_lock_holders_first",
+        &[
+            Edit::before(DISPATCH_OPENING, HOLDERS_INCLUDE),
+            Edit::before(DISPATCH_ANCHOR, HOLDERS_CALL),
+        ],
     )
 }
 
@@ -242,17 +260,14 @@ const DSLEEP_INCLUDE: &str =
 /// against the default's 5-7 ms (BENCHMARKS.md section 25). Fails the build if the template
 /// changed.
 fn flag_uninterruptible_wakeups(text: &str) -> String {
-    if !text.contains(TASK_FLAGS_LINE) || !text.contains(TASK_INFO_OPENING) {
-        panic!(
-            "{DISPATCHER}: scx_rustland_core's template changed; update build.rs's flag_uninterruptible_wakeups"
-        );
-    }
-    text.replacen(
-        TASK_INFO_OPENING,
-        &format!("{DSLEEP_INCLUDE}{TASK_INFO_OPENING}"),
-        1,
+    edit_template(
+        text,
+        "flag_uninterruptible_wakeups",
+        &[
+            Edit::before(TASK_INFO_OPENING, DSLEEP_INCLUDE),
+            Edit::instead(TASK_FLAGS_LINE, TASK_FLAGS_WOKE_D),
+        ],
     )
-    .replacen(TASK_FLAGS_LINE, TASK_FLAGS_WOKE_D, 1)
 }
 
 /// The comment that opens the core's queue_task_to_userspace, and its last lines, where the
@@ -273,28 +288,14 @@ const RUNNING_HOG_LINE: &str = "\tpreempt_resumed_hog(p, cpu); /* scx_foresight 
 /// held the CPU at the wakeup. Applied after end_slices_on_time. Fails the build if the
 /// template changed.
 fn preempt_hogs_on_wakeup(text: &str) -> String {
-    if text.matches(QUEUE_TASK_OPENING).count() != 1
-        || text.matches(QUEUE_TASK_SUBMIT).count() != 1
-        || text.matches(RUNNING_TIMER_LINE).count() != 1
-    {
-        panic!(
-            "{DISPATCHER}: scx_rustland_core's template changed; update build.rs's preempt_hogs_on_wakeup"
-        );
-    }
-    text.replacen(
-        QUEUE_TASK_OPENING,
-        &format!("{HOGPREEMPT_INCLUDE}{QUEUE_TASK_OPENING}"),
-        1,
-    )
-    .replacen(
-        QUEUE_TASK_SUBMIT,
-        &format!("{QUEUE_TASK_SUBMIT}{HOGPREEMPT_CALL}"),
-        1,
-    )
-    .replacen(
-        RUNNING_TIMER_LINE,
-        &format!("{RUNNING_TIMER_LINE}{RUNNING_HOG_LINE}"),
-        1,
+    edit_template(
+        text,
+        "preempt_hogs_on_wakeup",
+        &[
+            Edit::before(QUEUE_TASK_OPENING, HOGPREEMPT_INCLUDE),
+            Edit::after(QUEUE_TASK_SUBMIT, HOGPREEMPT_CALL),
+            Edit::after(RUNNING_TIMER_LINE, RUNNING_HOG_LINE),
+        ],
     )
 }
 
@@ -307,6 +308,7 @@ const DISPATCH_INSERT_NOTED: &str =
     "task->slice_ns, task->vtime, note_slice_timed(p, task->flags));";
 const RUNNING_COUNT_LINE: &str = "\t__sync_fetch_and_add(&nr_running, 1);\n";
 const STOPPING_COUNT_LINE: &str = "\t__sync_fetch_and_sub(&nr_running, 1);\n";
+const STOPPING_DISARM_LINE: &str = "\tdisarm_slice_timer(p, cpu, runnable); /* scx_foresight */\n";
 const SLICETIMER_INCLUDE: &str =
     "/* scx_foresight: slices that end on time (see build.rs). */\n#include \"bpf/slicetimer.bpf.h\"\n\n";
 
@@ -315,32 +317,19 @@ const SLICETIMER_INCLUDE: &str =
 /// HZ=250 (exec'd images ran a median 988 us after a 0.5 ms grace, BENCHMARKS.md section 28).
 /// Fails the build if the template changed.
 fn end_slices_on_time(text: &str) -> String {
-    if !text.contains(DISPATCH_TASK_OPENING)
-        || text.matches(DISPATCH_INSERT_FLAGS).count() != 2
-        || text.matches(RUNNING_COUNT_LINE).count() != 1
-        || text.matches(STOPPING_COUNT_LINE).count() != 1
-    {
-        panic!(
-            "{DISPATCHER}: scx_rustland_core's template changed; update build.rs's end_slices_on_time"
-        );
-    }
-    text.replacen(
-        DISPATCH_TASK_OPENING,
-        &format!("{SLICETIMER_INCLUDE}{DISPATCH_TASK_OPENING}"),
-        1,
-    )
-    .replace(DISPATCH_INSERT_FLAGS, DISPATCH_INSERT_NOTED)
-    .replacen(
-        RUNNING_COUNT_LINE,
-        &format!("{RUNNING_COUNT_LINE}{RUNNING_TIMER_LINE}"),
-        1,
-    )
-    .replacen(
-        STOPPING_COUNT_LINE,
-        &format!(
-            "{STOPPING_COUNT_LINE}\tdisarm_slice_timer(p, cpu, runnable); /* scx_foresight */\n"
-        ),
-        1,
+    edit_template(
+        text,
+        "end_slices_on_time",
+        &[
+            Edit::before(DISPATCH_TASK_OPENING, SLICETIMER_INCLUDE),
+            // Both of dispatch_task's inserts: the shared queue's and a CPU's.
+            Edit {
+                times: 2,
+                ..Edit::instead(DISPATCH_INSERT_FLAGS, DISPATCH_INSERT_NOTED)
+            },
+            Edit::after(RUNNING_COUNT_LINE, RUNNING_TIMER_LINE),
+            Edit::after(STOPPING_COUNT_LINE, STOPPING_DISARM_LINE),
+        ],
     )
 }
 
