@@ -8,6 +8,8 @@
 //!   (`queue_migration_disabled`, bpf/pinned.bpf.h): the connector asks for them
 //!   (SCX_OPS_ENQ_MIGRATION_DISABLED), the enqueue looks at them first, and neither user space's
 //!   decision nor a lock holder's move takes one off its CPU;
+//! - the hog rule gives its lower least sleep only to a wakeup inside a timer's callback, not
+//!   to any from a hardware interrupt (an IPI from another CPU is one; bpf/hogpreempt.bpf.h);
 //! - lock holders run first (`run_lock_holders_first`, bpf/holders.bpf.h): the dispatcher
 //!   includes our code and, in its dispatch, tries the holder a waiter named before the
 //!   user-space scheduler and before any queue;
@@ -26,6 +28,7 @@ const WAKEUPS: &str = include_str!("../bpf/wakeups.bpf.c");
 const SCHEDULER: &str = include_str!("../src/sched/scheduler.rs");
 const SLICETIMER: &str = include_str!("../bpf/slicetimer.bpf.h");
 const PINNED: &str = include_str!("../bpf/pinned.bpf.h");
+const HOGPREEMPT: &str = include_str!("../bpf/hogpreempt.bpf.h");
 
 fn at(text: &str, needle: &str) -> usize {
     text.find(needle)
@@ -230,4 +233,35 @@ fn marked_slices_are_noted_at_each_insert_and_timed_in_running() {
     at(SCHEDULER, "d.flags |= ENQ_END_ON_TIME;");
     let arm = body_of(SLICETIMER, "static void arm_slice_timer(");
     assert!(before(arm, "if (!mark || !*mark)", "start_slice_timer("));
+}
+
+#[test]
+fn only_a_timers_wakee_gets_the_lower_least_sleep() {
+    let rule = body_of(HOGPREEMPT, "static void preempt_hog_for(");
+    assert!(before(
+        rule,
+        "if (woken_by_timer()) {",
+        "min_sleep = hog_preempt_irq_sleep_ns;"
+    ));
+    assert!(!rule.contains("if (bpf_in_hardirq())"));
+    let test = body_of(HOGPREEMPT, "static bool woken_by_timer(");
+    at(
+        test,
+        "bpf_in_hardirq() && cpu < MAX_CPUS && in_hrtimer_cb[cpu]",
+    );
+    // The mark lasts exactly the callback: set at its entry, cleared at its exit.
+    let entry = body_of(HOGPREEMPT, "int BPF_PROG(foresight_hrtimer_entry");
+    at(entry, "in_hrtimer_cb[cpu] = 1;");
+    let exit = body_of(HOGPREEMPT, "int BPF_PROG(foresight_hrtimer_exit");
+    at(exit, "in_hrtimer_cb[cpu] = 0;");
+    assert!(before(
+        HOGPREEMPT,
+        "SEC(\"tp_btf/hrtimer_expire_entry\")",
+        "int BPF_PROG(foresight_hrtimer_entry"
+    ));
+    assert!(before(
+        HOGPREEMPT,
+        "SEC(\"tp_btf/hrtimer_expire_exit\")",
+        "int BPF_PROG(foresight_hrtimer_exit"
+    ));
 }

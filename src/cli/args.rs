@@ -69,11 +69,11 @@ pub struct Opts {
     #[arg(long, value_name = "US", default_value_t = HOG_PREEMPT_MIN_CPU_NS / 1000)]
     pub(crate) hog_preempt_cpu_us: u64,
 
-    /// For that rule, the least sleep (microseconds) of a wakee woken from a hardware
-    /// interrupt (its timer, a device; on more than one CPU also a wakeup from another CPU,
-    /// which arrives by interrupt) rather than by a running task on its CPU. Lower lets a
-    /// periodic task served late, which sleeps less than its period before its next wakeup,
-    /// preempt a hog; 0 cost the 2-vCPU VM cases (BENCHMARKS.md section 38).
+    /// For that rule, the least sleep (microseconds) of a wakee woken by a timer (inside a
+    /// high-resolution timer's callback: nanosleep, a periodic timer) rather than by a task
+    /// or, from another CPU, by an IPI. Lower lets a periodic task served late, which sleeps
+    /// less than its period before its next wakeup, preempt a hog. When IPI wakeups counted
+    /// too, 0 cost the 2-vCPU VM cases (BENCHMARKS.md sections 38, 41).
     #[arg(long, value_name = "US", default_value_t = HOG_PREEMPT_IRQ_SLEEP_NS_DEFAULT / 1000)]
     pub(crate) hog_preempt_irq_sleep_us: u64,
 

@@ -78,7 +78,7 @@ pub struct Scheduling {
     )]
     pub hog_timers: u64,
     #[stat(
-        desc = "Sleepers woken from a hardware interrupt (a timer) that the hog rule looked at: their least sleep is --hog-preempt-irq-sleep-us"
+        desc = "Sleepers woken inside a timer's callback (not by an IPI) that the hog rule looked at: their least sleep is --hog-preempt-irq-sleep-us"
     )]
     pub hog_irq_wakes: u64,
     #[stat(

@@ -30,7 +30,7 @@ pub struct HogPreemptCounts {
     pub preempts: u64,
     /// Timers armed for a task that was not yet a hog when a sleeper woke behind it.
     pub timers: u64,
-    /// Wakeups from a hardware interrupt the rule looked at (its own least sleep).
+    /// Wakeups inside a timer's callback the rule looked at (its own least sleep).
     pub irq_wakes: u64,
     /// Of the preempts, hogs preempted when they resumed after a higher class held the CPU.
     pub on_resume: u64,
