@@ -21,7 +21,7 @@
  * wakeup (204 us once, behind a new hog's launcher that then kept the CPU for 7.9 ms). On more
  * than one CPU a wakeup from another CPU arrives by interrupt too (the IPI); taken for a
  * timer's, at 0 the 2-vCPU VM cases slowed (BENCHMARKS.md section 38), so only a wakeup inside
- * a high-resolution timer's callback counts (section 41).
+ * a high-resolution timer's callback counts (sections 41, 42).
  *
  * A sleeper that wakes while a task of a higher class (one of our helpers, in the deadline
  * class; a real-time task) holds the CPU finds no hog running there: the hog it preempted waits

@@ -73,7 +73,8 @@ pub struct Opts {
     /// high-resolution timer's callback: nanosleep, a periodic timer) rather than by a task
     /// or, from another CPU, by an IPI. Lower lets a periodic task served late, which sleeps
     /// less than its period before its next wakeup, preempt a hog. When IPI wakeups counted
-    /// too, 0 cost the 2-vCPU VM cases (BENCHMARKS.md sections 38, 41).
+    /// too, 0 cost the 2-vCPU VM cases (BENCHMARKS.md section 38); now they pass at 0, but its
+    /// A/B boots did not agree on the replay's short p99 (section 42).
     #[arg(long, value_name = "US", default_value_t = HOG_PREEMPT_IRQ_SLEEP_NS_DEFAULT / 1000)]
     pub(crate) hog_preempt_irq_sleep_us: u64,
 

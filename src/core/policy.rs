@@ -96,12 +96,11 @@ pub const RT_PREEMPT_MIN_CPU_NS: u64 = 10_000_000;
 /// At 500 us that max fell to 80-553 us, but hackbench took x1.17 (1.09-1.30) as long: its
 /// senders and receivers preempted one another through the loop (section 36).
 pub const HOG_PREEMPT_MIN_CPU_NS: u64 = 2_000_000;
-/// Least sleep of a wakee woken from a hardware interrupt for the hog rule: the same 250 us as
-/// a wakee woken by a running task (a pipe's reader woken by each write would otherwise preempt
-/// its writer each time, bpf/hogpreempt.bpf.h). Lower lets a periodic task served late, which
-/// sleeps less than its period (cyclictest beside a new hog: 204 us, then 7.9 ms behind it),
-/// preempt; but on more than one CPU a wakeup from another CPU also arrives in an interrupt
-/// (the IPI), and at 0 the 2-vCPU VM cases slowed (BENCHMARKS.md section 38).
+/// Least sleep of a wakee woken by a timer for the hog rule: the same 250 us as a wakee woken
+/// by a running task (a pipe's reader woken by each write would otherwise preempt its writer
+/// each time, bpf/hogpreempt.bpf.h). Lower lets a periodic task served late, which sleeps less
+/// than its period (cyclictest beside a new hog: 204 us, then 7.9 ms behind it), preempt; at 0,
+/// two A/B boots read the replay's short p99 better, then worse (BENCHMARKS.md sections 38, 42).
 pub const HOG_PREEMPT_IRQ_SLEEP_NS_DEFAULT: u64 = 250_000;
 /// What the exec tracer leaves of a fresh image's slice (bpf/execs.bpf.c), at most: an
 /// invocation done within it finishes where it stands; a longer one queues again and is
